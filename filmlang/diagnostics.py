@@ -1,0 +1,210 @@
+"""Diagnostics: what went wrong in a writer's source, where, and how to fix it.
+
+Takes `Diagnostic` values from every stage and gives them to people (a caret under the
+source, as a good compiler does) or to tools (JSON). The codes are stable and documented
+in `docs/errors.md`; `CODES` is the one table of them, and a test checks the two agree.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from filmlang.source import SourceFile, Span
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    NOTE = "note"
+
+
+# code -> short title. Documented in docs/errors.md with an example each.
+CODES: dict[str, str] = {
+    # E00xx: reading and parsing
+    "E0001": "unexpected character",
+    "E0002": "unexpected token",
+    "E0003": "unterminated string",
+    "E0004": "unknown escape in a string",
+    "E0005": "unexpected end of file",
+    "E0006": "file cannot be read",
+    # E01xx: names and statements
+    "E0101": "unknown statement",
+    "E0102": "unknown character",
+    "E0103": "unknown name",
+    "E0104": "unknown shot type",
+    "E0105": "duplicate declaration",
+    "E0106": "statement not allowed here",
+    "E0107": "duplicate property",
+    "E0108": "unknown keyword argument",
+    "E0109": "name cycle in let constants",
+    # E02xx: values
+    "E0201": "wrong type of value",
+    "E0202": "value out of range",
+    "E0203": "wrong number of values",
+    "E0204": "not one of the allowed words",
+    "E0205": "malformed value",
+    # E03xx: structure of the film
+    "E0301": "no film block",
+    "E0302": "more than one film block",
+    "E0303": "transition in the wrong place",
+    "E0304": "scene without shots",
+    "E0305": "dialogue outside a shot",
+    # E04xx: imports and includes
+    "E0401": "file not found",
+    "E0402": "import or include cycle",
+    "E0403": "path outside the film's folder",
+    "E0404": "imported module declares a film or scene",
+    "E0405": "malformed path",
+    # E05xx: prompt templates
+    "E0501": "template syntax error",
+    "E0502": "unknown name in a template",
+    "E0503": "template not allowed to do that",
+    "E0504": "template error",
+    # W: warnings
+    "W0001": "heading and time of day disagree",
+    "W0002": "character declared but never used",
+}
+
+
+class Label(BaseModel):
+    """A secondary place that helps explain a diagnostic."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    span: Span
+    message: str
+
+
+class Diagnostic(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: str
+    severity: Severity
+    message: str
+    span: Span
+    label: str = ""
+    help: str = ""
+    notes: tuple[Label, ...] = ()
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+            "file": self.span.file,
+            "line": self.span.line,
+            "column": self.span.column,
+            "end_line": self.span.end_line,
+            "end_column": self.span.end_column,
+            "label": self.label,
+            "help": self.help,
+            "notes": [
+                {"message": n.message, "file": n.span.file, "line": n.span.line,
+                 "column": n.span.column}
+                for n in self.notes
+            ],
+        }
+
+
+def error(code: str, message: str, span: Span, *, label: str = "", help: str = "",
+          notes: Iterable[Label] = ()) -> Diagnostic:
+    return Diagnostic(code=code, severity=Severity.ERROR, message=message, span=span,
+                      label=label, help=help, notes=tuple(notes))
+
+
+def warning(code: str, message: str, span: Span, *, label: str = "", help: str = "",
+            notes: Iterable[Label] = ()) -> Diagnostic:
+    return Diagnostic(code=code, severity=Severity.WARNING, message=message, span=span,
+                      label=label, help=help, notes=tuple(notes))
+
+
+class CompileError(Exception):
+    """Raised by a stage that cannot go on; carries every diagnostic found so far."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        super().__init__(f"{len(diagnostics)} diagnostic(s)")
+        self.diagnostics = diagnostics
+
+
+def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
+    return (d.span.file, d.span.start, d.span.end, d.code)
+
+
+def render(diagnostic: Diagnostic, sources: Mapping[str, SourceFile],
+           *, display: Mapping[str, str] | None = None) -> str:
+    """The diagnostic as text: header, location, source line with carets, help."""
+    span = diagnostic.span
+    shown = (display or {}).get(span.file, span.file)
+    lines = [
+        f"{shown}:{span.line}:{span.column}: {diagnostic.severity.value}: "
+        f"{diagnostic.message} [{diagnostic.code}]"
+    ]
+    source = sources.get(span.file)
+    if source is not None:
+        lines.extend(_snippet(source, span, diagnostic.label))
+    for note in diagnostic.notes:
+        where = (display or {}).get(note.span.file, note.span.file)
+        lines.append(f"{_PAD}= note: {note.message} ({where}:{note.span.line}:{note.span.column})")
+    if diagnostic.help:
+        for i, part in enumerate(diagnostic.help.splitlines()):
+            lines.append(_PAD + ("= help: " if i == 0 else "        ") + part)
+    return "\n".join(lines)
+
+
+_PAD = " " * 6
+
+
+def _snippet(source: SourceFile, span: Span, label: str) -> list[str]:
+    text = source.line_text(span.line)
+    gutter = max(5, len(str(span.line)))
+    start = max(1, span.column)
+    if span.end_line == span.line:
+        end = max(start + 1, span.end_column)
+    else:
+        end = max(start + 1, len(text) + 1)
+    end = min(end, max(start + 1, len(text) + 1))
+    # Tabs keep their width under the caret so it lines up in a terminal.
+    prefix = "".join("\t" if ch == "\t" else " " for ch in text[: start - 1])
+    carets = prefix + "^" * (end - start)
+    if label:
+        carets += " " + label
+    return [
+        f"{span.line:>{gutter}} | {text}",
+        f"{'':>{gutter}} | {carets}",
+    ]
+
+
+def render_all(diagnostics: Iterable[Diagnostic], sources: Mapping[str, SourceFile],
+               *, display: Mapping[str, str] | None = None) -> str:
+    return "\n\n".join(render(d, sources, display=display) for d in diagnostics)
+
+
+def summary(diagnostics: Iterable[Diagnostic]) -> str:
+    items = list(diagnostics)
+    errors = sum(1 for d in items if d.is_error)
+    warnings = len(items) - errors
+    parts = []
+    if errors:
+        parts.append(f"{errors} error{'s' if errors != 1 else ''}")
+    if warnings:
+        parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
+    return ", ".join(parts) if parts else "no problems"
+
+
+def to_json_lines(diagnostics: Iterable[Diagnostic],
+                  display: Mapping[str, str] | None = None) -> str:
+    out = []
+    for d in diagnostics:
+        obj = d.to_json()
+        if display:
+            obj["file"] = display.get(d.span.file, d.span.file)
+        out.append(json.dumps(obj, ensure_ascii=False))
+    return "\n".join(out)

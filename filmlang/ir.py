@@ -1,0 +1,183 @@
+"""The checked film: what the planner and the renderers need, none of the syntax.
+
+The checker gives an `ir.Film`; everything after it takes one. Durations are seconds and
+whole frames, characters are resolved, prompts are rendered, seeds are derived. Every
+node keeps `origin`, the span of the source that made it, so that a failure anywhere later
+is reported at the writer's line.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from filmlang.source import Span
+
+TimeOfDay = Literal["dawn", "day", "dusk", "night"]
+CameraMove = Literal[
+    "static", "push_in", "pull_out", "pan_left", "pan_right", "tilt_up", "tilt_down", "handheld"
+]
+Framing = Literal["wide", "medium", "close", "extreme_close"]
+Motion = Literal["camera", "generative"]
+TransitionKind = Literal["cut", "fade", "dissolve", "wipe"]
+Subtitles = Literal["burn", "track", "none"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Voice(Model):
+    name: str = ""
+    pitch: float = 50.0
+    rate: float | None = None
+    variant: str | None = None
+    volume: float = 1.0
+
+
+class Character(Model):
+    name: str
+    look: str
+    voice: Voice
+    reference: str | None = None
+    color: str
+    seed: int
+    origin: Span
+
+
+class ShotType(Model):
+    name: str
+    prompt: str
+    duration: float | None = None
+    camera: CameraMove = "static"
+    framing: Framing = "medium"
+    origin: Span
+
+
+class Title(Model):
+    text: str
+    at: float = 0.0
+    duration: float | None = None
+    origin: Span
+
+
+class Sound(Model):
+    name: str
+    at: float = 0.0
+    volume: float = 1.0
+    origin: Span
+
+
+class Line(Model):
+    speaker: str
+    parenthetical: str | None = None
+    text: str
+    gap_before: float
+    """Silence before the line starts: the lead-in for a shot's first line, else the gap."""
+    origin: Span
+
+
+class Transition(Model):
+    kind: TransitionKind
+    duration: float = 0.0
+    frames: int = 0
+    origin: Span
+
+
+class Shot(Model):
+    scene: str
+    index: int
+    type: str
+    subjects: tuple[str, ...] = ()
+    duration: float | None = None
+    """Fixed length in seconds, when the shot sets one; else the timeline solves it."""
+    frames: int | None = None
+    min_duration: float
+    """The shot type's length: the least a shot without a fixed duration lasts."""
+    tail: float
+    """Silence after the last line before the shot ends (when its length is not fixed)."""
+    camera: CameraMove
+    framing: Framing
+    action: str = ""
+    prompt: str
+    seed: int
+    motion: Motion
+    titles: tuple[Title, ...] = ()
+    sounds: tuple[Sound, ...] = ()
+    lines: tuple[Line, ...] = ()
+    transition_in: Transition | None = None
+    """How this shot follows the previous shot of the film: cut, fade (out to black over
+    half its duration, then in), dissolve or wipe. None for the film's first shot."""
+    fade_in: Transition | None = None
+    """A fade in from black at the start of this shot (a `fade` before a scene's first
+    shot)."""
+    fade_out: Transition | None = None
+    """A fade out to black at the end of this shot (a `fade` after a scene's last shot)."""
+    origin: Span
+
+
+class Music(Model):
+    mood: str
+    tempo: float | None = None
+    key: str | None = None
+    volume: float = 1.0
+    origin: Span
+
+
+class Ambience(Model):
+    name: str
+    volume: float = 1.0
+    origin: Span
+
+
+class Scene(Model):
+    name: str
+    heading: str | None = None
+    interior: bool | None = None
+    location: str = ""
+    time: TimeOfDay
+    setting: str
+    music: Music | None = None
+    ambience: Ambience | None = None
+    style: str = ""
+    shots: tuple[Shot, ...]
+    origin: Span
+
+
+class Backends(Model):
+    visual: str = "procedural"
+    voice: str = ""
+    """Empty: the best voice available offline, chosen at build time."""
+    music: str = "synth"
+
+
+class Film(Model):
+    title: str
+    width: int = 1280
+    height: int = 720
+    fps: float = 24.0
+    seed: int = 0
+    style: str = ""
+    negative: str = ""
+    loudness: float = -16.0
+    subtitles: Subtitles = "track"
+    backends: Backends = Backends()
+    model: str | None = None
+    clip_model: str | None = None
+    motion: Motion = "camera"
+    characters: tuple[Character, ...] = ()
+    shot_types: tuple[ShotType, ...] = ()
+    scenes: tuple[Scene, ...] = ()
+    sources: tuple[str, ...] = ()
+    origin: Span
+
+    def character(self, name: str) -> Character:
+        for character in self.characters:
+            if character.name == name:
+                return character
+        raise KeyError(name)
+
+    @property
+    def shots(self) -> tuple[Shot, ...]:
+        return tuple(shot for scene in self.scenes for shot in scene.shots)

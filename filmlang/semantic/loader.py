@@ -1,0 +1,241 @@
+"""The loader: an entry path in, every file of the build parsed, once each.
+
+Follows `import` and `include` with the spec's path rules: `std/NAME` from the installed
+standard library, anything else relative to the file that names it, `.film` optional,
+nothing outside the entry file's folder unless allowed. Cycles are reported with their
+chain. The standard library's `std/shots` is loaded for every film.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from filmlang import resources
+from filmlang.diagnostics import Diagnostic, Label, error
+from filmlang.semantic.values import did_you_mean, suggest
+from filmlang.source import SourceFile, Span
+from filmlang.syntax import ast
+from filmlang.syntax.parser import parse
+
+STD_PREFIX = "std/"
+IMPLICIT_IMPORTS = ("std/shots",)
+
+
+@dataclass
+class Program:
+    """Every file of a build, parsed, and how they reach each other."""
+
+    entry: str
+    root: Path
+    files: dict[str, SourceFile] = field(default_factory=dict)
+    modules: dict[str, ast.Module] = field(default_factory=dict)
+    targets: dict[tuple[str, int], str] = field(default_factory=dict)
+    """(file, offset of an import/include) -> the name of the module it loaded."""
+    reached_from: dict[str, Span] = field(default_factory=dict)
+    """module -> the import or include that first loaded it."""
+    implicit: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def target(self, file: str, directive: ast.Import | ast.Include) -> str | None:
+        return self.targets.get((file, directive.span.start))
+
+    def chain(self, name: str) -> list[Span]:
+        """The imports and includes that lead from the entry file to `name`."""
+        spans: list[Span] = []
+        seen: set[str] = set()
+        while name in self.reached_from and name not in seen:
+            seen.add(name)
+            span = self.reached_from[name]
+            spans.append(span)
+            name = span.file
+        return spans
+
+    def display_names(self, cwd: Path | None = None) -> dict[str, str]:
+        """Names for messages: paths relative to the working folder where possible."""
+        here = (cwd or Path.cwd()).resolve()
+        out: dict[str, str] = {}
+        for name, source in self.files.items():
+            if source.is_std:
+                out[name] = name
+                continue
+            try:
+                out[name] = os.path.relpath(source.path, here)
+            except ValueError:
+                out[name] = str(source.path)
+            if out[name].startswith("../../.."):
+                out[name] = str(source.path)
+        return out
+
+
+def load(entry: Path | str, *, allow_outside: bool = False, text: str | None = None) -> Program:
+    """Read and parse `entry` and everything it imports or includes.
+
+    `text`, when given, is used instead of reading the entry file (an editor's buffer).
+    """
+    entry_path = Path(entry).absolute()
+    root = entry_path.parent
+    program = Program(entry=entry_path.name, root=root)
+    loader = _Loader(program, allow_outside)
+    source = loader.read(entry_path, entry_path.name, text=text, at=None)
+    if source is None:
+        return program
+    for path in IMPLICIT_IMPORTS:
+        std = loader.resolve_std(path, None)
+        if std is not None and std[1] not in program.modules:
+            program.implicit.append(std[1])
+            if loader.read(std[0], std[1], at=None, is_std=True) is not None:
+                loader.visit(std[1], [std[1]])
+    loader.visit(entry_path.name, [entry_path.name])
+    return program
+
+
+class _Loader:
+    def __init__(self, program: Program, allow_outside: bool) -> None:
+        self.program = program
+        self.allow_outside = allow_outside
+
+    def read(self, path: Path, name: str, *, at: Span | None, text: str | None = None,
+             is_std: bool = False) -> SourceFile | None:
+        try:
+            if text is None:
+                text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self._fail_read(name, at, f"{name} is not UTF-8 text (byte {exc.start})",
+                            "save the file as UTF-8")
+            return None
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            self._fail_read(name, at, f"cannot read {path}: {reason}", "")
+            return None
+        if text.startswith("\ufeff"):
+            text = text[1:]
+        source = SourceFile(path=path, name=name, text=text, is_std=is_std)
+        self.program.files[name] = source
+        module, diagnostics = parse(source)
+        self.program.modules[name] = module
+        self.program.diagnostics.extend(diagnostics)
+        return source
+
+    def _fail_read(self, name: str, at: Span | None, message: str, help: str) -> None:
+        span = at or Span(file=name, line=1, column=1, end_line=1, end_column=1)
+        self.program.diagnostics.append(error("E0006", message, span, help=help))
+
+    def visit(self, name: str, stack: list[str]) -> None:
+        module = self.program.modules[name]
+        for statement in module.body:
+            if isinstance(statement, ast.Import | ast.Include):
+                self.follow(name, statement, stack)
+
+    def follow(self, name: str, directive: ast.Import | ast.Include, stack: list[str]) -> None:
+        resolved = self.resolve(name, directive)
+        if resolved is None:
+            return
+        path, target, is_std = resolved
+        key = (name, directive.span.start)
+        if target in stack:
+            chain = " -> ".join([*stack[stack.index(target):], target])
+            word = directive.kind
+            self.program.diagnostics.append(error(
+                "E0402", f"this {word} makes a cycle: {chain}", directive.path.span,
+                label=f"{target} is already being read",
+                help=f"remove one {word} of the cycle; "
+                     "put what both files need in a module they both import"))
+            return
+        self.program.targets[key] = target
+        if target in self.program.modules:
+            return
+        if self.read(path, target, at=directive.path.span, is_std=is_std) is None:
+            return
+        self.program.reached_from[target] = directive.span
+        self.visit(target, [*stack, target])
+
+    def resolve_std(self, text: str, at: ast.StringValue | None) -> tuple[Path, str] | None:
+        module = text[len(STD_PREFIX):].removesuffix(".film")
+        folder = resources.stdlib_dir() / "std"
+        path = folder / f"{module}.film"
+        if module and "/" not in module and ".." not in module and path.is_file():
+            return path, f"std/{module}.film"
+        if at is not None:
+            known = sorted(p.stem for p in folder.glob("*.film"))
+            best = suggest(module, known)
+            hint = f'did you mean "std/{best}"?' if best else ""
+            self.program.diagnostics.append(error(
+                "E0401", f'there is no standard module "{text}"', at.span,
+                label="not in the standard library",
+                help=hint or "the standard modules are: "
+                + ", ".join(f'"std/{k}"' for k in known)))
+        return None
+
+    def resolve(self, name: str, directive: ast.Import | ast.Include
+                ) -> tuple[Path, str, bool] | None:
+        literal = directive.path
+        text = literal.value.strip()
+        if not text:
+            self.program.diagnostics.append(error(
+                "E0405", f"an {directive.kind} needs a path", literal.span,
+                help=f'write the path of a .film file: {directive.kind} "scenes/opening"'))
+            return None
+        if text.startswith(STD_PREFIX):
+            found = self.resolve_std(text, literal)
+            return (found[0], found[1], True) if found else None
+        source = self.program.files[name]
+        candidate = Path(os.path.normpath(source.path.parent / text))
+        root = self.program.root
+        outside = Path(text).is_absolute() or not _within(candidate, root)
+        if outside and not self.allow_outside and not source.is_std:
+            self.program.diagnostics.append(error(
+                "E0403", f'"{text}" is outside the film\'s folder', literal.span,
+                label=f"leaves {root}",
+                help="move the file into the film's folder, or build with --allow-outside"))
+            return None
+        path = candidate
+        if not path.is_file() and not path.name.endswith(".film"):
+            path = candidate.with_name(candidate.name + ".film")
+        if not path.is_file():
+            folder = candidate.parent
+            known = sorted(p.stem for p in folder.glob("*.film")) if folder.is_dir() else []
+            hint = did_you_mean(candidate.stem, known, quote='"')
+            self.program.diagnostics.append(error(
+                "E0401", f'cannot find "{text}"', literal.span,
+                label=f"no {path.name} in {_shown(folder, root)}",
+                help=hint or "paths are relative to the file that names them; "
+                             "the standard library is std/NAME"))
+            return None
+        try:
+            target = path.relative_to(root).as_posix()
+        except ValueError:
+            target = os.path.relpath(path, root).replace(os.sep, "/")
+        return path, target, False
+
+
+def _within(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+def _shown(folder: Path, root: Path) -> str:
+    try:
+        rel = folder.relative_to(root).as_posix()
+    except ValueError:
+        return str(folder)
+    return "the film's folder" if rel == "." else rel
+
+
+def import_chain_notes(program: Program, file: str) -> list[Label]:
+    """Notes naming the imports/includes that led to `file`, nearest first."""
+    notes = []
+    for span in program.chain(file):
+        modules = program.modules.get(span.file)
+        word = "imported"
+        if modules is not None:
+            for statement in modules.body:
+                if statement.span.start == span.start:
+                    word = "included" if statement.kind == "include" else "imported"
+        notes.append(Label(span=span, message=f"{file} is {word} here"))
+        file = span.file
+    return notes

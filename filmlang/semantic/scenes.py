@@ -1,0 +1,493 @@
+"""Scenes, shots and transitions: the film's playing order, checked, to IR.
+
+Takes the film's top-level items in order (scenes and the transitions between them) and
+gives `ir.Scene`s whose shots know their type, subjects, dialogue, rendered prompt, seed
+and the transition into them. Timing that needs speech is left to the timeline solver;
+what can be known now (a title after the end of a fixed-length shot, a dissolve longer
+than its shots) is checked now.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from filmlang import ir
+from filmlang.diagnostics import Label, error, warning
+from filmlang.semantic import schema
+from filmlang.semantic.bind import Bound
+from filmlang.semantic.declarations import body_of, prompt_span
+from filmlang.semantic.headings import Heading, parse_heading
+from filmlang.semantic.templates import Obj
+from filmlang.semantic.values import did_you_mean
+from filmlang.syntax import ast
+
+if TYPE_CHECKING:
+    from filmlang.semantic.checker import Checker, Item
+
+LEAD_IN = 0.5
+GAP = 0.3
+TAIL = 0.7
+DEFAULT_SHOT_LENGTH = 3.0
+
+
+@dataclass
+class _Transition:
+    bound: Bound
+    value: ir.Transition
+
+
+class Scenes:
+    def __init__(self, checker: Checker, film: ir.Film, characters: dict[str, ir.Character],
+                 shottypes: dict[str, ir.ShotType], lets: dict[str, Any]) -> None:
+        self.checker = checker
+        self.film = film
+        self.characters = characters
+        self.shottypes = shottypes
+        self.lets = lets
+        self.character_objs = {name: Obj(name, name, name=name, look=c.look)
+                               for name, c in characters.items()}
+
+    def report(self, diagnostic: Any) -> None:
+        self.checker.report(diagnostic)
+
+    # ---------------------------------------------------------------- the film's order
+
+    def build(self, items: list[Item]) -> list[ir.Scene]:
+        scenes: list[ir.Scene] = []
+        names: dict[str, ast.Value] = {}
+        pending: _Transition | None = None
+        previous_time: str = "day"
+        first_scene = True
+        for item in items:
+            statement = item.statement
+            if statement.name == "film":
+                continue
+            if statement.name in schema.TRANSITIONS:
+                transition = self._transition(statement, schema.TOP)
+                if transition is None:
+                    continue
+                if first_scene:
+                    self._edge_error(transition, "before the first scene",
+                                     "inside the first scene, before its first shot")
+                elif pending is not None:
+                    self._two_in_a_row(transition, pending)
+                pending = transition
+                continue
+            scene = self._scene(statement, previous_time, names)
+            if scene is None:
+                pending = None
+                first_scene = False
+                continue
+            previous_time = scene.time
+            if pending is not None and scenes:
+                scene = self._join(scenes[-1], scene, pending, scenes)
+            pending = None
+            first_scene = False
+            scenes.append(scene)
+        if pending is not None and not first_scene:
+            self._edge_error(pending, "after the last scene",
+                             "inside the last scene, after its last shot")
+        return scenes
+
+    def _join(self, before: ir.Scene, after: ir.Scene, transition: _Transition,
+              scenes: list[ir.Scene]) -> ir.Scene:
+        """Put a top-level transition between the last shot of one scene and the next."""
+        last, first = before.shots[-1], after.shots[0]
+        if last.fade_out is not None or first.fade_in is not None:
+            edge = last.fade_out or first.fade_in
+            assert edge is not None
+            self.report(error(
+                "E0303", "two transitions meet here", transition.bound.statement.name_span,
+                label="this one",
+                notes=[Label(span=edge.origin, message="and the fade at the scene's edge")],
+                help="keep one: either this transition or the fade inside the scene"))
+            return after
+        self._check_overlap(transition, last, first)
+        shots = (first.model_copy(update={"transition_in": transition.value}), *after.shots[1:])
+        return after.model_copy(update={"shots": shots})
+
+    def _edge_error(self, transition: _Transition, where: str, instead: str) -> None:
+        kind = transition.value.kind
+        help = f"a transition stands between two scenes; to fade from or to black, put " \
+               f"'fade {transition.value.duration:g}s' {instead}"
+        if kind != "fade":
+            help = f"'{kind}' joins two scenes; remove it, or add a scene on its other side"
+        self.report(error("E0303", f"'{kind}' {where}", transition.bound.statement.name_span,
+                          label="nothing on the other side", help=help))
+
+    def _two_in_a_row(self, transition: _Transition, previous: _Transition) -> None:
+        self.report(error(
+            "E0303", "two transitions in a row", transition.bound.statement.name_span,
+            label="second transition",
+            notes=[Label(span=previous.bound.statement.name_span, message="the first one")],
+            help="keep one of them; shots are joined by one transition"))
+
+    def _transition(self, statement: ast.Property | ast.Block,
+                    context: schema.Context) -> _Transition | None:
+        bound = self.checker.binder.bind(statement, context)
+        if bound is None or not bound.ok:
+            return None
+        kind = bound.name
+        duration = float(bound.arg()) if kind != "cut" else 0.0  # type: ignore[arg-type]
+        value = ir.Transition(kind=kind, duration=duration,
+                              frames=round(duration * self.film.fps), origin=statement.span)
+        return _Transition(bound, value)
+
+    def _check_overlap(self, transition: _Transition, before: ir.Shot, after: ir.Shot) -> None:
+        value = transition.value
+        if value.kind not in ("dissolve", "wipe"):
+            return
+        for shot in (before, after):
+            if shot.duration is not None and value.duration > shot.duration:
+                self.report(error(
+                    "E0202",
+                    f"this {value.kind} lasts {value.duration:g}s, longer than the "
+                    f"{shot.duration:g}s shot it overlaps",
+                    transition.bound.arg_span(), label="too long",
+                    notes=[Label(span=shot.origin, message="the shot")],
+                    help=f"make the {value.kind} at most {shot.duration:g}s"))
+                return
+
+    # ---------------------------------------------------------------- scenes
+
+    def _scene(self, statement: ast.Property | ast.Block, previous_time: str,
+               names: dict[str, ast.Value]) -> ir.Scene | None:
+        checker = self.checker
+        if not statement.args or not isinstance(statement.args[0], ast.NameValue):
+            span = statement.args[0].span if statement.args else statement.name_span
+            self.report(error("E0203", "a scene needs a name", span, label="expected a name",
+                              help='write: scene storm "EXT. LIGHTHOUSE - NIGHT" { ... }'))
+            return None
+        name_value = statement.args[0]
+        name = name_value.name
+        if name in names:
+            self.report(error("E0105", f"scene '{name}' is declared twice", name_value.span,
+                              label="declared again here",
+                              notes=[Label(span=names[name].span, message="first declared here")],
+                              help="give each scene its own name"))
+            return None
+        names[name] = name_value
+        heading_text: str | None = None
+        if len(statement.args) > 1:
+            bound_heading = checker.binder.value(
+                statement.args[1], schema.TOP.props["scene"].args[1], None, "heading")
+            heading_text = bound_heading if isinstance(bound_heading, str) else None
+        if len(statement.args) > 2:
+            self.report(error("E0203", "a scene takes a name and a heading", statement.args[2].span,
+                              label="unexpected",
+                              help='write: scene storm "EXT. LIGHTHOUSE - NIGHT" { ... }'))
+        heading = parse_heading(heading_text or "")
+        body = body_of(statement)
+        props: dict[str, list[Bound]] = {}
+        sequence: list[ast.Statement] = []
+        for child in body:
+            if isinstance(child, ast.Property | ast.Block) and (
+                    child.name == "shot" or child.name in schema.TRANSITIONS):
+                sequence.append(child)
+                continue
+            bound = checker.binder.bind(child, schema.SCENE)
+            if bound is None:
+                continue
+            if bound.name in props:
+                self.report(error(
+                    "E0107", f"'{bound.name}' is set twice in this scene",
+                    bound.statement.name_span, label="set again here",
+                    notes=[Label(span=props[bound.name][0].statement.name_span,
+                                 message="first set here")], help="keep one of them"))
+                continue
+            props[bound.name] = [bound]
+        time = self._time(props, heading, previous_time, statement)
+        values = {k: v[0] for k, v in props.items() if v[0].ok}
+        setting_raw = str(values["setting"].arg()) if "setting" in values else \
+            heading.location.lower()
+        scene_obj = Obj("scene", name, name=name, heading=heading_text or "", setting="", time=time)
+        context = {**self.lets, "film": Obj("film", self.film.title, title=self.film.title,
+                                            style=self.film.style),
+                   "characters": self.character_objs, "scene": scene_obj}
+        setting_span = values["setting"].arg_span() if "setting" in values else statement.span
+        setting = checker.render(setting_raw, context, setting_span)
+        scene_obj = Obj("scene", name, name=name, heading=heading_text or "", setting=setting,
+                        time=time)
+        context["scene"] = scene_obj
+        style = ""
+        if "style" in values:
+            style = checker.render(str(values["style"].arg()), context, values["style"].arg_span())
+        music = None
+        if "music" in values and values["music"].arg() is not None:
+            bound = values["music"]
+            music = ir.Music(mood=str(bound.arg()), origin=bound.span,
+                             **{k: v for k, v in bound.kwargs.items() if v is not None})
+        ambience = None
+        if "ambience" in values and values["ambience"].arg() is not None:
+            bound = values["ambience"]
+            ambience = ir.Ambience(name=str(bound.arg()), origin=bound.span,
+                                   **{k: v for k, v in bound.kwargs.items() if v is not None})
+        motion = str(values["motion"].arg()) if "motion" in values else self.film.motion
+        shots = self._sequence(sequence, name, context, style, motion, time)
+        if not shots:
+            if isinstance(statement, ast.Block) and not any(
+                    isinstance(s, ast.Property | ast.Block) and s.name == "shot"
+                    for s in sequence):
+                self.report(error("E0304", f"scene '{name}' has no shots", name_value.span,
+                                  label="empty scene",
+                                  help="add a shot: shot wide 4s { action \"...\" }"))
+            elif isinstance(statement, ast.Property):
+                self.report(error("E0304", f"scene '{name}' has no shots", name_value.span,
+                                  label="no { } block",
+                                  help=f"give the scene a block: scene {name} {{ shot wide 4s }}"))
+            return None
+        return ir.Scene(
+            name=name, heading=heading_text, interior=heading.interior,
+            location=heading.location, time=time,
+            setting=setting, music=music, ambience=ambience, style=style, shots=tuple(shots),
+            origin=statement.span)
+
+    def _time(self, props: dict[str, list[Bound]], heading: Heading, previous: str,
+              statement: ast.Property | ast.Block) -> str:
+        heading_time = heading.time if heading.time != "continuous" else previous
+        if "time" in props and props["time"][0].ok:
+            time = str(props["time"][0].arg())
+            if heading.time and heading.time != "continuous" and heading.time != time:
+                self.report(warning(
+                    "W0001", f"the scene's time is {time}, but its heading says "
+                    f"{heading.time_word}", props["time"][0].arg_span(), label="time set here",
+                    notes=[Label(span=statement.args[1].span, message="the heading")],
+                    help="make the heading and the time agree"))
+            return time
+        return heading_time or "day"
+
+    # ---------------------------------------------------------------- shots
+
+    def _sequence(self, sequence: list[ast.Statement], scene: str, context: dict[str, Any],
+                  style: str, motion: str, time: str) -> list[ir.Shot]:
+        shots: list[ir.Shot] = []
+        pending: _Transition | None = None
+        leading: _Transition | None = None
+        for statement in sequence:
+            assert isinstance(statement, ast.Property | ast.Block)
+            if statement.name in schema.TRANSITIONS:
+                transition = self._transition(statement, schema.SCENE)
+                if transition is None:
+                    continue
+                if pending is not None or (not shots and leading is not None):
+                    self._two_in_a_row(transition, pending or leading)  # type: ignore[arg-type]
+                    continue
+                if not shots:
+                    if transition.value.kind in ("dissolve", "wipe"):
+                        self.report(error(
+                            "E0303", f"'{transition.value.kind}' before the scene's first shot",
+                            statement.name_span, label="no shot before it in this scene",
+                            help=f"to join two scenes, put '{transition.value.kind}' at the top "
+                                 "level between them; to fade in from black, use fade"))
+                        continue
+                    leading = transition
+                    continue
+                pending = transition
+                continue
+            shot = self._shot(statement, scene, len(shots), context, style, motion, time)
+            if shot is None:
+                pending = None
+                continue
+            if not shots and leading is not None and leading.value.kind == "fade":
+                shot = shot.model_copy(update={"fade_in": leading.value})
+            if pending is not None and shots:
+                self._check_overlap(pending, shots[-1], shot)
+                shot = shot.model_copy(update={"transition_in": pending.value})
+            pending = None
+            shots.append(shot)
+        if pending is not None and shots:
+            if pending.value.kind == "fade":
+                shots[-1] = shots[-1].model_copy(update={"fade_out": pending.value})
+            elif pending.value.kind != "cut":
+                self.report(error(
+                    "E0303", f"'{pending.value.kind}' after the scene's last shot",
+                    pending.bound.statement.name_span, label="no shot after it in this scene",
+                    help=f"to join two scenes, put '{pending.value.kind}' at the top level "
+                         "between them; to fade out to black, use fade"))
+        return shots
+
+    def _shot(self, statement: ast.Property | ast.Block, scene: str, index: int,
+              context: dict[str, Any], style: str, motion: str, time: str) -> ir.Shot | None:
+        from filmlang.semantic.checker import derive_seed
+
+        head = self._shot_head(statement)
+        if head is None:
+            return None
+        type_name, subjects, duration = head
+        shottype = self.shottypes[type_name]
+        props: dict[str, list[Bound]] = {}
+        lines: list[ir.Line] = []
+        gap: float | None = None
+        for child in body_of(statement):
+            if isinstance(child, ast.Dialogue):
+                line = self._line(child, LEAD_IN if not lines else GAP, gap)
+                gap = None
+                if line is not None:
+                    lines.append(line)
+                continue
+            bound = self.checker.binder.bind(child, schema.SHOT)
+            if bound is None:
+                continue
+            if bound.name == "pause":
+                if bound.ok:
+                    gap = (gap or 0.0) + float(bound.arg())  # type: ignore[arg-type]
+                continue
+            if bound.name in props and not bound.prop.repeatable:
+                self.report(error(
+                    "E0107", f"'{bound.name}' is set twice in this shot",
+                    bound.statement.name_span, label="set again here",
+                    notes=[Label(span=props[bound.name][0].statement.name_span,
+                                 message="first set here")], help="keep one of them"))
+                continue
+            props.setdefault(bound.name, []).append(bound)
+        values = {k: v for k, v in props.items() if all(b.ok for b in v)}
+        camera = str(values["camera"][0].arg()) if "camera" in values else shottype.camera
+        shot_motion = str(values["motion"][0].arg()) if "motion" in values else motion
+        seed_value = values["seed"][0].arg() if "seed" in values else None
+        seed = int(seed_value) if isinstance(seed_value, int | float) else derive_seed(
+            self.film.seed, scene, index)
+        subject_objs = [self.character_objs[s] for s in subjects if s in self.character_objs]
+        shot_context = {**context, "subjects": subject_objs,
+                        "shot": Obj("shot", type_name, type=type_name, camera=camera, action="")}
+        action = ""
+        if "action" in values:
+            action = self.checker.render(str(values["action"][0].arg()), shot_context,
+                                         values["action"][0].arg_span())
+        shot_context["shot"] = Obj("shot", type_name, type=type_name, camera=camera, action=action)
+        if "prompt" in values:
+            base = self.checker.render(str(values["prompt"][0].arg()), shot_context,
+                                       values["prompt"][0].arg_span())
+        else:
+            base = self.checker.render(shottype.prompt, shot_context,
+                                       prompt_span(self.checker, shottype))
+        parts = [base, action, time, self.film.style, style]
+        prompt = ", ".join(p.strip().strip(",").strip() for p in parts if p and p.strip())
+        titles = tuple(self._title(b, duration) for b in values.get("title", []))
+        sounds = tuple(self._sound(b, duration) for b in values.get("sound", []))
+        return ir.Shot(
+            scene=scene, index=index, type=type_name, subjects=tuple(subjects),
+            duration=duration, frames=round(duration * self.film.fps) if duration else None,
+            min_duration=shottype.duration or DEFAULT_SHOT_LENGTH,
+            tail=gap if gap is not None and lines else TAIL,
+            camera=camera, framing=shottype.framing, action=action,
+            prompt=prompt, seed=seed, motion=shot_motion,
+            titles=titles, sounds=sounds, lines=tuple(lines),
+            transition_in=ir.Transition(kind="cut", origin=statement.span) if index else None,
+            origin=statement.span)
+
+    def _shot_head(self, statement: ast.Property | ast.Block
+                   ) -> tuple[str, list[str], float | None] | None:
+        """`shot TYPE SUBJECT* [DURATION]`: the type, the subjects and the fixed length."""
+        if statement.kwargs:
+            kw = statement.kwargs[0]
+            self.report(error("E0108", f"'shot' has no argument '{kw.name}'", kw.name_span,
+                              label="unknown argument",
+                              help="write settings inside the shot's block: shot wide { "
+                                   f"{kw.name} ... }}"))
+        args = list(statement.args)
+        if not args:
+            self.report(error("E0203", "a shot needs a shot type", statement.name_span,
+                              label="missing a type",
+                              help="write: shot wide 4s, or shot close_up MARA"))
+            return None
+        first = args[0]
+        if not isinstance(first, ast.NameValue):
+            self.report(error("E0201", "a shot starts with its type", first.span,
+                              label="expected a shot type like wide or close_up",
+                              help="write: shot TYPE SUBJECT* [DURATION]"))
+            return None
+        ok = True
+        if first.name not in self.shottypes:
+            hint = did_you_mean(first.name, list(self.shottypes))
+            if first.name in self.characters:
+                hint = f"a shot starts with its type: shot medium {first.name}"
+            self.report(error("E0104", f"unknown shot type '{first.name}'", first.span,
+                              label="not a shot type",
+                              help=hint or "shot types: " + ", ".join(sorted(self.shottypes))))
+            ok = False
+        subjects: list[str] = []
+        duration: float | None = None
+        for value in args[1:]:
+            if duration is not None:
+                self.report(error("E0203", "the duration comes last in a shot", value.span,
+                                  label="after the duration",
+                                  help="write: shot TYPE SUBJECT* DURATION"))
+                ok = False
+                break
+            if isinstance(value, ast.DurationValue):
+                if value.seconds <= 0:
+                    self.report(error("E0202", f"a shot must last more than 0s, not {value.raw}",
+                                      value.span, label="out of range"))
+                    ok = False
+                duration = value.seconds
+            elif isinstance(value, ast.NameValue):
+                if value.name not in self.characters:
+                    self._unknown_character(value.name, value.span)
+                    ok = False
+                elif value.name in subjects:
+                    self.report(error("E0105", f"{value.name} is already in this shot",
+                                      value.span, label="named twice", help="name each once"))
+                    ok = False
+                else:
+                    subjects.append(value.name)
+            elif isinstance(value, ast.NumberValue):
+                self.report(error("E0201", "a shot's length needs a unit", value.span,
+                                  label="a number", help=f"write {value.raw}s"))
+                ok = False
+            else:
+                word = ast.VALUE_WORDS.get(value.kind, value.kind)
+                self.report(error("E0201", f"a shot takes characters and a duration, "
+                                           f"not {word}", value.span, label="unexpected",
+                                  help='text goes inside the shot: action "..." or '
+                                       'NAME: "a line"'))
+                ok = False
+        return (first.name, subjects, duration) if ok else None
+
+    def _unknown_character(self, name: str, span: Any) -> None:
+        hint = did_you_mean(name, list(self.characters))
+        self.report(error("E0102", f"unknown character '{name}'", span, label="not declared",
+                          help=hint or f"declare it: character {name} {{ look \"...\" }}"))
+
+    def _line(self, dialogue: ast.Dialogue, default_gap: float,
+              gap: float | None) -> ir.Line | None:
+        if dialogue.speaker not in self.characters:
+            self._unknown_character(dialogue.speaker, dialogue.speaker_span)
+            return None
+        text = dialogue.text.value.strip()
+        if not text:
+            self.report(error("E0205", "this line is empty", dialogue.text.span,
+                              label="nothing to say", help="write the line, or remove it"))
+            return None
+        return ir.Line(speaker=dialogue.speaker, parenthetical=dialogue.parenthetical,
+                       text=" ".join(text.split()),
+                       gap_before=gap if gap is not None else default_gap,
+                       origin=dialogue.span)
+
+    def _title(self, bound: Bound, duration: float | None) -> ir.Title:
+        at = float(bound.kwargs.get("at") or 0.0)  # type: ignore[arg-type]
+        length = bound.kwargs.get("for")
+        if duration is not None:
+            if at >= duration:
+                self.report(error("E0202", f"this title starts at {at:g}s, after the "
+                                           f"{duration:g}s shot ends", bound.kwarg_span("at"),
+                                  label="too late", help=f"use at= less than {duration:g}s"))
+            elif length is not None and at + float(length) > duration + 1e-9:  # type: ignore[arg-type]
+                self.report(error("E0202", f"this title runs to {at + float(length):g}s, "  # type: ignore[arg-type]
+                                           f"past the end of the {duration:g}s shot",
+                                  bound.kwarg_span("for"), label="too long",
+                                  help=f"use for= at most {duration - at:g}s"))
+        return ir.Title(text=str(bound.arg()), at=at,
+                        duration=float(length) if length is not None else None,  # type: ignore[arg-type]
+                        origin=bound.span)
+
+    def _sound(self, bound: Bound, duration: float | None) -> ir.Sound:
+        at = float(bound.kwargs.get("at") or 0.0)  # type: ignore[arg-type]
+        if duration is not None and at >= duration:
+            self.report(error("E0202", f"this sound starts at {at:g}s, after the {duration:g}s "
+                                       "shot ends", bound.kwarg_span("at"), label="too late",
+                              help=f"use at= less than {duration:g}s"))
+        volume = bound.kwargs.get("volume")
+        return ir.Sound(name=str(bound.arg()), at=at,
+                        volume=float(volume) if volume is not None else 1.0,  # type: ignore[arg-type]
+                        origin=bound.span)

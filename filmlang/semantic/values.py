@@ -1,0 +1,308 @@
+"""Values: an AST value and the `Param` it fills in, to a Python value or a diagnostic.
+
+A NAME in value position is a keyword of the parameter when it is one of its choices,
+else a reference to a `let` constant, whose value is then checked in its place. Errors
+point at the use; a note points at the `let` when the constant's value is what is wrong.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from filmlang.diagnostics import Diagnostic, Label, error
+from filmlang.semantic.schema import Param
+from filmlang.source import Span
+from filmlang.syntax import ast
+
+Python = str | float | int | tuple[int, int] | None | list[Any]
+
+_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+_KEY = re.compile(
+    r"(?P<note>[A-Ga-g])(?P<acc>#|b|♯|♭)?\s*(?P<mode>m|min|minor|maj|major|M)?",
+)
+
+
+class Invalid(Exception):
+    """A value that cannot fill its parameter; the diagnostic says why."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+def suggest(word: str, candidates: list[str] | tuple[str, ...] | set[str]) -> str | None:
+    """The closest candidate, case-insensitively first, for 'did you mean'."""
+    if not candidates:
+        return None
+    lowered = {c.lower(): c for c in candidates}
+    if word.lower() in lowered:
+        return lowered[word.lower()]
+    found = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    if found:
+        return found[0]
+    found = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[found[0]] if found else None
+
+
+def did_you_mean(word: str, candidates: list[str] | tuple[str, ...] | set[str],
+                 *, quote: str = "'") -> str:
+    best = suggest(word, candidates)
+    return f"did you mean {quote}{best}{quote}?" if best else ""
+
+
+def choices_text(choices: tuple[str, ...]) -> str:
+    if len(choices) == 1:
+        return choices[0]
+    return ", ".join(choices[:-1]) + " or " + choices[-1]
+
+
+@dataclass
+class Lets:
+    """The `let` constants of a build: name -> the AST value and where it was defined."""
+
+    values: dict[str, ast.Let]
+
+    def find(self, name: str) -> ast.Let | None:
+        return self.values.get(name)
+
+
+Coercer = Callable[[ast.Value, Param, Lets], Python]
+
+
+def coerce(value: ast.Value, param: Param, lets: Lets, *, prop: str = "") -> Python:
+    """The Python value of `value` for `param`; raises `Invalid`."""
+    return _coerce(value, param, lets, prop or param.name, set())
+
+
+def _coerce(value: ast.Value, param: Param, lets: Lets, prop: str, seen: set[str]) -> Python:
+    if isinstance(value, ast.NameValue) and not _keyword_ok(value.name, param):
+        let = lets.find(value.name)
+        if let is None:
+            raise Invalid(_unknown_name(value, param, lets, prop))
+        if value.name in seen:
+            raise Invalid(error("E0109", f"'{value.name}' is defined in terms of itself",
+                                value.span))
+        try:
+            return _coerce(let.value, param, lets, prop, seen | {value.name})
+        except Invalid as exc:
+            inner = exc.diagnostic
+            if inner.span == let.value.span:
+                # The constant's value is wrong for this use: say so at the use.
+                raise Invalid(inner.model_copy(update={
+                    "span": value.span,
+                    "message": inner.message + f" (the value of '{value.name}')",
+                    "notes": (*inner.notes, Label(span=let.span,
+                                                  message=f"'{value.name}' is defined here")),
+                })) from None
+            raise
+    return COERCERS[param.kind](value, param, lets)
+
+
+def _keyword_ok(name: str, param: Param) -> bool:
+    if param.kind in ("enum", "name"):
+        return param.kind == "name" or name in param.choices
+    if param.kind in ("string_or_none", "name_or_none"):
+        return name == "none"
+    return param.kind == "key" and _KEY.fullmatch(name) is not None
+
+
+def _unknown_name(value: ast.NameValue, param: Param, lets: Lets, prop: str) -> Diagnostic:
+    name = value.name
+    if param.kind == "enum":
+        hint = did_you_mean(name, param.choices)
+        return error("E0204", f"'{name}' is not one of the words '{prop}' takes", value.span,
+                     label="not allowed here",
+                     help=(hint + "\n" if hint else "")
+                     + f"'{prop}' takes {choices_text(param.choices)}")
+    hint = did_you_mean(name, list(lets.values))
+    if param.kind in ("string", "string_or_none", "path", "color"):
+        help = hint or f'text is written in double quotes: "{name}"'
+        if param.kind == "string_or_none" and not hint:
+            help += ", or none for no " + prop
+        return error("E0103", f"unknown name '{name}'", value.span,
+                     label="not a let constant", help=help)
+    return error("E0103", f"unknown name '{name}'", value.span, label="not a let constant",
+                 help=hint or f"'{prop}' takes {_describe(param)}")
+
+
+def _describe(param: Param) -> str:
+    if param.describe:
+        return param.describe
+    return {
+        "string": "a string", "number": "a number", "int": "a whole number",
+        "duration": "a duration like 4s or 500ms", "size": "a size like 1280x720",
+        "enum": choices_text(param.choices), "color": 'a colour like "#e0a030"',
+        "key": 'a key like "D minor" or "F#"', "path": "a file path in quotes",
+        "string_or_none": "a string or none", "name": "a name",
+    }.get(param.kind, param.kind)
+
+
+def _wrong_type(value: ast.Value, param: Param, help: str = "") -> Invalid:
+    found = ast.VALUE_WORDS.get(value.kind, value.kind)
+    return Invalid(error("E0201", f"expected {_describe(param)}, found {found}", value.span,
+                         label=f"'{param.name}' needs {_describe(param)}", help=help))
+
+
+def _range(number: float, value: ast.Value, param: Param) -> None:
+    low, high = param.min, param.max
+    too_low = low is not None and (number <= low if param.min_exclusive else number < low)
+    too_high = high is not None and number > high
+    if not (too_low or too_high):
+        return
+    raw = getattr(value, "raw", str(number))
+    if low is not None and high is not None:
+        allowed = f"from {_fmt(low)} to {_fmt(high)}"
+    elif low is not None:
+        allowed = f"more than {_fmt(low)}" if param.min_exclusive else f"at least {_fmt(low)}"
+    else:
+        allowed = f"at most {_fmt(high or 0)}"
+    raise Invalid(error("E0202", f"'{param.name}' must be {allowed}, not {raw}", value.span,
+                        label="out of range"))
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def _string(value: ast.Value, param: Param, lets: Lets) -> Python:
+    if isinstance(value, ast.StringValue):
+        if param.choices and value.value not in param.choices:
+            hint = did_you_mean(value.value, param.choices, quote='"')
+            raise Invalid(error(
+                "E0204", f'"{value.value}" is not a {param.name} filmlang knows', value.span,
+                label="unknown", help=(hint + "\n" if hint else "")
+                + f"known: {choices_text(param.choices)}"))
+        return value.value
+    if isinstance(value, ast.NumberValue | ast.DurationValue | ast.SizeValue):
+        raise _wrong_type(value, param, help=f'put it in quotes: "{value.raw}"')
+    raise _wrong_type(value, param)
+
+
+def _string_or_none(value: ast.Value, param: Param, lets: Lets) -> Python:
+    if isinstance(value, ast.NameValue) and value.name == "none":
+        return None
+    return _string(value, param, lets)
+
+
+def _number(value: ast.Value, param: Param, lets: Lets) -> Python:
+    if not isinstance(value, ast.NumberValue):
+        help = ""
+        if isinstance(value, ast.StringValue):
+            help = "write the number without quotes"
+        elif isinstance(value, ast.DurationValue):
+            help = "write the number without a unit"
+        raise _wrong_type(value, param, help)
+    _range(value.value, value, param)
+    return value.value
+
+
+def _int(value: ast.Value, param: Param, lets: Lets) -> Python:
+    number = _number(value, param, lets)
+    assert isinstance(number, float)
+    if not number.is_integer():
+        raise Invalid(error("E0201", f"'{param.name}' must be a whole number, not {number:g}",
+                            value.span, label="not a whole number"))
+    return int(number)
+
+
+def _duration(value: ast.Value, param: Param, lets: Lets) -> Python:
+    if isinstance(value, ast.NumberValue):
+        raise _wrong_type(value, param, help=f"give it a unit: {value.raw}s, or "
+                                             f"{value.raw}ms for milliseconds")
+    if not isinstance(value, ast.DurationValue):
+        raise _wrong_type(value, param)
+    _range(value.seconds, value, param)
+    return value.seconds
+
+
+def _size(value: ast.Value, param: Param, lets: Lets) -> Python:
+    if not isinstance(value, ast.SizeValue):
+        raise _wrong_type(value, param)
+    for side, what in ((value.width, "width"), (value.height, "height")):
+        if side < 16 or side > 8192:
+            raise Invalid(error("E0202", f"the {what} must be from 16 to 8192, not {side}",
+                                value.span, label="out of range"))
+        if side % 2:
+            raise Invalid(error("E0202", f"the {what} must be even, not {side}", value.span,
+                                label="odd", help="H.264 video needs even sizes: try "
+                                f"{value.width + value.width % 2}x"
+                                f"{value.height + value.height % 2}"))
+    return (value.width, value.height)
+
+
+def _enum(value: ast.Value, param: Param, lets: Lets) -> Python:
+    if isinstance(value, ast.NameValue):
+        return value.name
+    help = f"'{param.name}' takes {choices_text(param.choices)}"
+    if isinstance(value, ast.StringValue) and value.value in param.choices:
+        help = f"write it without quotes: {value.value}"
+    raise _wrong_type(value, param, help)
+
+
+def _name(value: ast.Value, param: Param, lets: Lets) -> Python:
+    if isinstance(value, ast.NameValue):
+        return value.name
+    raise _wrong_type(value, param)
+
+
+def _color(value: ast.Value, param: Param, lets: Lets) -> Python:
+    text = _string(value, param, lets)
+    assert isinstance(text, str)
+    if not _COLOR.fullmatch(text):
+        raise Invalid(error("E0205", f'"{text}" is not a colour', value.span,
+                            label="expected #rrggbb",
+                            help='write colours as "#" and six hex digits, like "#e0a030"'))
+    return text.lower()
+
+
+def _key(value: ast.Value, param: Param, lets: Lets) -> Python:
+    if isinstance(value, ast.NameValue):
+        text = value.name
+    elif isinstance(value, ast.StringValue):
+        text = value.value.strip()
+    else:
+        raise _wrong_type(value, param)
+    match = _KEY.fullmatch(text)
+    if not match:
+        raise Invalid(error("E0205", f"'{text}' is not a musical key", value.span,
+                            label="unknown key",
+                            help='write a key like "C", "F#", "Bb minor" or "Am"'))
+    note = match["note"].upper() + {"♯": "#", "♭": "b"}.get(match["acc"] or "", match["acc"] or "")
+    minor = (match["mode"] or "") in ("m", "min", "minor")
+    return f"{note} {'minor' if minor else 'major'}"
+
+
+COERCERS: dict[str, Coercer] = {
+    "string": _string,
+    "path": _string,
+    "string_or_none": _string_or_none,
+    "number": _number,
+    "int": _int,
+    "duration": _duration,
+    "size": _size,
+    "enum": _enum,
+    "name": _name,
+    "color": _color,
+    "key": _key,
+}
+
+
+def literal(value: ast.Value) -> Any:
+    """A value as a plain Python value, for templates (`{{ coast }}`)."""
+    if isinstance(value, ast.StringValue):
+        return value.value
+    if isinstance(value, ast.NumberValue):
+        return int(value.value) if value.is_int else value.value
+    if isinstance(value, ast.ListValue):
+        return [literal(item) for item in value.items]
+    if isinstance(value, ast.NameValue):
+        return value.name
+    return value.raw
+
+
+def span_of(value: ast.Value) -> Span:
+    return value.span

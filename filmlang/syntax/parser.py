@@ -1,0 +1,405 @@
+"""The parser: `SourceFile` in, `ast.Module` and parse diagnostics out.
+
+Lark's LALR parser builds the AST directly through an inline transformer, so no parse
+tree is made. A post-lexer drops newlines inside `[...]` and keeps the stack of open
+braces for messages about a missing `}`. A parse error does not end the parse: the
+offending statement is blanked out (braces kept, so nesting survives) and the file is
+parsed again, so one run reports every broken line, up to a limit.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+from lark import Lark, Token, Transformer
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from filmlang import resources
+from filmlang.diagnostics import Diagnostic, error
+from filmlang.source import SourceFile, Span
+from filmlang.syntax import ast
+from filmlang.syntax.strings import StringError, decode_long_string, decode_string
+
+MAX_PARSE_ERRORS = 25
+
+# What each terminal is called when telling a writer what was expected.
+TOKEN_WORDS: dict[str, str] = {
+    "NAME": "a name",
+    "STRING": "a string",
+    "LONG_STRING": "a string",
+    "NUMBER": "a number",
+    "DURATION": "a duration like 4s",
+    "SIZE": "a size like 1280x720",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "COMMA": "','",
+    "COLON": "':'",
+    "EQUAL": "'='",
+    "PARENTHETICAL": "a parenthetical like (whispering)",
+    "_SEP": "end of line",
+    "NEWLINE": "end of line",
+    "SEMICOLON": "';'",
+    "IMPORT": "'import'",
+    "INCLUDE": "'include'",
+    "LET": "'let'",
+    "$END": "end of file",
+}
+
+# The order in which expected things are listed: the likely ones first.
+_WORD_ORDER = [
+    "a string", "a name", "a number", "a duration like 4s", "a size like 1280x720", "'='",
+    "':'", "'{'", "'}'", "'['", "']'", "','", "a parenthetical like (whispering)",
+    "end of line", "end of file",
+]
+
+
+def describe_token(token: Token) -> str:
+    kind = token.type
+    if kind == "$END":
+        return "end of file"
+    if kind in ("_SEP", "NEWLINE") or (kind == "SEMICOLON"):
+        return "end of line" if "\n" in token.value else "';'"
+    if kind in ("STRING", "LONG_STRING"):
+        return "string"
+    if kind == "NAME":
+        return f"name '{token.value}'"
+    if kind in ("NUMBER", "DURATION", "SIZE"):
+        return f"'{token.value}'"
+    return f"'{token.value}'"
+
+
+def expected_words(expected: set[str] | frozenset[str]) -> str:
+    words = {TOKEN_WORDS.get(name, name.lower()) for name in expected}
+    if "a name" in words and "'import'" in words:
+        words -= {"'import'", "'include'", "'let'"}
+    ordered = sorted(words, key=lambda w: (_WORD_ORDER.index(w) if w in _WORD_ORDER else 99, w))
+    if len(ordered) == 1:
+        return ordered[0]
+    return ", ".join(ordered[:-1]) + " or " + ordered[-1]
+
+
+class _Builder(Transformer[Token, Any]):
+    """Builds AST nodes as the LALR parser reduces; `source` is set for each parse."""
+
+    source: SourceFile
+
+    def _span(self, first: Token | ast.Node | Span, last: Token | ast.Node | Span) -> Span:
+        return self.source.span(_start(first), _end(last))
+
+    def _tok(self, token: Token) -> Span:
+        return self.source.span(token.start_pos or 0, token.end_pos or 0)
+
+    # values
+    def string(self, children: list[Token]) -> ast.StringValue:
+        token = children[0]
+        try:
+            if token.type == "LONG_STRING":
+                value = decode_long_string(token.value)
+            else:
+                value = decode_string(token.value)
+        except StringError as exc:
+            start = (token.start_pos or 0) + exc.offset
+            raise _StringProblem(self.source.span(start, start + exc.length), exc.message) from None
+        return ast.StringValue(span=self._tok(token), value=value, raw=token.value)
+
+    def number(self, children: list[Token]) -> ast.NumberValue:
+        token = children[0]
+        return ast.NumberValue(span=self._tok(token), value=float(token.value), raw=token.value)
+
+    def duration(self, children: list[Token]) -> ast.DurationValue:
+        token = children[0]
+        text = token.value
+        if text.endswith("ms"):
+            seconds = float(text[:-2]) / 1000.0
+        elif text.endswith("s"):
+            seconds = float(text[:-1])
+        else:
+            seconds = float(text[:-1]) * 60.0
+        return ast.DurationValue(span=self._tok(token), seconds=seconds, raw=text)
+
+    def size(self, children: list[Token]) -> ast.SizeValue:
+        token = children[0]
+        width, height = token.value.split("x")
+        return ast.SizeValue(span=self._tok(token), width=int(width), height=int(height),
+                             raw=token.value)
+
+    def name(self, children: list[Token]) -> ast.NameValue:
+        token = children[0]
+        return ast.NameValue(span=self._tok(token), name=token.value)
+
+    def value_list(self, children: list[Any]) -> ast.ListValue:
+        items = tuple(c for c in children[1:-1] if c is not None)
+        return ast.ListValue(span=self._span(children[0], children[-1]), items=items)
+
+    # statements
+    def kwarg(self, children: list[Any]) -> ast.KwArg:
+        name, value = children
+        return ast.KwArg(span=self._span(name, value), name=name.value, name_span=self._tok(name),
+                         value=value)
+
+    def property(self, children: list[Any]) -> ast.Property:
+        name = children[0]
+        args = tuple(c for c in children[1:] if not isinstance(c, ast.KwArg))
+        kwargs = tuple(c for c in children[1:] if isinstance(c, ast.KwArg))
+        return ast.Property(span=self._span(name, children[-1]), name=name.value,
+                            name_span=self._tok(name), args=args, kwargs=kwargs)
+
+    def block(self, children: list[Any]) -> ast.Block:
+        name = children[0]
+        brace = next(i for i, c in enumerate(children) if isinstance(c, Token)
+                     and c.type == "LBRACE")
+        head = children[1:brace]
+        close = children[-1]
+        return ast.Block(
+            span=self._span(name, close),
+            name=name.value,
+            name_span=self._tok(name),
+            args=tuple(c for c in head if not isinstance(c, ast.KwArg)),
+            kwargs=tuple(c for c in head if isinstance(c, ast.KwArg)),
+            body=tuple(children[brace + 1:-1]),
+            close_span=self._tok(close),
+        )
+
+    def dialogue(self, children: list[Any]) -> ast.Dialogue:
+        speaker = children[0]
+        text: ast.StringValue = children[-1]
+        paren = children[1] if len(children) == 3 else None
+        return ast.Dialogue(
+            span=self._span(speaker, text),
+            speaker=speaker.value,
+            speaker_span=self._tok(speaker),
+            parenthetical=" ".join(paren.value[1:-1].split()) if paren is not None else None,
+            parenthetical_span=self._tok(paren) if paren is not None else None,
+            text=text,
+        )
+
+    def import_(self, children: list[Any]) -> ast.Import:
+        return ast.Import(span=self._span(children[0], children[1]), path=children[1])
+
+    def include(self, children: list[Any]) -> ast.Include:
+        return ast.Include(span=self._span(children[0], children[1]), path=children[1])
+
+    def let(self, children: list[Any]) -> ast.Let:
+        keyword, name, value = children
+        return ast.Let(span=self._span(keyword, value), name=name.value,
+                       name_span=self._tok(name), value=value)
+
+    def start(self, children: list[Any]) -> tuple[Any, ...]:
+        return tuple(children)
+
+
+def _start(item: Token | ast.Node | Span) -> int:
+    if isinstance(item, Token):
+        return item.start_pos or 0
+    if isinstance(item, Span):
+        return item.start
+    return item.span.start
+
+
+def _end(item: Token | ast.Node | Span) -> int:
+    if isinstance(item, Token):
+        return item.end_pos or 0
+    if isinstance(item, Span):
+        return item.end
+    return item.span.end
+
+
+class _StringProblem(Exception):
+    def __init__(self, span: Span, message: str) -> None:
+        super().__init__(message)
+        self.span = span
+        self.message = message
+
+
+class _PostLex:
+    """Drops newlines inside brackets and remembers the open braces."""
+
+    always_accept = ("_SEP",)
+
+    def __init__(self) -> None:
+        self.braces: list[Token] = []
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        depth = 0
+        self.braces = []
+        for token in stream:
+            kind = token.type
+            if kind == "LSQB":
+                depth += 1
+            elif kind == "RSQB":
+                depth = max(0, depth - 1)
+            elif kind == "LBRACE":
+                self.braces.append(token)
+            elif kind == "RBRACE":
+                if self.braces:
+                    self.braces.pop()
+            elif kind == "_SEP" and depth and token.value != ";":
+                continue
+            yield token
+
+
+class _Parser:
+    def __init__(self) -> None:
+        self.builder = _Builder()
+        self.postlex = _PostLex()
+        self.comments: list[Token] = []
+        self.lock = threading.Lock()
+        self.lark = Lark(
+            resources.grammar_text(),
+            parser="lalr",
+            lexer="contextual",
+            transformer=self.builder,
+            postlex=self.postlex,
+            maybe_placeholders=True,
+            lexer_callbacks={"COMMENT": self.comments.append},
+            cache=resources.lark_cache_path(),
+        )
+
+
+@lru_cache(maxsize=1)
+def _parser() -> _Parser:
+    return _Parser()
+
+
+def parse(source: SourceFile) -> tuple[ast.Module, list[Diagnostic]]:
+    """Parse one file. With errors, the module holds what could be parsed."""
+    parser = _parser()
+    text = source.text
+    if not text.endswith("\n"):
+        text += "\n"
+    diagnostics: list[Diagnostic] = []
+    seen: set[int] = set()
+    with parser.lock:
+        parser.builder.source = source
+        while True:
+            parser.comments.clear()
+            try:
+                body = parser.lark.parse(text)
+            except UnexpectedInput as exc:
+                diagnostic, blank = _diagnose(source, text, exc, parser.postlex.braces)
+                diagnostics.append(diagnostic)
+                if blank is None or blank[0] in seen or len(diagnostics) >= MAX_PARSE_ERRORS:
+                    return ast.Module(file=source.name, body=()), diagnostics
+                seen.add(blank[0])
+                text = _blank(text, *blank)
+                continue
+            except _StringProblem as exc:
+                diagnostics.append(error("E0004", exc.message, exc.span,
+                                         help="the escapes are \\\" \\\\ \\n and \\t"))
+                start = exc.span.start
+                if start in seen or len(diagnostics) >= MAX_PARSE_ERRORS:
+                    return ast.Module(file=source.name, body=()), diagnostics
+                seen.add(start)
+                text = text[:start] + " " + text[start + 1:]
+                continue
+            comments = tuple(
+                ast.Comment(span=source.span(c.start_pos or 0, c.end_pos or 0), text=c.value)
+                for c in parser.comments
+            )
+            if diagnostics:
+                return ast.Module(file=source.name, body=()), diagnostics
+            return ast.Module(file=source.name, body=body, comments=comments), diagnostics
+
+
+def _line_bounds(text: str, offset: int) -> tuple[int, int]:
+    start = text.rfind("\n", 0, offset) + 1
+    end = text.find("\n", offset)
+    return start, len(text) if end == -1 else end
+
+
+def _blank(text: str, start: int, end: int) -> str:
+    """Blank text[start:end], keeping newlines and braces so lines and nesting survive."""
+    chunk = text[start:end]
+    kept = "".join(ch if ch in "\n{}" else " " for ch in chunk)
+    if "{" in kept:
+        # `_ {` is a valid block header, so the block's body still parses.
+        first = kept.index("{")
+        kept = kept[:max(0, first - 2)] + "_ " + kept[first:] if first >= 2 else "_ " + kept[2:]
+    return text[:start] + kept + text[end:]
+
+
+def _diagnose(source: SourceFile, text: str, exc: UnexpectedInput,
+              braces: list[Token]) -> tuple[Diagnostic, tuple[int, int] | None]:
+    """A writer's message for a Lark error, and the range to blank before parsing on."""
+    if isinstance(exc, UnexpectedCharacters):
+        pos = exc.pos_in_stream or 0
+        line_start, line_end = _line_bounds(text, pos)
+        char = text[pos]
+        if char == '"':
+            if text.startswith('"""', pos):
+                span = source.span(pos, pos + 3)
+                return error("E0003", "this string is never closed", span,
+                             label="string starts here",
+                             help='close it with """'), None
+            span = source.span(pos, line_end)
+            return error("E0003", "this string is not closed on its line", span,
+                         label="string starts here",
+                         help='add the closing " at the end of the line, or use """ for text '
+                              'over several lines'), (line_start, line_end)
+        word_end = pos
+        while word_end < line_end and (text[word_end].isalnum() or text[word_end] in "._-"):
+            word_end += 1
+        word = text[pos:word_end]
+        if word and (word[0].isdigit() or word[0] in "-."):
+            span = source.span(pos, word_end)
+            return error("E0205", f"'{word}' is not a value filmlang knows", span,
+                         label="not a number, duration or size",
+                         help="write durations like 4s, 500ms or 2m, sizes like 1280x720, "
+                              "numbers like 42 or 0.5"), (line_start, line_end)
+        span = source.span(pos, pos + 1)
+        shown = char if char.isprintable() else repr(char)
+        return error("E0001", f"unexpected character '{shown}'", span,
+                     help="text belongs in double quotes; comments start with #"), (
+                         line_start, line_end)
+    if isinstance(exc, UnexpectedToken | UnexpectedEOF):
+        token: Token = exc.token if isinstance(exc, UnexpectedToken) else Token("$END", "")
+        expected = set(exc.expected) if isinstance(exc, UnexpectedToken) else set()
+        if isinstance(exc, UnexpectedToken):
+            expected = set(exc.accepts or exc.expected)
+        if token.type == "$END":
+            if braces:
+                brace = braces[-1]
+                span = source.span(brace.start_pos or 0, brace.end_pos or 0)
+                return error("E0005", "this '{' is never closed", span,
+                             label="opened here",
+                             help="add a '}' on a line of its own where the block ends"), None
+            end = len(source.text)
+            return error("E0005", f"unexpected end of file; expected {expected_words(expected)}",
+                         source.span(end, end)), None
+        pos = token.start_pos or 0
+        span = source.span(pos, token.end_pos or pos)
+        if token.type == "_SEP" and "\n" in token.value:
+            span = source.span(pos, pos)
+        line_start, line_end = _line_bounds(text, pos)
+        found = describe_token(token)
+        message = f"unexpected {found}; expected {expected_words(expected)}"
+        help = _parse_help(token, expected, text[line_start:line_end])
+        if token.type == "RBRACE" and "RBRACE" not in expected:
+            return error("E0002", "unexpected '}': no block is open here", span,
+                         help="remove it, or check the '{' of the block above"), (
+                             pos, pos + 1)
+        return error("E0002", message, span, help=help), (line_start, line_end)
+    return error("E0002", str(exc).splitlines()[0], source.span(0, 0)), None
+
+
+def _parse_help(token: Token, expected: set[str], line: str) -> str:
+    if expected <= {"STRING", "LONG_STRING"} and token.type == "NAME":
+        return f'put the text in double quotes: "{token.value} ..."'
+    if expected <= {"STRING", "LONG_STRING"}:
+        return 'text is written in double quotes, like "Hello."'
+    if "EQUAL" in expected and token.type != "EQUAL":
+        return "a let is written: let NAME = value"
+    if token.type == "LBRACE":
+        return "a block's '{' ends its first line; the block's statements go on the lines after"
+    if token.type == "COLON":
+        return 'dialogue is written NAME: "line" or NAME (whispering): "line"'
+    if token.type == "EQUAL":
+        return "a keyword argument is written key=value, after a name"
+    if ";" in line or token.type in ("NAME", "STRING", "NUMBER"):
+        return "each statement goes on its own line (or after a ';')"
+    return ""
