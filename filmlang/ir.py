@@ -8,6 +8,7 @@ is reported at the writer's line.
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -22,6 +23,11 @@ Framing = Literal["wide", "medium", "close", "extreme_close"]
 Motion = Literal["camera", "generative"]
 TransitionKind = Literal["cut", "fade", "dissolve", "wipe"]
 Subtitles = Literal["burn", "track", "none"]
+
+
+def to_frames(seconds: float, fps: float) -> int:
+    """Seconds to whole frames, halves rounding up (not to even): 0.5s at 25 fps is 13."""
+    return int(math.floor(seconds * fps + 0.5 + 1e-9))
 
 
 class Model(BaseModel):

@@ -80,8 +80,8 @@ class Scenes:
                 first_scene = False
                 continue
             previous_time = scene.time
-            if pending is not None and scenes:
-                scene = self._join(scenes[-1], scene, pending, scenes)
+            if scenes:
+                scene = self._join(scenes[-1], scene, pending)
             pending = None
             first_scene = False
             scenes.append(scene)
@@ -90,10 +90,14 @@ class Scenes:
                              "inside the last scene, after its last shot")
         return scenes
 
-    def _join(self, before: ir.Scene, after: ir.Scene, transition: _Transition,
-              scenes: list[ir.Scene]) -> ir.Scene:
-        """Put a top-level transition between the last shot of one scene and the next."""
+    def _join(self, before: ir.Scene, after: ir.Scene, transition: _Transition | None
+              ) -> ir.Scene:
+        """Join two scenes: a top-level transition between them, else a cut."""
         last, first = before.shots[-1], after.shots[0]
+        if transition is None:
+            cut = ir.Transition(kind="cut", origin=first.origin)
+            return after.model_copy(update={
+                "shots": (first.model_copy(update={"transition_in": cut}), *after.shots[1:])})
         if last.fade_out is not None or first.fade_in is not None:
             edge = last.fade_out or first.fade_in
             assert edge is not None
@@ -131,7 +135,7 @@ class Scenes:
         kind = bound.name
         duration = float(bound.arg()) if kind != "cut" else 0.0  # type: ignore[arg-type]
         value = ir.Transition(kind=kind, duration=duration,
-                              frames=round(duration * self.film.fps), origin=statement.span)
+                              frames=ir.to_frames(duration, self.film.fps), origin=statement.span)
         return _Transition(bound, value)
 
     def _check_overlap(self, transition: _Transition, before: ir.Shot, after: ir.Shot) -> None:
@@ -367,7 +371,7 @@ class Scenes:
         sounds = tuple(self._sound(b, duration) for b in values.get("sound", []))
         return ir.Shot(
             scene=scene, index=index, type=type_name, subjects=tuple(subjects),
-            duration=duration, frames=round(duration * self.film.fps) if duration else None,
+            duration=duration, frames=ir.to_frames(duration, self.film.fps) if duration else None,
             min_duration=shottype.duration or DEFAULT_SHOT_LENGTH,
             tail=gap if gap is not None and lines else TAIL,
             camera=camera, framing=shottype.framing, action=action,
@@ -410,7 +414,9 @@ class Scenes:
         duration: float | None = None
         for value in args[1:]:
             if duration is not None:
-                self.report(error("E0203", "the duration comes last in a shot", value.span,
+                again = isinstance(value, ast.DurationValue)
+                self.report(error("E0203", "a shot has one duration" if again else
+                                  "the duration comes last in a shot", value.span,
                                   label="after the duration",
                                   help="write: shot TYPE SUBJECT* DURATION"))
                 ok = False

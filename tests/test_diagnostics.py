@@ -1,0 +1,70 @@
+"""One small file per diagnostic, each saying what it expects.
+
+Every `tests/diagnostics/*.film` (or `tests/diagnostics/<case>/main.film` for cases that
+need several files) starts with lines such as
+
+    # expect: E0102 24:9 unknown character 'MRA'
+
+(code, line:column, and a part of the message). The check must give exactly those errors
+and warnings, at those places; its whole text output is a golden file beside it (`.txt`).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, assert_golden
+from filmlang.api import check_file
+from filmlang.diagnostics import CODES
+
+CORPUS = ROOT / "tests" / "diagnostics"
+EXPECT = re.compile(
+    r"^#\s*expect:\s*(?P<code>[EW]\d{4})\s+(?P<line>\d+):(?P<col>\d+)\s+(?P<msg>.+)$")
+
+
+def cases() -> list[Path]:
+    singles = sorted(CORPUS.glob("*.film"))
+    folders = sorted(p / "main.film" for p in CORPUS.iterdir() if (p / "main.film").is_file())
+    return singles + folders
+
+
+def expectations(path: Path) -> list[tuple[str, int, int, str]]:
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        m = EXPECT.match(line.strip())
+        if m:
+            out.append((m["code"], int(m["line"]), int(m["col"]), m["msg"].strip()))
+    return out
+
+
+def case_id(path: Path) -> str:
+    return path.parent.name if path.name == "main.film" else path.stem
+
+
+@pytest.mark.parametrize("path", cases(), ids=case_id)
+def test_diagnostic_case(path: Path, update_golden: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = expectations(path)
+    assert expected, f"{path} has no '# expect:' line"
+    monkeypatch.chdir(CORPUS)
+    result = check_file(path)
+    found = [(d.code, d.span.line, d.span.column, d.message) for d in result.diagnostics
+             if d.span.file == result.program.entry]
+    for code, line, col, message in expected:
+        assert any(f[:3] == (code, line, col) and message in f[3] for f in found), (
+            f"expected {code} at {line}:{col} '{message}', found {found}")
+    assert len(found) == len(expected), f"unexpected extra diagnostics: {found}"
+    assert not result.ok
+    golden = path.with_suffix(".txt") if path.name != "main.film" else path.parent / "expected.txt"
+    assert_golden(golden, result.report() + "\n", update_golden)
+
+
+def test_every_code_has_a_case_and_a_doc() -> None:
+    covered = {e[0] for path in cases() for e in expectations(path)}
+    missing = sorted(set(CODES) - covered)
+    assert not missing, f"codes without a file in tests/diagnostics: {missing}"
+    doc = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
+    undocumented = [code for code in CODES if f"## {code}" not in doc]
+    assert not undocumented, f"codes missing from docs/errors.md: {undocumented}"
