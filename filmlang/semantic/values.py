@@ -55,6 +55,8 @@ def did_you_mean(word: str, candidates: list[str] | tuple[str, ...] | set[str],
 
 
 def choices_text(choices: tuple[str, ...]) -> str:
+    if not choices:
+        return "nothing"
     if len(choices) == 1:
         return choices[0]
     return ", ".join(choices[:-1]) + " or " + choices[-1]
@@ -132,13 +134,17 @@ def _unknown_name(value: ast.NameValue, param: Param, lets: Lets, prop: str) -> 
 def _describe(param: Param) -> str:
     if param.describe:
         return param.describe
-    return {
-        "string": "a string", "number": "a number", "int": "a whole number",
-        "duration": "a duration like 4s or 500ms", "size": "a size like 1280x720",
-        "enum": choices_text(param.choices), "color": 'a colour like "#e0a030"',
-        "key": 'a key like "D minor" or "F#"', "path": "a file path in quotes",
-        "string_or_none": "a string or none", "name": "a name",
-    }.get(param.kind, param.kind)
+    if param.kind == "enum":
+        return choices_text(param.choices)
+    return _DESCRIPTIONS.get(param.kind, param.kind)
+
+
+_DESCRIPTIONS = {
+    "string": "a string", "number": "a number", "int": "a whole number",
+    "duration": "a duration like 4s or 500ms", "size": "a size like 1280x720",
+    "color": 'a colour like "#e0a030"', "key": 'a key like "D minor" or "F#"',
+    "path": "a file path in quotes", "string_or_none": "a string or none", "name": "a name",
+}
 
 
 def _wrong_type(value: ast.Value, param: Param, help: str = "") -> Invalid:

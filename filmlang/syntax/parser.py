@@ -89,10 +89,16 @@ class _Builder(Transformer[Token, Any]):
     source: SourceFile
 
     def _span(self, first: Token | ast.Node | Span, last: Token | ast.Node | Span) -> Span:
-        return self.source.span(_start(first), _end(last))
+        a = self._tok(first) if isinstance(first, Token) else _as_span(first)
+        b = self._tok(last) if isinstance(last, Token) else _as_span(last)
+        return Span(file=a.file, line=a.line, column=a.column, end_line=b.end_line,
+                    end_column=b.end_column, start=a.start, end=b.end)
 
     def _tok(self, token: Token) -> Span:
-        return self.source.span(token.start_pos or 0, token.end_pos or 0)
+        # Lark's tokens know their lines and columns: no offset lookups needed.
+        return Span(file=self.source.name, line=token.line or 1, column=token.column or 1,
+                    end_line=token.end_line or 1, end_column=token.end_column or 1,
+                    start=token.start_pos or 0, end=token.end_pos or 0)
 
     # values
     def string(self, children: list[Token]) -> ast.StringValue:
@@ -193,20 +199,8 @@ class _Builder(Transformer[Token, Any]):
         return tuple(children)
 
 
-def _start(item: Token | ast.Node | Span) -> int:
-    if isinstance(item, Token):
-        return item.start_pos or 0
-    if isinstance(item, Span):
-        return item.start
-    return item.span.start
-
-
-def _end(item: Token | ast.Node | Span) -> int:
-    if isinstance(item, Token):
-        return item.end_pos or 0
-    if isinstance(item, Span):
-        return item.end
-    return item.span.end
+def _as_span(item: ast.Node | Span) -> Span:
+    return item if isinstance(item, Span) else item.span
 
 
 class _StringProblem(Exception):

@@ -1,0 +1,93 @@
+"""How fast `filmc check` is on a big film, as a whole process.
+
+Generates a film of 2,000 shots across 200 scenes with dialogue (every scene 10 shots,
+half of them with two lines), then times `filmc check` and `filmc --help` as separate
+processes, several runs each, against a bare `python -c pass` measured in the same run.
+
+    python bench/check_speed.py [--shots 2000] [--runs 5]
+
+Targets (issue 2): the check under 1.5 s on a 2-core machine; --help under 0.3 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TYPES = ["wide", "medium", "close_up", "two_shot", "over_shoulder", "insert", "pov",
+         "establishing", "extreme_close_up"]
+
+
+def generate(shots: int, per_scene: int = 10) -> str:
+    lines = [
+        'film "Benchmark" {', "    size 1280x720", "    fps 24", "    seed 1",
+        '    style "cinematic, 35mm"', "}", "",
+        'let town = "a harbour town in winter, snow on the quay"', "",
+    ]
+    cast = ["MARA", "TOM", "ELSA", "JONAH", "VIKTOR", "ANA", "BEN", "CORA"]
+    for i, name in enumerate(cast):
+        lines += [f"character {name} {{", f'    look "person number {i}, long coat"',
+                  f'    voice "en" pitch={30 + 5 * i} rate={140 + 5 * i}', "}", ""]
+    scenes = shots // per_scene
+    for s in range(scenes):
+        lines.append(f'scene s{s} "EXT. QUAY {s} - NIGHT" {{')
+        lines.append("    setting town")
+        lines.append('    music "tense" tempo=84 volume=0.5')
+        for k in range(per_scene):
+            a, b = cast[(s + k) % len(cast)], cast[(s + k + 1) % len(cast)]
+            kind = TYPES[(s * per_scene + k) % len(TYPES)]
+            lines.append(f"    shot {kind} {a} {b} {{")
+            lines.append(f'        action "{a} turns to {b} in {{{{ scene.setting }}}}"')
+            if k % 2 == 0:
+                lines.append(f'        {a}: "Line {k} of scene {s}, said with feeling."')
+                lines.append(f'        {b} (quietly): "And the answer to line {k}."')
+            lines.append("    }")
+            if k == per_scene // 2:
+                lines.append("    dissolve 0.5s")
+        lines.append("}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def timed(cmd: list[str], runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        times.append(time.perf_counter() - start)
+        if result.returncode not in (0,):
+            sys.exit(f"{' '.join(cmd)} failed:\n{result.stdout}{result.stderr}")
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shots", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        film = Path(folder) / "big.film"
+        film.write_text(generate(args.shots))
+        filmc = [sys.executable, "-m", "filmlang.cli"]
+        timed([*filmc, "check", str(film)], 1)  # warm the parser-table cache and disk
+        base = statistics.median(timed([sys.executable, "-c", "pass"], args.runs))
+        check = statistics.median(timed([*filmc, "check", str(film)], args.runs))
+        help_ = statistics.median(timed([*filmc, "--help"], args.runs))
+    lines = film_lines = generate(args.shots).count("\n")
+    del film_lines
+    print(f"film: {args.shots} shots in {args.shots // 10} scenes, {lines} lines of source")
+    print(f"python -c pass (baseline)  {base * 1000:7.0f} ms")
+    print(f"filmc check                {check * 1000:7.0f} ms   {args.shots / check:8.0f} "
+          f"shots/s   {check / base:5.1f}x baseline   target 1500 ms: "
+          f"{'ok' if check < 1.5 else 'MISSED'} ({check / 1.5:.2f} of it)")
+    print(f"filmc --help               {help_ * 1000:7.0f} ms   {help_ / base:5.1f}x baseline   "
+          f"target 300 ms: {'ok' if help_ < 0.3 else 'MISSED'} ({help_ / 0.3:.2f} of it)")
+
+
+if __name__ == "__main__":
+    main()
