@@ -1,0 +1,1 @@
+"""Backends that render jobs: pictures, speech, music and sound."""

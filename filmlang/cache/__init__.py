@@ -1,0 +1,1 @@
+"""The content-addressed cache of job outputs and the build log."""

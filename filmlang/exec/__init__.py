@@ -1,0 +1,1 @@
+"""Running jobs: the scheduler, resource pools, progress and explanations."""

@@ -1,0 +1,1 @@
+"""The linker: segments, transitions, audio mix, subtitles and mux into the film."""
