@@ -59,7 +59,7 @@ def resample(samples: Samples, rate: int, target: int = SAMPLE_RATE) -> Samples:
     squeeze = data.ndim == 1
     if squeeze:
         data = data[:, None]
-    n_out = int(round(len(data) * target / rate))
+    n_out = round(len(data) * target / rate)
     positions = np.arange(n_out, dtype=np.float64) * (rate / target)
     index = np.arange(len(data), dtype=np.float64)
     out = np.stack([np.interp(positions, index, data[:, c]) for c in range(data.shape[1])],

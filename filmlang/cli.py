@@ -133,7 +133,7 @@ def fmt(files: tuple[Path, ...], check_only: bool, diff: bool) -> None:
                                                 {result.source.name: result.source})), err=True)
             status = EXIT_ERRORS
             continue
-        if str(path) == "-":
+        if str(path) == "-" and not (check_only or diff):
             click.echo(result.text, nl=False)
             continue
         if not result.changed:
@@ -147,7 +147,7 @@ def fmt(files: tuple[Path, ...], check_only: bool, diff: bool) -> None:
             click.echo(f"would reformat {path}", err=True)
             status = EXIT_ERRORS
             continue
-        if not diff:
+        if not diff and str(path) != "-":
             _write_atomic(path, result.text)
             click.echo(f"formatted {path}", err=True)
     sys.exit(status)

@@ -27,7 +27,7 @@ Subtitles = Literal["burn", "track", "none"]
 
 def to_frames(seconds: float, fps: float) -> int:
     """Seconds to whole frames, halves rounding up (not to even): 0.5s at 25 fps is 13."""
-    return int(math.floor(seconds * fps + 0.5 + 1e-9))
+    return math.floor(seconds * fps + 0.5 + 1e-9)
 
 
 class Model(BaseModel):

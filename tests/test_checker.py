@@ -127,7 +127,8 @@ def test_cycles_name_the_chain(tmp_path: Path) -> None:
     "{{ lipsum() }}",
 ])
 def test_templates_cannot_escape_the_sandbox(tmp_path: Path, template: str) -> None:
-    result = check_source(tmp_path, FILM_HEADER + f'scene s {{ setting "{template}"; shot wide }}\n')
+    text = FILM_HEADER + f'scene s {{ setting "{template}"; shot wide }}\n'
+    result = check_source(tmp_path, text)
     assert not result.ok
     assert {d.code for d in result.errors} <= {"E0502", "E0503", "E0504"}, result.report()
     assert result.errors[0].span.line == 2  # at the string's line

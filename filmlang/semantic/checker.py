@@ -104,7 +104,7 @@ class Checker:
     def run(self) -> ir.Film | None:
         if self.program.entry not in self.program.modules:
             return None
-        if any(d.is_error and d.code < "E0100" for d in self.diagnostics):
+        if self.program.parse_failed:
             return None  # parse errors: the tree is not worth checking
         for name in self.program.implicit:
             self._visit(name, own=False)

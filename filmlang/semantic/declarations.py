@@ -35,11 +35,10 @@ class Declarations:
             span = Span(file=checker.program.entry, line=1, column=1, end_line=1, end_column=1)
             return ir.Film(title="", origin=span)
         title = ""
-        if statement.args and isinstance(statement.args[0], ast.StringValue):
-            title = statement.args[0].value
-        elif statement.args:
-            checker.binder.value(statement.args[0], schema.TOP.props["film"].args[0], None,
-                                 "film")
+        if statement.args:
+            value = checker.binder.value(statement.args[0], schema.TOP.props["film"].args[0],
+                                         None, "film")
+            title = value if isinstance(value, str) else ""
         else:
             checker.report(error("E0203", "the film needs a title", statement.name_span,
                                  label="no title", help='write: film "The Lighthouse" { ... }'))
@@ -116,6 +115,13 @@ class Declarations:
         program = self.checker.program
         source = program.files[module]
         path = (source.path.parent / str(text)).resolve()
+        root = program.root.resolve()
+        if not program.allow_outside and not path.is_relative_to(root):
+            self.checker.report(error(
+                "E0403", f'"{text}" is outside the film\'s folder', span,
+                label=f"leaves {root}",
+                help="move the image into the film's folder, or build with --allow-outside"))
+            return None
         if not path.is_file():
             self.checker.report(error(
                 "E0401", f'cannot find the reference image "{text}"', span,

@@ -37,6 +37,9 @@ class Program:
     """module -> the import or include that first loaded it."""
     implicit: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    parse_failed: set[str] = field(default_factory=set)
+    """Files that did not parse: their tree is empty, so the build is not checked."""
+    allow_outside: bool = False
 
     def target(self, file: str, directive: ast.Import | ast.Include) -> str | None:
         return self.targets.get((file, directive.span.start))
@@ -76,7 +79,7 @@ def load(entry: Path | str, *, allow_outside: bool = False, text: str | None = N
     """
     entry_path = Path(entry).absolute()
     root = entry_path.parent
-    program = Program(entry=entry_path.name, root=root)
+    program = Program(entry=entry_path.name, root=root, allow_outside=allow_outside)
     loader = _Loader(program, allow_outside)
     source = loader.read(entry_path, entry_path.name, text=text, at=None)
     if source is None:
@@ -116,6 +119,8 @@ class _Loader:
         module, diagnostics = parse(source)
         self.program.modules[name] = module
         self.program.diagnostics.extend(diagnostics)
+        if diagnostics:
+            self.program.parse_failed.add(name)
         return source
 
     def _fail_read(self, name: str, at: Span | None, message: str, help: str) -> None:

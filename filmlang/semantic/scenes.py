@@ -140,17 +140,19 @@ class Scenes:
 
     def _check_overlap(self, transition: _Transition, before: ir.Shot, after: ir.Shot) -> None:
         value = transition.value
-        if value.kind not in ("dissolve", "wipe"):
+        if value.kind == "cut":
             return
+        # A dissolve or wipe overlaps its whole length; a fade spends half on each side.
+        needed = value.duration if value.kind in ("dissolve", "wipe") else value.duration / 2
         for shot in (before, after):
-            if shot.duration is not None and value.duration > shot.duration:
+            if shot.duration is not None and needed > shot.duration + 1e-9:
                 self.report(error(
                     "E0202",
-                    f"this {value.kind} lasts {value.duration:g}s, longer than the "
-                    f"{shot.duration:g}s shot it overlaps",
+                    f"this {value.kind} needs {needed:g}s of a {shot.duration:g}s shot",
                     transition.bound.arg_span(), label="too long",
                     notes=[Label(span=shot.origin, message="the shot")],
-                    help=f"make the {value.kind} at most {shot.duration:g}s"))
+                    help=f"make the {value.kind} at most "
+                         f"{shot.duration * (value.duration / needed):g}s"))
                 return
 
     # ---------------------------------------------------------------- scenes
@@ -412,7 +414,11 @@ class Scenes:
             ok = False
         subjects: list[str] = []
         duration: float | None = None
+        lets = self.checker.scope.lets
         for value in args[1:]:
+            if isinstance(value, ast.NameValue) and value.name not in self.characters \
+                    and value.name in lets:
+                value = self._resolve_let(value)
             if duration is not None:
                 again = isinstance(value, ast.DurationValue)
                 self.report(error("E0203", "a shot has one duration" if again else
@@ -449,6 +455,17 @@ class Scenes:
                                        'NAME: "a line"'))
                 ok = False
         return (first.name, subjects, duration) if ok else None
+
+    def _resolve_let(self, value: ast.NameValue) -> ast.Value:
+        """A let constant's value in a shot's head, placed at the use."""
+        lets = self.checker.scope.lets
+        seen: set[str] = set()
+        resolved: ast.Value = value
+        while isinstance(resolved, ast.NameValue) and resolved.name in lets \
+                and resolved.name not in seen:
+            seen.add(resolved.name)
+            resolved = lets[resolved.name].value
+        return resolved.model_copy(update={"span": value.span})
 
     def _unknown_character(self, name: str, span: Any) -> None:
         hint = did_you_mean(name, list(self.characters))

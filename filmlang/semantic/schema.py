@@ -175,7 +175,7 @@ CONTEXTS: dict[str, Context] = {c.name: c for c in (TOP, FILM, CHARACTER, SHOTTY
 
 # Where a misplaced statement belongs, for the help line.
 HOME: dict[str, str] = {}
-for _context in (FILM, CHARACTER, SHOTTYPE, SCENE, SHOT, TOP):
+for _context in (FILM, CHARACTER, SHOT, SCENE, SHOTTYPE, TOP):
     for _name in _context.props:
         HOME.setdefault(_name, _context.where)
 HOME.update({"import": "the top level", "include": "the top level", "let": "the top level",

@@ -46,6 +46,10 @@ class Obj:
     def __str__(self) -> str:
         return self._text
 
+    def __repr__(self) -> str:
+        # Lists of records print their items' text, never a memory address.
+        return self._text
+
     def __iter__(self) -> Any:
         return iter(self._fields)
 

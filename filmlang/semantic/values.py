@@ -179,7 +179,7 @@ def _string(value: ast.Value, param: Param, lets: Lets) -> Python:
         if param.choices and value.value not in param.choices:
             hint = did_you_mean(value.value, param.choices, quote='"')
             raise Invalid(error(
-                "E0204", f'"{value.value}" is not a {param.name} filmlang knows', value.span,
+                "E0204", f'unknown {param.name} "{value.value}"', value.span,
                 label="unknown", help=(hint + "\n" if hint else "")
                 + f"known: {choices_text(param.choices)}"))
         return value.value
