@@ -10,11 +10,18 @@ import difflib
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from filmlang import __version__
+
+if TYPE_CHECKING:
+    from filmlang.plan.planner import BuildConfig
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_OK = 0
 EXIT_ERRORS = 1
@@ -38,7 +45,7 @@ def _color_report(text: str) -> str:
 
 class _Group(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return ["check", "fmt", "ir"]
+        return ["build", "check", "plan", "fmt", "ir", "cache"]
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -47,9 +54,12 @@ def main() -> None:
     """filmc: compile .film sources into films.
 
     \b
+    filmc build movie.film     build the film: build/movie.mp4 and .srt
     filmc check movie.film     parse and check; print diagnostics
+    filmc plan movie.film      the render jobs a build needs, and what is cached
     filmc fmt movie.film       rewrite in the canonical layout
     filmc ir movie.film        the checked film as JSON
+    filmc cache gc             keep the build cache under a size
     """
 
 
@@ -165,6 +175,147 @@ def _write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def _config(preview: bool, backends: tuple[str, ...]) -> BuildConfig:
+    from filmlang.plan.planner import BuildConfig
+
+    chosen: dict[str, str] = {}
+    for item in backends:
+        kind, sep, name = item.partition("=")
+        if not sep or kind not in ("visual", "voice", "music") or not name:
+            raise click.BadParameter(f"'{item}': write KIND=NAME with KIND visual, voice or "
+                                     "music, e.g. --backend voice=espeak",
+                                     param_hint="--backend")
+        chosen[kind] = name
+    return BuildConfig(preview=preview, visual=chosen.get("visual", ""),
+                       voice=chosen.get("voice", ""), music=chosen.get("music", ""))
+
+
+_BUILD_OPTIONS = [
+    click.option("--preview", is_flag=True, help="A quick, low-resolution build."),
+    click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
+                 help="CPU workers (default: the number of cores)."),
+    click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
+                 help="The cache folder (default: .filmcache beside FILE, or $FILMC_CACHE)."),
+    click.option("--backend", "backends", multiple=True, metavar="KIND=NAME",
+                 help="Use a backend: visual=procedural, voice=piper|espeak, music=synth."),
+]
+
+
+def _build_options(func: F) -> F:
+    for option in reversed(_BUILD_OPTIONS):
+        func = option(func)
+    return func
+
+
+@main.command()
+@_FILE
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the film (default: build/NAME.mp4 beside FILE).")
+@_build_options
+@click.option("--explain", is_flag=True, help="Say why each job ran, or why it did not.")
+@click.option("--log-format", type=click.Choice(["text", "jsonl"]), default="text",
+              help="jsonl: one JSON event per job on standard output, for tools.")
+@_ALLOW_OUTSIDE
+def build(file: Path, output: Path | None, preview: bool, jobs: int | None, cache: Path | None,
+          backends: tuple[str, ...], explain: bool, log_format: str,
+          allow_outside: bool) -> None:
+    """Build FILE into a film (MP4 with subtitles and chapters). Exit 1 on errors in the
+    source, 2 when rendering fails."""
+    from filmlang.build import build as run_build
+    from filmlang.diagnostics import render_all
+    from filmlang.exec.console import JsonProgress, RichProgress
+
+    config = _config(preview, backends)
+    progress = JsonProgress() if log_format == "jsonl" else RichProgress(explain=explain)
+    try:
+        result = run_build(file, output=output, cache=cache, jobs=jobs,
+                           config=config, allow_outside=allow_outside,
+                           progress=progress)
+    except KeyboardInterrupt:
+        click.echo("filmc: interrupted; finished jobs stay cached", err=True)
+        sys.exit(130)
+    check = result.check
+    if check.diagnostics:
+        click.echo(_color_report(check.report()), err=True)
+    if result.diagnostics:
+        display = check.program.display_names()
+        click.echo(_color_report(render_all(result.diagnostics, check.program.files,
+                                            display=display)), err=True)
+    for failure in result.failures:
+        origin = failure.job.origin
+        where = f"{origin}: " if origin is not None else ""
+        click.echo(click.style(f"{where}error: {failure.job.kind} job failed: ", fg="red",
+                               bold=True) + failure.message, err=True)
+        if origin is not None and origin.file in check.program.files:
+            line = check.program.files[origin.file].line_text(origin.line)
+            click.echo(f"{origin.line:>5} | {line}", err=True)
+    if log_format == "text":
+        for kind, counts in result.counts().items():
+            failed = f", {counts['failed']} failed" if counts.get("failed") else ""
+            click.echo(f"  {kind:<10} {counts['ran']:>4} ran, {counts['cached']:>4} cached"
+                       f"{failed}", err=True)
+    if result.ok:
+        assert result.output is not None
+        if log_format == "text":
+            shown = os.path.relpath(result.output) if not result.output.is_relative_to(
+                Path("/tmp")) else str(result.output)
+            seconds = result.timeline.seconds if result.timeline else 0.0
+            click.echo(f"built {shown} ({seconds:.1f}s of film) in {result.seconds:.1f}s",
+                       err=True)
+    sys.exit(result.exit_code)
+
+
+@main.command(name="plan")
+@_FILE
+@_build_options
+@click.option("--json", "as_json", is_flag=True, help="The job graph as JSON.")
+@_ALLOW_OUTSIDE
+def plan_command(file: Path, preview: bool, jobs: int | None, cache: Path | None,
+                 backends: tuple[str, ...], as_json: bool, allow_outside: bool) -> None:
+    """Show the render jobs FILE needs, which are cached, and an estimate of the work."""
+    from filmlang.plan.explain import describe_plan
+
+    config = _config(preview, backends)
+    text, code = describe_plan(file, cache=cache, config=config,
+                               as_json=as_json, allow_outside=allow_outside)
+    click.echo(text, err=code != 0)
+    sys.exit(code)
+
+
+@main.group()
+def cache() -> None:
+    """Look after the build cache."""
+
+
+@cache.command(name="gc")
+@click.argument("where", required=False, type=click.Path(path_type=Path))
+@click.option("--max-size", default="5G", show_default=True,
+              help="Evict least recently used objects until the cache is this small.")
+def cache_gc(where: Path | None, max_size: str) -> None:
+    """Evict old objects from the cache of WHERE (a film, or a cache folder)."""
+    from filmlang.cache.store import Store, default_cache_dir, parse_size
+
+    if where is None:
+        root = default_cache_dir(Path.cwd() / "x.film")
+    elif where.is_dir() and (where / "objects").is_dir():
+        root = where
+    else:
+        root = default_cache_dir(where)
+    try:
+        limit = parse_size(max_size)
+    except ValueError:
+        raise click.BadParameter(f"'{max_size}' is not a size like 5G or 500M",
+                                 param_hint="--max-size") from None
+    if not (root / "objects").is_dir():
+        click.echo(f"no cache at {root}", err=True)
+        sys.exit(EXIT_OK)
+    from filelock import FileLock
+
+    with FileLock(str(root / "lock"), timeout=600):
+        removed, freed = Store(root).gc(limit)
+    click.echo(f"removed {removed} objects, freed {freed / 1e6:.1f} MB from {root}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -64,6 +64,10 @@ CODES: dict[str, str] = {
     "E0502": "unknown name in a template",
     "E0503": "template not allowed to do that",
     "E0504": "template error",
+    # E06xx: building (found once speech durations are known)
+    "E0601": "dialogue longer than its shot",
+    "E0602": "transition longer than its shots",
+    "E0603": "a backend is not available",
     # W: warnings
     "W0001": "heading and time of day disagree",
     "W0002": "character declared but never used",

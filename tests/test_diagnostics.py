@@ -63,7 +63,8 @@ def test_diagnostic_case(path: Path, update_golden: bool, monkeypatch: pytest.Mo
 
 def test_every_code_has_a_case_and_a_doc() -> None:
     covered = {e[0] for path in cases() for e in expectations(path)}
-    missing = sorted(set(CODES) - covered)
+    # E06xx are build errors (they need speech durations): tests/test_build.py has them.
+    missing = sorted(c for c in set(CODES) - covered if not c.startswith("E06"))
     assert not missing, f"codes without a file in tests/diagnostics: {missing}"
     doc = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
     undocumented = [code for code in CODES if f"## {code}" not in doc]

@@ -1,0 +1,172 @@
+"""`filmc build` as a function: a film's path in, the MP4 and its subtitles out.
+
+check → plan the sources (speech, stills) → run the speech → solve the timeline → plan the
+assembly (segments, music, mix, mux) → run it → put the film where it belongs. The cache
+is locked for the whole build; the output is replaced atomically, so a failed or
+interrupted build never leaves a broken film where the last good one was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from filmlang import ir
+from filmlang.api import CheckResult, check_file
+from filmlang.cache.store import Store, default_cache_dir
+from filmlang.diagnostics import Diagnostic, error
+from filmlang.exec.scheduler import Explainer, JobFailed, Progress, Report, Runner, Scheduler
+from filmlang.plan.jobs import Job, JobGraph
+from filmlang.plan.planner import BuildConfig, Sources, plan_assembly, plan_sources
+from filmlang.plan.timeline import Timeline, solve
+
+LOCK_TIMEOUT = 3600.0
+
+
+@dataclass
+class BuildResult:
+    check: CheckResult
+    output: Path | None = None
+    subtitles: Path | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    """Errors found while building (timing, unavailable backends): exit 1."""
+    failures: list[JobFailed] = field(default_factory=list)
+    """Jobs that failed: exit 2."""
+    reports: list[Report] = field(default_factory=list)
+    timeline: Timeline | None = None
+    graph: JobGraph | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.output is not None
+
+    @property
+    def exit_code(self) -> int:
+        if self.ok:
+            return 0
+        if self.failures:
+            return 2
+        return 1
+
+    def records(self) -> list[tuple[Job, str, str]]:
+        out = []
+        for report in self.reports:
+            for record in report.records.values():
+                out.append((record.job, record.status, record.reason))
+        return out
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        total: dict[str, dict[str, int]] = {}
+        for report in self.reports:
+            for kind, counts in report.counts().items():
+                slot = total.setdefault(kind, {"ran": 0, "cached": 0, "failed": 0})
+                for name, n in counts.items():
+                    slot[name] = slot.get(name, 0) + n
+        return total
+
+
+def default_output(film_path: Path) -> Path:
+    path = film_path.absolute()
+    return path.parent / "build" / (path.stem + ".mp4")
+
+
+def build(path: Path | str, *, output: Path | None = None, cache: Path | None = None,
+          jobs: int | None = None, config: BuildConfig | None = None,
+          allow_outside: bool = False, progress: Progress | None = None) -> BuildResult:
+    start = time.perf_counter()
+    path = Path(path)
+    config = config or BuildConfig()
+    checked = check_file(path, allow_outside=allow_outside)
+    result = BuildResult(check=checked)
+    if not checked.ok or checked.film is None:
+        return result
+    film = checked.film
+    result.diagnostics = backend_problems(film, config)
+    if result.diagnostics:
+        return result
+    root = default_cache_dir(path, cache)
+    store = Store(root)
+    store.ensure()
+    from filelock import FileLock
+
+    with FileLock(str(root / "lock"), timeout=LOCK_TIMEOUT):
+        store.clean_tmp()
+        scheduler = Scheduler(
+            store, _runners(), workers=jobs or os.cpu_count() or 1, progress=progress,
+            explainer=Explainer(root / "last.json"), log=root / "log.jsonl",
+            build_id=uuid.uuid4().hex[:12])
+        sources = plan_sources(film, config)
+        jobs_by_key = sources.graph.jobs
+        report = scheduler.run(jobs_by_key, list(sources.speech.values()))
+        result.reports.append(report)
+        if report.failures:
+            result.failures = report.failures
+            return result
+        timeline, problems = solve_timeline(film, sources, store, config)
+        result.timeline = timeline
+        if problems:
+            result.diagnostics = problems
+            return result
+        graph = plan_assembly(film, sources, timeline, config)
+        result.graph = graph
+        report = scheduler.run(graph.jobs, [graph.outputs["film"]])
+        result.reports.append(report)
+        if report.failures:
+            result.failures = report.failures
+            return result
+        final = store.path(graph.outputs["film"])
+        target = (output or default_output(path)).absolute()
+        _publish(final / "film.mp4", target)
+        srt = target.with_suffix(".srt")
+        _publish(final / "film.srt", srt)
+        result.output, result.subtitles = target, srt
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def solve_timeline(film: ir.Film, sources: Sources, store: Store, config: BuildConfig
+                   ) -> tuple[Timeline, list[Diagnostic]]:
+    durations = {where: float(store.meta(key)["duration"])
+                 for where, key in sources.speech.items()}
+    return solve(film, durations)
+
+
+def backend_problems(film: ir.Film, config: BuildConfig) -> list[Diagnostic]:
+    """Before any work: every backend the film needs is installed, or it says what to do."""
+    from filmlang.backends import speech
+
+    problems: list[Diagnostic] = []
+    preferred = config.voice or film.backends.voice
+    speakers = {line.speaker for shot in film.shots for line in shot.lines}
+    for character in film.characters:
+        if character.name not in speakers:
+            continue
+        try:
+            speech.choose_engine(character.voice, preferred)
+        except speech.SpeechUnavailable as exc:
+            problems.append(error("E0603", f"no voice for {character.name}: {exc}",
+                                  character.origin, label="needs a voice",
+                                  help=exc.install if hasattr(exc, "install") else ""))
+    return problems
+
+
+def _publish(source: Path, target: Path) -> None:
+    """Copy into place atomically: a temp file beside the target, then a rename."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        shutil.copyfile(source, temp)
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _runners() -> dict[str, Runner]:
+    from filmlang.exec.runners import RUNNERS
+
+    return dict(RUNNERS)

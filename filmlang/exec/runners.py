@@ -1,0 +1,206 @@
+"""How each kind of job is done: a job and its output folder in, files in that folder out.
+
+The runners are thin: the picture comes from `backends/procedural.py`, voices from
+`backends/speech.py`, music and sound from `backends/synth.py`, encoding, mixing and
+muxing from `link/`. Heavy imports happen here, inside the functions, never at start-up.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from filmlang.cache.store import Store
+from filmlang.exec.scheduler import JobFailed, Runner
+from filmlang.plan.jobs import Job
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Frame = npt.NDArray[np.uint8]
+
+TITLE_FADE = 0.3
+AUDIO_FILES = ("speech.wav", "audio.wav", "mix.wav")
+
+
+def _meta(out: Path, **values: Any) -> None:
+    (out / "meta.json").write_text(json.dumps(values))
+
+
+def run_speech(job: Job, out: Path, store: Store) -> None:
+    from filmlang.backends import speech
+
+    engine = speech.ENGINES[job.backend_name]
+    try:
+        (seconds,) = engine.synthesize([job.payload], [out / "speech.wav"])
+    except speech.SpeechUnavailable as exc:
+        raise JobFailed(job, str(exc)) from None
+    _meta(out, duration=seconds)
+
+
+def run_still(job: Job, out: Path, store: Store) -> None:
+    from filmlang.backends import procedural
+
+    film, scene, shot = job.payload
+    image = procedural.render_still(film, scene, shot, job.params["width"], job.params["height"])
+    image.save(out / "still.png", compress_level=1)
+
+
+def _still(store: Store, key: str) -> Any:
+    from PIL import Image
+
+    with Image.open(store.path(key) / "still.png") as image:
+        return image.convert("RGB")
+
+
+def shot_frames(picture: dict[str, Any], still: Any, width: int, height: int, fps: float,
+                first: int, last: int) -> Iterator[Frame]:
+    """Frames [first, last) of a shot: camera move, fades, titles, burned subtitles."""
+    import numpy as np
+
+    from filmlang.backends import procedural
+
+    total = picture["frames"]
+    fade_in, fade_out = picture["fade_in"], picture["fade_out"]
+    ramp = max(1, round(TITLE_FADE * fps))
+    frames = procedural.render_frames(still, picture["camera"], total, fps, width, height,
+                                      picture["seed"], start=first)
+    for index, frame in zip(range(first, last), frames, strict=False):
+        for title in picture["titles"]:
+            if title["first"] <= index < title["last"]:
+                alpha = min(1.0, (index - title["first"] + 1) / ramp,
+                            (title["last"] - index) / ramp)
+                frame = procedural.draw_text(frame, title["text"], where="title", alpha=alpha)
+        for cue in picture["subtitles"]:
+            if cue["first"] <= index < cue["last"]:
+                frame = procedural.draw_text(frame, cue["text"], where="subtitle", alpha=1.0)
+        gain = 1.0
+        if fade_in and index < fade_in:
+            gain = min(gain, (index + 0.5) / fade_in)
+        if fade_out and index >= total - fade_out:
+            gain = min(gain, (total - index - 0.5) / fade_out)
+        if gain < 1.0:
+            frame = (frame.astype(np.float32) * gain + 0.5).astype(np.uint8)
+        yield frame
+
+
+def _encoder(job: Job, out: Path) -> Any:
+    from filmlang.link.segments import SegmentEncoder
+
+    p = job.params
+    return SegmentEncoder(out / "segment.mp4", p["width"], p["height"], p["fps"],
+                          preset=p["preset"], crf=p["crf"])
+
+
+def _encode(job: Job, out: Path, frames: Iterator[Frame]) -> None:
+    encoder = _encoder(job, out)
+    try:
+        for frame in frames:
+            encoder.write(frame)
+    except BaseException:
+        encoder.abort()
+        raise
+    encoder.close()
+
+
+def run_segment(job: Job, out: Path, store: Store) -> None:
+    p = job.params
+    first, last = p["range"]
+    still = _still(store, job.inputs[0])
+    _encode(job, out, shot_frames(p["shot"], still, p["width"], p["height"], p["fps"],
+                                  first, last))
+
+
+def run_transition(job: Job, out: Path, store: Store) -> None:
+    from filmlang.backends import procedural
+
+    p = job.params
+    n = p["frames"]
+    a, b = p["a"], p["b"]
+    tail = shot_frames(a, _still(store, job.inputs[0]), p["width"], p["height"], p["fps"],
+                       a["frames"] - n, a["frames"])
+    head = shot_frames(b, _still(store, job.inputs[1]), p["width"], p["height"], p["fps"], 0, n)
+
+    def blended() -> Iterator[Frame]:
+        for i, (x, y) in enumerate(zip(tail, head, strict=True)):
+            yield procedural.blend(x, y, (i + 0.5) / n, p["kind"])
+
+    _encode(job, out, blended())
+
+
+def run_video(job: Job, out: Path, store: Store) -> None:
+    from filmlang.link.segments import concat_segments
+
+    concat_segments([store.path(key) / "segment.mp4" for key in job.inputs], out / "video.mp4")
+
+
+def _synth_audio(job: Job, out: Path, store: Store) -> None:
+    from filmlang import audio
+    from filmlang.backends import synth
+
+    p = job.params
+    if job.kind == "music":
+        samples = synth.render_music(p["mood"], p["tempo"], p["key"], p["seconds"], p["seed"])
+    elif job.kind == "ambience":
+        samples = synth.render_ambience(p["name"], p["seconds"], p["seed"])
+    else:
+        samples = synth.render_sound(p["name"], p["seed"])
+    audio.write_wav(out / "audio.wav", samples)
+
+
+def audio_path(store: Store, key: str) -> Path:
+    folder = store.path(key)
+    for name in AUDIO_FILES:
+        if (folder / name).is_file():
+            return folder / name
+    raise FileNotFoundError(f"no audio in cache object {key}")
+
+
+def run_mix(job: Job, out: Path, store: Store) -> None:
+    from filmlang import audio
+    from filmlang.link.audio_mix import Clip, mix
+    from filmlang.link.loudness import normalize
+
+    p = job.params
+    loaded: dict[str, Any] = {}
+    clips = []
+    for clip in p["clips"]:
+        key = clip["input"]
+        if key not in loaded:
+            samples, rate = audio.read_wav(audio_path(store, key))
+            loaded[key] = audio.resample(samples, rate)
+        clips.append(Clip(samples=loaded[key], start=clip["start"], gain=clip["gain"],
+                          kind=clip["kind"]))
+    mixed = mix(clips, p["seconds"])
+    audio.write_wav(out / "mix.wav", normalize(mixed, p["loudness"]))
+
+
+def run_mux(job: Job, out: Path, store: Store) -> None:
+    from filmlang.link.mux import mux
+    from filmlang.link.subtitles import Cue, write_srt
+
+    p = job.params
+    cues = [Cue(start=c["start"], end=c["end"], text=c["text"], speaker=c["speaker"])
+            for c in p["cues"]]
+    srt = out / "film.srt"
+    write_srt(cues, srt)
+    mux(store.path(job.inputs[0]) / "video.mp4", store.path(job.inputs[1]) / "mix.wav",
+        out / "film.mp4", subtitles=srt if p["subtitles"] == "track" and cues else None,
+        chapters=[tuple(c) for c in p["chapters"]], title=p["title"])
+
+
+RUNNERS: dict[str, Runner] = {
+    "speech": run_speech,
+    "still": run_still,
+    "segment": run_segment,
+    "transition": run_transition,
+    "video": run_video,
+    "music": _synth_audio,
+    "ambience": _synth_audio,
+    "sound": _synth_audio,
+    "mix": run_mix,
+    "mux": run_mux,
+}

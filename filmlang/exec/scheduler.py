@@ -1,0 +1,249 @@
+"""The scheduler: targets in, their jobs done and cached, with progress and explanations.
+
+Demand-driven, like a build system: a target whose object is in the cache is done and
+its inputs are never looked at; otherwise its inputs are demanded first. Ready jobs run
+on a pool of `jobs` workers (threads: the heavy work happens in ffmpeg, numpy and
+onnxruntime, which release the GIL). A failed job stops the build cleanly: nothing more
+starts, running jobs finish, their results stay cached, and the failure is reported at
+the source line its job came from.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from filmlang.cache.store import Lookup, Store
+from filmlang.plan.jobs import Job, digest
+
+Runner = Callable[[Job, Path, Store], None]
+
+
+class JobFailed(Exception):
+    """A job could not be done: what a user reads, and the job it belongs to."""
+
+    def __init__(self, job: Job, message: str) -> None:
+        super().__init__(message)
+        self.job = job
+        self.message = message
+
+
+@dataclass
+class Record:
+    job: Job
+    status: str
+    """ran, cached or failed"""
+    reason: str
+    seconds: float = 0.0
+
+
+@dataclass
+class Report:
+    records: dict[str, Record] = field(default_factory=dict)
+    failures: list[JobFailed] = field(default_factory=list)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for record in self.records.values():
+            kind = out.setdefault(record.job.kind, {"ran": 0, "cached": 0, "failed": 0})
+            kind[record.status] = kind.get(record.status, 0) + 1
+        return out
+
+
+class Progress:
+    """What the scheduler tells the console (or a test): a no-op by default."""
+
+    def start(self, total: int) -> None: ...
+    def advance(self, record: Record) -> None: ...
+    def stop(self) -> None: ...
+
+
+class Explainer:
+    """Why each job ran: compares it with what the same identity was last build."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.last: dict[str, Any] = json.loads(path.read_text())
+        except (OSError, ValueError):
+            self.last = {}
+        self.now: dict[str, Any] = {}
+
+    @staticmethod
+    def summary(job: Job) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        for name, value in job.params.items():
+            if isinstance(value, dict):
+                params[name] = {k: digest(v) for k, v in value.items()}
+            else:
+                params[name] = digest(value)
+        return {"key": job.key, "backend": job.backend, "params": params,
+                "inputs": list(job.inputs), "label": job.label}
+
+    def why(self, job: Job, lookup: Lookup) -> str:
+        before = self.last.get(job.identity) if job.identity else None
+        if lookup.status == "corrupt":
+            return f"cache object corrupt ({lookup.detail})"
+        if before is None:
+            return "new"
+        if before["key"] == job.key:
+            return "cache object missing"
+        if before["backend"] != job.backend:
+            return f"backend changed ({before['backend']} -> {job.backend})"
+        now = self.summary(job)
+        changed = []
+        for name in sorted(set(now["params"]) | set(before["params"])):
+            a, b = before["params"].get(name), now["params"].get(name)
+            if a == b:
+                continue
+            if isinstance(a, dict) and isinstance(b, dict):
+                changed += [f"{name}.{k}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+            else:
+                changed.append(name)
+        if changed:
+            return "changed: " + ", ".join(changed[:6]) + (" ..." if len(changed) > 6 else "")
+        if before["inputs"] != now["inputs"]:
+            return "input changed"
+        return "key changed"
+
+    def note(self, job: Job) -> None:
+        if job.identity:
+            self.now[job.identity] = self.summary(job)
+
+    def save(self) -> None:
+        merged = {**self.last, **self.now}
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(merged))
+        tmp.replace(self.path)
+
+
+class Scheduler:
+    def __init__(self, store: Store, runners: dict[str, Runner], *, workers: int,
+                 progress: Progress | None = None, explainer: Explainer | None = None,
+                 log: Path | None = None, build_id: str = "") -> None:
+        self.store = store
+        self.runners = runners
+        self.workers = max(1, workers)
+        self.progress = progress or Progress()
+        self.explainer = explainer
+        self.log = log
+        self.build_id = build_id
+        self.report = Report()
+        self._lock = threading.Lock()
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def plan(self, jobs: dict[str, Job], targets: list[str]) -> tuple[list[Job], list[Job]]:
+        """Which jobs must run and which are cached, for these targets."""
+        run: dict[str, Job] = {}
+        cached: dict[str, Job] = {}
+        lookups: dict[str, Lookup] = {}
+
+        def visit(key: str) -> None:
+            if key in run or key in cached:
+                return
+            job = jobs[key]
+            lookup = self.store.lookup(key)
+            lookups[key] = lookup
+            if lookup.ok:
+                cached[key] = job
+                return
+            for dep in job.inputs:
+                visit(dep)
+            run[key] = job
+
+        for key in targets:
+            visit(key)
+        self._lookups = lookups
+        return list(run.values()), list(cached.values())
+
+    def run(self, jobs: dict[str, Job], targets: list[str]) -> Report:
+        to_run, cached = self.plan(jobs, targets)
+        self.progress.start(len(to_run) + len(cached))
+        for job in cached:
+            self._record(Record(job, "cached", "unchanged"))
+        pending = {job.key: job for job in to_run}
+        waiting = {key: {d for d in job.inputs if d in pending} for key, job in pending.items()}
+        running: dict[Future[float], Job] = {}
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="filmc") as pool:
+            while (waiting or running) and not self._cancel.is_set():
+                ready = [key for key, deps in waiting.items() if not deps]
+                # Keep the pool fed, most expensive kinds first.
+                ready.sort(key=lambda k: _PRIORITY.get(pending[k].kind, 9))
+                for key in ready:
+                    if len(running) >= self.workers or self.report.failures:
+                        break
+                    del waiting[key]
+                    job = pending[key]
+                    if self.store.lookup(key).status == "corrupt":
+                        self.store.discard(key)
+                    running[pool.submit(self._execute, job)] = job
+                if not running:
+                    break
+                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for future in done:
+                    job = running.pop(future)
+                    try:
+                        seconds = future.result()
+                    except JobFailed as exc:
+                        self.report.failures.append(exc)
+                        self._record(Record(job, "failed", exc.message))
+                        continue
+                    except Exception as exc:  # a bug in a backend: still reported at its line
+                        failure = JobFailed(job, f"{type(exc).__name__}: {exc}")
+                        self.report.failures.append(failure)
+                        self._record(Record(job, "failed", failure.message))
+                        continue
+                    reason = self._why(job)
+                    self._record(Record(job, "ran", reason, seconds))
+                    for deps in waiting.values():
+                        deps.discard(job.key)
+                if self.report.failures:
+                    waiting.clear()  # start nothing new; let running jobs finish
+        self.progress.stop()
+        if self.explainer is not None:
+            self.explainer.save()
+        return self.report
+
+    def _why(self, job: Job) -> str:
+        if self.explainer is None:
+            return ""
+        return self.explainer.why(job, self._lookups.get(job.key, Lookup("missing")))
+
+    def _execute(self, job: Job) -> float:
+        if self._cancel.is_set():
+            raise JobFailed(job, "cancelled")
+        runner = self.runners.get(job.kind)
+        if runner is None:
+            raise JobFailed(job, f"no backend renders '{job.kind}' jobs")
+        start = time.perf_counter()
+        with self.store.writing(job.key, job.kind) as out:
+            runner(job, out, self.store)
+        return time.perf_counter() - start
+
+    def _record(self, record: Record) -> None:
+        with self._lock:
+            self.report.records[record.job.key] = record
+            if self.explainer is not None and record.status != "failed":
+                self.explainer.note(record.job)
+            if self.log is not None:
+                entry = {"build": self.build_id, "time": round(time.time(), 3),
+                         "key": record.job.key, "kind": record.job.kind,
+                         "label": record.job.label, "identity": record.job.identity,
+                         "status": record.status, "reason": record.reason,
+                         "seconds": round(record.seconds, 4)}
+                with self.log.open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            self.progress.advance(record)
+
+
+_PRIORITY = {"speech": 0, "still": 1, "music": 2, "ambience": 2, "segment": 3,
+             "transition": 3, "sound": 4, "mix": 5, "video": 6, "mux": 7}
