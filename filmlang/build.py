@@ -21,7 +21,13 @@ from filmlang.cache.store import Store, default_cache_dir
 from filmlang.diagnostics import Diagnostic, error
 from filmlang.exec.scheduler import Explainer, JobFailed, Progress, Report, Runner, Scheduler
 from filmlang.plan.jobs import Job, JobGraph
-from filmlang.plan.planner import BuildConfig, Sources, plan_assembly, plan_sources
+from filmlang.plan.planner import (
+    BuildConfig,
+    Sources,
+    plan_assembly,
+    plan_sources,
+    preview_fps,
+)
 from filmlang.plan.timeline import Timeline, solve
 
 LOCK_TIMEOUT = 3600.0
@@ -133,7 +139,7 @@ def solve_timeline(film: ir.Film, sources: Sources, store: Store, config: BuildC
                    ) -> tuple[Timeline, list[Diagnostic]]:
     durations = {where: float(store.meta(key)["duration"])
                  for where, key in sources.speech.items()}
-    return solve(film, durations)
+    return solve(film, durations, preview_fps(film, config))
 
 
 def backend_problems(film: ir.Film, config: BuildConfig) -> list[Diagnostic]:

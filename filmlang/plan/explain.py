@@ -13,7 +13,7 @@ from typing import Any
 from filmlang.api import check_file
 from filmlang.cache.store import Store, default_cache_dir
 from filmlang.plan.jobs import Job
-from filmlang.plan.planner import BuildConfig, plan_assembly, plan_sources
+from filmlang.plan.planner import BuildConfig, plan_assembly, plan_sources, preview_fps
 from filmlang.plan.timeline import solve
 
 NATURAL_WPM = 165.0
@@ -56,7 +56,7 @@ def describe_plan(path: Path, *, cache: Path | None, config: BuildConfig, as_jso
                     wpm = characters[line.speaker].voice.rate or NATURAL_WPM
                     words = max(1, len(line.text.split()))
                     durations[(scene.name, shot.index, index)] = words / wpm * 60 + 0.2
-    timeline, _ = solve(film, durations)
+    timeline, _ = solve(film, durations, preview_fps(film, config))
     graph = plan_assembly(film, sources, timeline, config)
     rows: list[dict[str, Any]] = []
     for job in graph.jobs.values():

@@ -24,6 +24,7 @@ from filmlang.semantic.checker import derive_seed
 
 STILL_SCALE = 1.25
 PREVIEW_HEIGHT = 360
+LINK_VERSION = "1"
 
 
 @dataclass(frozen=True)
@@ -131,15 +132,17 @@ def subtitle_cues(timeline: Timeline) -> list[Cue]:
 
 
 def chapters(timeline: Timeline) -> list[tuple[str, float, float]]:
+    """A chapter per scene: its heading (or name), from its first frame to the next's."""
     out: list[tuple[str, float, float]] = []
+    scene = None
     for st in timeline.shots:
-        title = st.scene.heading or st.scene.name
-        start = timeline.time(st.start_frame + st.overlap_in if out else 0)
-        if out and out[-1][0] == title and st.shot.index > 0:
+        if st.scene is scene:
             continue
+        scene = st.scene
+        start = timeline.time(st.start_frame)
         if out:
             out[-1] = (out[-1][0], out[-1][1], start)
-        out.append((title, start, timeline.seconds))
+        out.append((scene.heading or scene.name, start, timeline.seconds))
     return out
 
 
@@ -262,9 +265,6 @@ def plan_assembly(film: ir.Film, sources: Sources, timeline: Timeline,
                 "chapters": [list(c) for c in chapters(timeline)]},
         inputs=(video_key, mix_key), label="mux film", identity="mux"))
     return graph.graph({"film": mux_key, "video": video_key, "mix": mix_key})
-
-
-LINK_VERSION = "1"
 
 
 def _runs(timeline: Timeline, kind: str) -> list[tuple[ir.Music | ir.Ambience, float, float]]:

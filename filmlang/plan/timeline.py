@@ -57,10 +57,13 @@ class Timeline:
         return frame / self.fps
 
 
-def solve(film: ir.Film, durations: dict[tuple[str, int, int], float]
-          ) -> tuple[Timeline, list[Diagnostic]]:
-    """`durations[(scene, shot index, line index)]` is each line's speech in seconds."""
-    fps = film.fps
+def solve(film: ir.Film, durations: dict[tuple[str, int, int], float],
+          fps: float | None = None) -> tuple[Timeline, list[Diagnostic]]:
+    """`durations[(scene, shot index, line index)]` is each line's speech in seconds.
+
+    `fps` overrides the film's (a preview build solves at a lower rate).
+    """
+    fps = fps or film.fps
     diagnostics: list[Diagnostic] = []
     lengths: list[tuple[ir.Scene, ir.Shot, int, list[tuple[float, float]]]] = []
     for scene in film.scenes:
@@ -72,8 +75,8 @@ def solve(film: ir.Film, durations: dict[tuple[str, int, int], float]
                 length = durations[(scene.name, shot.index, index)]
                 spans.append((t, t + length))
                 t += length
-            if shot.frames is not None and shot.duration is not None:
-                frames = shot.frames
+            if shot.duration is not None:
+                frames = ir.to_frames(shot.duration, fps)
                 if spans and spans[-1][1] > shot.duration + 1e-9:
                     diagnostics.append(error(
                         "E0601", f"the dialogue of this shot runs {spans[-1][1]:.2f}s, longer "
@@ -94,7 +97,7 @@ def solve(film: ir.Film, durations: dict[tuple[str, int, int], float]
         transition = shot.transition_in
         if transition is not None and i > 0:
             if transition.kind in ("dissolve", "wipe"):
-                overlap_in = transition.frames
+                overlap_in = ir.to_frames(transition.duration, fps)
                 previous = lengths[i - 1][2]
                 if overlap_in > min(previous, frames):
                     diagnostics.append(error(
@@ -106,14 +109,14 @@ def solve(film: ir.Film, durations: dict[tuple[str, int, int], float]
             elif transition.kind == "fade":
                 fade_in = min(frames, ir.to_frames(transition.duration / 2, fps))
         if shot.fade_in is not None:
-            fade_in = min(frames, max(fade_in, shot.fade_in.frames))
+            fade_in = min(frames, max(fade_in, ir.to_frames(shot.fade_in.duration, fps)))
         fade_out = 0
         if i + 1 < len(lengths):
             nxt = lengths[i + 1][1].transition_in
             if nxt is not None and nxt.kind == "fade":
                 fade_out = min(frames, ir.to_frames(nxt.duration / 2, fps))
         if shot.fade_out is not None:
-            fade_out = min(frames, max(fade_out, shot.fade_out.frames))
+            fade_out = min(frames, max(fade_out, ir.to_frames(shot.fade_out.duration, fps)))
         start = frame - overlap_in
         t0 = start / fps
         lines = tuple(LineTiming(line=line, start=t0 + a, end=t0 + b)

@@ -61,28 +61,29 @@ class Binder:
         """A statement that is not one of `context`'s: unknown, or at home elsewhere."""
         if isinstance(statement, ast.Dialogue):
             self.report(error(
-                "E0305", f"dialogue is not allowed in {context.where}", statement.speaker_span,
+                "E0305", f"dialogue is not allowed {context.inside}", statement.speaker_span,
                 label="outside a shot",
                 help=f"put the line in a shot: shot medium {statement.speaker} {{ ... }}"))
             return
         if isinstance(statement, ast.Import | ast.Include | ast.Let):
-            span = statement.span if not isinstance(statement, ast.Let) else statement.name_span
+            span = statement.span
             self.report(error(
-                "E0106", f"'{statement.kind}' is not allowed in {context.where}", span,
+                "E0106", f"'{statement.kind}' is not allowed {context.inside}", span,
                 label="not at the top level",
                 help=f"move the {statement.kind} to the top level of the file"))
             return
         name = statement.name
-        home = schema.HOME.get(name)
-        if home is not None and home != context.where:
+        homes = schema.HOME.get(name)
+        if homes and context.where not in homes:
+            places = homes[0] if len(homes) == 1 else ", ".join(homes[:-1]) + " or " + homes[-1]
             self.report(error(
-                "E0106", f"'{name}' is not allowed in {context.where}", statement.name_span,
-                label="misplaced", help=f"'{name}' belongs in {home}"))
+                "E0106", f"'{name}' is not allowed {context.inside}", statement.name_span,
+                label="misplaced", help=f"'{name}' belongs in {places}"))
             return
         hint = did_you_mean(name, list(context.props))
         known = ", ".join(sorted(context.props))
         self.report(error(
-            "E0101", f"unknown statement '{name}' in {context.where}", statement.name_span,
+            "E0101", f"unknown statement '{name}' {context.inside}", statement.name_span,
             label="unknown", help=hint or f"{context.where} takes: {known}"))
 
     def bind(self, statement: ast.Statement, context: Context) -> Bound | None:

@@ -274,7 +274,7 @@ class Checker:
             previous = found.get(bound.name)
             if previous and not bound.prop.repeatable:
                 self.report(error(
-                    "E0107", f"'{bound.name}' is set twice in {context.where}",
+                    "E0107", f"'{bound.name}' is set twice {context.inside}",
                     bound.statement.name_span, label="set again here",
                     notes=[Label(span=previous[0].statement.name_span,
                                  message="first set here")],

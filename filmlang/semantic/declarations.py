@@ -119,7 +119,7 @@ class Declarations:
         if not program.allow_outside and not path.is_relative_to(root):
             self.checker.report(error(
                 "E0403", f'"{text}" is outside the film\'s folder', span,
-                label=f"leaves {root}",
+                label="leaves the film's folder",
                 help="move the image into the film's folder, or build with --allow-outside"))
             return None
         if not path.is_file():

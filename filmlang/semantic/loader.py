@@ -14,7 +14,7 @@ from pathlib import Path
 
 from filmlang import resources
 from filmlang.diagnostics import Diagnostic, Label, error
-from filmlang.semantic.values import did_you_mean, suggest
+from filmlang.semantic.values import suggest
 from filmlang.source import SourceFile, Span
 from filmlang.syntax import ast
 from filmlang.syntax.parser import parse
@@ -142,11 +142,12 @@ class _Loader:
         if target in stack:
             chain = " -> ".join([*stack[stack.index(target):], target])
             word = directive.kind
+            help = (f"a file cannot {word} itself; remove this {word}" if target == name else
+                    f"remove one {word} of the cycle; "
+                    "put what both files need in a module they both import")
             self.program.diagnostics.append(error(
                 "E0402", f"this {word} makes a cycle: {chain}", directive.path.span,
-                label=f"{target} is already being read",
-                help=f"remove one {word} of the cycle; "
-                     "put what both files need in a module they both import"))
+                label=f"{target} is already being read", help=help))
             return
         self.program.targets[key] = target
         if target in self.program.modules:
@@ -192,7 +193,7 @@ class _Loader:
         if outside and not self.allow_outside and not source.is_std:
             self.program.diagnostics.append(error(
                 "E0403", f'"{text}" is outside the film\'s folder', literal.span,
-                label=f"leaves {root}",
+                label="leaves the film's folder",
                 help="move the file into the film's folder, or build with --allow-outside"))
             return None
         path = candidate
@@ -201,7 +202,9 @@ class _Loader:
         if not path.is_file():
             folder = candidate.parent
             known = sorted(p.stem for p in folder.glob("*.film")) if folder.is_dir() else []
-            hint = did_you_mean(candidate.stem, known, quote='"')
+            best = suggest(candidate.stem, known)
+            folder_part = text.rsplit("/", 1)[0] + "/" if "/" in text else ""
+            hint = f'did you mean "{folder_part}{best}"?' if best else ""
             self.program.diagnostics.append(error(
                 "E0401", f'cannot find "{text}"', literal.span,
                 label=f"no {path.name} in {_shown(folder, root)}",

@@ -332,6 +332,13 @@ class Scenes:
                 if line is not None:
                     lines.append(line)
                 continue
+            if isinstance(child, ast.Property) and child.name in self.characters \
+                    and child.args and isinstance(child.args[0], ast.StringValue):
+                self.report(error(
+                    "E0101", f"'{child.name}' is a character, and dialogue needs a colon",
+                    child.name_span, label="missing ':'",
+                    help=f'write: {child.name}: {child.args[0].raw}'))
+                continue
             bound = self.checker.binder.bind(child, schema.SHOT)
             if bound is None:
                 continue

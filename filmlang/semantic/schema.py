@@ -82,6 +82,11 @@ class Context:
     where: str
     props: dict[str, Prop] = field(default_factory=dict)
 
+    @property
+    def inside(self) -> str:
+        """'in the film block', 'at the top level'."""
+        return ("at " if self.name == "top" else "in ") + self.where
+
 
 FILM = Context("film", "the film block", {p.name: p for p in (
     Prop("size", (_p("size", "size"),), doc="the frame size, WIDTHxHEIGHT"),
@@ -173,10 +178,11 @@ TOP = Context("top", "the top level", {p.name: p for p in (
 
 CONTEXTS: dict[str, Context] = {c.name: c for c in (TOP, FILM, CHARACTER, SHOTTYPE, SCENE, SHOT)}
 
-# Where a misplaced statement belongs, for the help line.
-HOME: dict[str, str] = {}
-for _context in (FILM, CHARACTER, SHOT, SCENE, SHOTTYPE, TOP):
+# Where a misplaced statement belongs, for the help line: every place, likeliest first.
+HOME: dict[str, list[str]] = {}
+for _context in (SHOT, SCENE, CHARACTER, FILM, SHOTTYPE, TOP):
     for _name in _context.props:
-        HOME.setdefault(_name, _context.where)
-HOME.update({"import": "the top level", "include": "the top level", "let": "the top level",
-             "dialogue": "a shot"})
+        HOME.setdefault(_name, []).append(_context.where)
+for _name in ("import", "include", "let"):
+    HOME[_name] = ["the top level"]
+HOME["dialogue"] = ["a shot"]

@@ -117,6 +117,8 @@ def _make_environment() -> Any:
         def _undefined_message(self) -> str:
             owner = self._undefined_obj
             name = str(self._undefined_name)
+            if self._undefined_hint or name.startswith("_"):
+                return f"'{name}' belongs to Python's internals"
             if isinstance(owner, Obj):
                 fields = owner.keys()
                 hint = did_you_mean(name, fields)
@@ -171,10 +173,14 @@ def _diagnose(exc: Exception, text: str, span: Span, context: Mapping[str, Any])
                      help="templates use {{ name }} to insert a value and "
                           "{% if ... %}...{% endif %} for logic")
     if isinstance(exc, SecurityError):
-        return error("E0503", f"this template is not allowed to do that: {exc}", span,
+        message = str(exc)
+        internals = "internals" in message or "unsafe" in message
+        return error("E0503", f"this template is not allowed to do that: {message}", span,
                      label="unsafe",
                      help="templates can read the film's names (film, scene, shot, subjects, "
-                          "characters and let constants), not Python's internals")
+                          "characters and let constants), not Python's internals" if internals
+                     else f"a template's text is at most {_MAX_OUTPUT} characters, and a "
+                          f"range at most {_MAX_RANGE} items")
     if isinstance(exc, UndefinedError):
         message = str(exc)
         found = _UNDEFINED.search(message)

@@ -217,16 +217,19 @@ class _PostLex:
 
     def __init__(self) -> None:
         self.braces: list[Token] = []
+        self.brackets: list[Token] = []
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
-        depth = 0
         self.braces = []
+        self.brackets = []
         for token in stream:
             kind = token.type
+            depth = len(self.brackets)
             if kind == "LSQB":
-                depth += 1
+                self.brackets.append(token)
             elif kind == "RSQB":
-                depth = max(0, depth - 1)
+                if self.brackets:
+                    self.brackets.pop()
             elif kind == "LBRACE":
                 self.braces.append(token)
             elif kind == "RBRACE":
@@ -275,7 +278,7 @@ def parse(source: SourceFile) -> tuple[ast.Module, list[Diagnostic]]:
             try:
                 body = parser.lark.parse(text)
             except UnexpectedInput as exc:
-                diagnostic, blank = _diagnose(source, text, exc, parser.postlex.braces)
+                diagnostic, blank = _diagnose(source, text, exc, parser.postlex)
                 diagnostics.append(diagnostic)
                 if blank is None or blank[0] in seen or len(diagnostics) >= MAX_PARSE_ERRORS:
                     return ast.Module(file=source.name, body=()), diagnostics
@@ -318,14 +321,15 @@ def _blank(text: str, start: int, end: int) -> str:
 
 
 def _diagnose(source: SourceFile, text: str, exc: UnexpectedInput,
-              braces: list[Token]) -> tuple[Diagnostic, tuple[int, int] | None]:
+              postlex: _PostLex) -> tuple[Diagnostic, tuple[int, int] | None]:
     """A writer's message for a Lark error, and the range to blank before parsing on."""
     if isinstance(exc, UnexpectedCharacters):
         pos = exc.pos_in_stream or 0
         line_start, line_end = _line_bounds(text, pos)
         char = text[pos]
         if char == '"':
-            if text.startswith('"""', pos):
+            if text.startswith('"""', pos) or text.startswith('"""', max(0, pos - 2)):
+                pos = pos if text.startswith('"""', pos) else pos - 2
                 span = source.span(pos, pos + 3)
                 return error("E0003", "this string is never closed", span,
                              label="string starts here",
@@ -355,7 +359,13 @@ def _diagnose(source: SourceFile, text: str, exc: UnexpectedInput,
         expected = set(exc.expected) if isinstance(exc, UnexpectedToken) else set()
         if isinstance(exc, UnexpectedToken):
             expected = set(exc.accepts or exc.expected)
+        braces = postlex.braces
         if token.type == "$END":
+            if postlex.brackets:
+                bracket = postlex.brackets[-1]
+                span = source.span(bracket.start_pos or 0, bracket.end_pos or 0)
+                return error("E0005", "this '[' is never closed", span, label="opened here",
+                             help="close the list with ']'"), None
             if braces:
                 brace = braces[-1]
                 span = source.span(brace.start_pos or 0, brace.end_pos or 0)

@@ -1,0 +1,243 @@
+"""End to end: real builds of small films with the default backends, checked with ffmpeg.
+
+Films here are tiny (160x90 at 8 fps) so that a build takes seconds. Each test builds
+into its own cache; `built` builds the reference film once for the module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from filmlang.build import BuildResult, build
+from filmlang.link.ffmpeg import ffmpeg_exe, probe
+
+FILM = '''film "Tiny" {
+    size 160x90
+    fps 8
+    seed 3
+    loudness -18
+}
+
+character MARA {
+    look "keeper, yellow raincoat"
+    voice "en" pitch=40 rate=150
+}
+
+character TOM {
+    look "fisherman, wool cap"
+    voice "en" pitch=65 rate=180
+}
+
+scene storm "EXT. LIGHTHOUSE - NIGHT" {
+    music "tense" tempo=90
+    ambience "rain" volume=0.5
+    fade 1s
+    shot wide 2s {
+        title "Ashcombe Point" at=0.25s for=1.5s
+        sound "thunder" at=0.5s
+    }
+    shot close_up MARA {
+        MARA: "The light has to stay on."
+    }
+    dissolve 0.5s
+    shot two_shot MARA TOM {
+        TOM: "Then we keep it burning."
+    }
+}
+
+scene dawn "EXT. LIGHTHOUSE - DAWN" {
+    music "hopeful"
+    shot wide 1.5s
+    fade 1s
+}
+'''
+
+
+def write_film(folder: Path, text: str = FILM) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "tiny.film"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def statuses(result: BuildResult) -> dict[str, dict[str, int]]:
+    return result.counts()
+
+
+def framemd5(path: Path) -> list[str]:
+    out = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:v",
+                          "-map", "0:a", "-f", "framemd5", "-"], capture_output=True, text=True,
+                         check=True).stdout
+    return [line for line in out.splitlines() if not line.startswith("#")]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BuildResult]:
+    folder = tmp_path_factory.mktemp("tiny")
+    path = write_film(folder)
+    result = build(path, jobs=2)
+    assert result.ok, (result.check.report(), result.diagnostics,
+                       [f.message for f in result.failures])
+    return path, result
+
+
+def test_the_film_has_its_streams_chapters_and_subtitles(built: tuple[Path, BuildResult]
+                                                         ) -> None:
+    path, result = built
+    assert result.output == path.parent / "build" / "tiny.mp4"
+    info = probe(result.output)
+    assert result.timeline is not None
+    assert info.video is not None and info.video.codec == "h264"
+    assert info.video.width == 160 and info.video.height == 90
+    assert info.video.frames == result.timeline.frames
+    assert info.audio is not None and info.audio.codec == "aac"
+    assert [s.codec for s in info.subtitles] == ["mov_text"]
+    assert [c.title for c in info.chapters] == ["EXT. LIGHTHOUSE - NIGHT",
+                                               "EXT. LIGHTHOUSE - DAWN"]
+    assert abs(info.duration - result.timeline.seconds) < 0.1
+
+
+def test_subtitles_match_the_timeline_exactly(built: tuple[Path, BuildResult]) -> None:
+    _, result = built
+    assert result.subtitles is not None and result.timeline is not None
+    srt = result.subtitles.read_text()
+    lines = [lt for st in result.timeline.shots for lt in st.lines]
+    assert "The light has to stay on." in srt and "Then we keep it burning." in srt
+    for lt in lines:
+        start = lt.start
+        stamp = (f"{int(start // 3600):02d}:{int(start % 3600 // 60):02d}:"
+                 f"{int(start % 60):02d},{round(start % 1 * 1000):03d}")
+        assert stamp in srt
+    # The first line starts 0.5 s into its shot (spec section 5).
+    second_shot = result.timeline.shots[1]
+    assert abs(second_shot.lines[0].start - (second_shot.start_frame / 8 + 0.5)) < 1e-9
+
+
+def test_no_op_rebuild_runs_nothing(built: tuple[Path, BuildResult]) -> None:
+    path, first = built
+    again = build(path, jobs=2)
+    assert again.ok
+    ran = {kind: c["ran"] for kind, c in again.counts().items() if c["ran"]}
+    assert ran == {}
+    assert framemd5(first.output) == framemd5(again.output)  # type: ignore[arg-type]
+
+
+def test_editing_one_line_reruns_only_what_it_touches(tmp_path: Path) -> None:
+    path = write_film(tmp_path)
+    assert build(path, jobs=2).ok
+    path.write_text(FILM.replace("Then we keep it burning.", "Then we keep it lit."))
+    result = build(path, jobs=2)
+    assert result.ok
+    ran = {kind: c["ran"] for kind, c in result.counts().items() if c["ran"]}
+    assert ran.get("speech") == 1 and "still" not in ran
+    assert ran.get("segment", 0) + ran.get("transition", 0) <= 2
+    log = [json.loads(x) for x in (tmp_path / ".filmcache" / "log.jsonl").read_text()
+           .splitlines()]
+    speech = [e for e in log if e["kind"] == "speech" and e["status"] == "ran"]
+    assert "lit" in speech[-1]["label"] and speech[-1]["reason"].startswith("changed: text")
+
+
+def test_same_source_same_film_without_cache(tmp_path: Path,
+                                             built: tuple[Path, BuildResult]) -> None:
+    _, first = built
+    path = write_film(tmp_path)
+    again = build(path, jobs=1)
+    assert again.ok
+    assert framemd5(first.output) == framemd5(again.output)  # type: ignore[arg-type]
+
+
+def test_corrupt_output_object_is_noticed_and_rebuilt(tmp_path: Path) -> None:
+    path = write_film(tmp_path)
+    first = build(path, jobs=2)
+    assert first.ok and first.graph is not None
+    film_object = tmp_path / ".filmcache" / "objects"
+    key = first.graph.outputs["film"]
+    target = film_object / key[:2] / key / "film.mp4"
+    target.write_bytes(target.read_bytes()[:1000])
+    again = build(path, jobs=2)
+    assert again.ok
+    ran = {kind: c["ran"] for kind, c in again.counts().items() if c["ran"]}
+    assert ran == {"mux": 1}
+    assert framemd5(first.output) == framemd5(again.output)  # type: ignore[arg-type]
+
+
+def test_killed_build_resumes_and_gives_the_same_film(tmp_path: Path,
+                                                      built: tuple[Path, BuildResult]) -> None:
+    _, reference = built
+    path = write_film(tmp_path)
+    log = tmp_path / ".filmcache" / "log.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "filmlang.cli", "build", str(path),
+                             "--log-format", "jsonl", "-j", "1"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if log.exists() and sum(1 for x in log.read_text().splitlines()
+                                if '"ran"' in x) >= 4:
+            break
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = {json.loads(x)["key"] for x in log.read_text().splitlines()
+                   if json.loads(x)["status"] == "ran"}
+    assert done_before, "the build was killed before any job finished"
+    result = build(path, jobs=2)
+    assert result.ok
+    ran_now = {r.job.key for rep in result.reports for r in rep.records.values()
+               if r.status == "ran"}
+    assert not (ran_now & done_before), "finished jobs ran again"
+    assert framemd5(reference.output) == framemd5(result.output)  # type: ignore[arg-type]
+
+
+def test_dialogue_longer_than_a_fixed_shot_is_an_error_at_the_shot(tmp_path: Path) -> None:
+    text = FILM.replace("shot close_up MARA {", "shot close_up MARA 1s {")
+    path = write_film(tmp_path, text)
+    result = build(path, jobs=2)
+    assert result.exit_code == 1
+    assert [d.code for d in result.diagnostics] == ["E0601"]
+    assert result.diagnostics[0].span.line == text.splitlines().index(
+        "    shot close_up MARA 1s {") + 1
+    assert not (tmp_path / "build" / "tiny.mp4").exists()
+
+
+def test_cli_build_and_plan(tmp_path: Path) -> None:
+    path = write_film(tmp_path)
+    plan = subprocess.run([sys.executable, "-m", "filmlang.cli", "plan", str(path), "--json"],
+                          capture_output=True, text=True, timeout=300)
+    assert plan.returncode == 0, plan.stderr
+    data = json.loads(plan.stdout)
+    assert data["exact"] is False and all(not j["cached"] for j in data["jobs"])
+    kinds = {j["kind"] for j in data["jobs"]}
+    assert {"speech", "still", "segment", "transition", "music", "mix", "mux"} <= kinds
+    out = tmp_path / "out" / "film.mp4"
+    done = subprocess.run([sys.executable, "-m", "filmlang.cli", "build", str(path), "-o",
+                           str(out), "--explain"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert out.is_file() and out.with_suffix(".srt").is_file()
+    assert "new" in done.stderr and "built" in done.stderr
+    plan = subprocess.run([sys.executable, "-m", "filmlang.cli", "plan", str(path), "--json"],
+                          capture_output=True, text=True, timeout=300)
+    data = json.loads(plan.stdout)
+    assert data["exact"] is True and all(j["cached"] for j in data["jobs"])
+
+
+def test_a_failing_tool_exits_2_at_the_shot_and_keeps_the_old_film(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_film(tmp_path)
+    assert build(path, jobs=2).ok
+    before = (tmp_path / "build" / "tiny.mp4").read_bytes()
+    path.write_text(FILM.replace("shot wide 1.5s", "shot wide 1.75s"))
+    monkeypatch.setenv("FILMC_FFMPEG", "/bin/false")
+    result = build(path, jobs=2)
+    assert result.exit_code == 2 and result.failures
+    assert result.failures[0].job.origin is not None
+    assert (tmp_path / "build" / "tiny.mp4").read_bytes() == before
