@@ -147,6 +147,19 @@ def backend_problems(film: ir.Film, config: BuildConfig) -> list[Diagnostic]:
     from filmlang.backends import speech
 
     problems: list[Diagnostic] = []
+    visual = config.visual or film.backends.visual
+    if visual != "procedural":
+        problems.append(error(
+            "E0603", f"the '{visual}' visual backend is not available in this version of "
+            "filmlang", film.origin, label="asks for it",
+            help="build with the procedural backend (the default): remove "
+                 f"'backend visual={visual}' or pass --backend visual=procedural"))
+    music = config.music or film.backends.music
+    if music != "synth":
+        problems.append(error(
+            "E0603", f"the '{music}' music backend is not available in this version of "
+            "filmlang", film.origin, label="asks for it",
+            help="the built-in synthesizer is the default: --backend music=synth"))
     preferred = config.voice or film.backends.voice
     speakers = {line.speaker for shot in film.shots for line in shot.lines}
     for character in film.characters:

@@ -1,0 +1,166 @@
+"""The film's sound mix: clips placed on a timeline, summed into one stereo track.
+
+Takes `Clip`s (float32 samples at `SAMPLE_RATE`, a start time, a gain and a kind) and gives
+a float32 (samples, 2) array of exactly the film's length. Dialogue is centred; music and
+ambience duck under dialogue, with a gain envelope built from the dialogue clips' spans
+(ramped down over `attack` before a line, back up over `release` after it, and held down
+across short gaps between lines so the music does not pump). The mix is not clipped or
+normalised here: `loudness.normalize` does that once for the whole film.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import KW_ONLY, dataclass
+from typing import TYPE_CHECKING, Literal, get_args
+
+from filmlang.audio import SAMPLE_RATE
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Samples = npt.NDArray[np.float32]
+
+ClipKind = Literal["dialogue", "music", "ambience", "effect"]
+CLIP_KINDS: tuple[str, ...] = get_args(ClipKind)
+DUCKED_KINDS = frozenset({"music", "ambience"})
+
+
+@dataclass(frozen=True, eq=False)
+class Clip:
+    """A sound placed on the film's timeline.
+
+    `samples` is (n,) mono or (n, 2) stereo at `SAMPLE_RATE`; `start` is in seconds from
+    the start of the film (it may be negative: the clip then starts part-way through).
+    `fade_in`/`fade_out` (seconds) shape the clip's own ends, e.g. for music under a scene.
+    """
+
+    samples: Samples
+    start: float
+    gain: float = 1.0
+    _: KW_ONLY
+    kind: ClipKind
+    fade_in: float = 0.0
+    fade_out: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in CLIP_KINDS:
+            raise ValueError(f"unknown clip kind {self.kind!r}; expected one of "
+                             f"{', '.join(CLIP_KINDS)}")
+        shape: tuple[int, ...] = tuple(getattr(self.samples, "shape", ()))
+        if len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] not in (1, 2)):
+            raise ValueError(f"clip samples must be (n,) or (n, 2), got shape {shape}")
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / SAMPLE_RATE
+
+    @property
+    def end(self) -> float:
+        return self.start + self.duration
+
+
+def _stereo(clip: Clip) -> Samples:
+    """The clip as (n, 2) float32 with its gain and fades; dialogue folded to the centre."""
+    import numpy as np
+
+    data = np.asarray(clip.samples, dtype=np.float32)
+    if data.ndim == 2 and (data.shape[1] == 1 or clip.kind == "dialogue"):
+        data = data.mean(axis=1)
+    if data.ndim == 1:
+        data = np.repeat(data[:, None], 2, axis=1)
+    data = data * np.float32(clip.gain)
+    n = len(data)
+    for seconds, at_start in ((clip.fade_in, True), (clip.fade_out, False)):
+        length = min(n, round(seconds * SAMPLE_RATE))
+        if length > 0:
+            ramp = _smoothstep(np.linspace(0.0, 1.0, length, dtype=np.float32))
+            if at_start:
+                data[:length] *= ramp[:, None]
+            else:
+                data[n - length:] *= ramp[::-1, None]
+    return data
+
+
+def _smoothstep(x: Samples) -> Samples:
+    """A raised-cosine shaped ramp from 0 to 1: no corner where a ramp meets a level."""
+    import numpy as np
+
+    return np.asarray(x * x * (3.0 - 2.0 * x), dtype=np.float32)
+
+
+def _place(bus: Samples, clip: Clip) -> None:
+    """Add the clip into `bus` at its start sample, cut to the bus's length."""
+    data = _stereo(clip)
+    start = round(clip.start * SAMPLE_RATE)
+    lo, hi = max(start, 0), min(start + len(data), len(bus))
+    if hi > lo:
+        bus[lo:hi] += data[lo - start:hi - start]
+
+
+def dialogue_spans(clips: Iterable[Clip], *, hold: float = 0.0) -> list[tuple[float, float]]:
+    """The (start, end) spans where dialogue plays, merged where they are `hold` apart."""
+    spans = sorted((c.start, c.end) for c in clips if c.kind == "dialogue" and len(c.samples))
+    merged: list[tuple[float, float]] = []
+    for start, end in spans:
+        if merged and start - merged[-1][1] <= hold:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def duck_envelope(spans: Sequence[tuple[float, float]], n: int, *, duck_db: float = -12.0,
+                  attack: float = 0.08, release: float = 0.35) -> Samples:
+    """Gain (n,) for music and ambience: 1 away from dialogue, `duck_db` under it.
+
+    The depth ramps in over `attack` seconds before each span and out over `release`
+    seconds after it, shaped by a smoothstep and applied in decibels, so the change is
+    smooth to the ear.
+    """
+    import numpy as np
+
+    depth = np.zeros(n, dtype=np.float32)
+    attack_n, release_n = round(attack * SAMPLE_RATE), round(release * SAMPLE_RATE)
+    for start, end in spans:
+        s, e = round(start * SAMPLE_RATE), round(end * SAMPLE_RATE)
+        pieces = ((s - attack_n, s, True), (e, e + release_n, False))
+        lo, hi = max(s, 0), min(e, n)
+        if hi > lo:
+            depth[lo:hi] = 1.0
+        for a, b, rising in pieces:
+            if b <= a:
+                continue
+            t = np.arange(a, b, dtype=np.float32) - a + (1.0 if rising else 0.0)
+            ramp = _smoothstep(np.clip(t / (b - a), 0.0, 1.0))
+            ramp = ramp if rising else 1.0 - ramp
+            lo, hi = max(a, 0), min(b, n)
+            if hi > lo:
+                np.maximum(depth[lo:hi], ramp[lo - a:hi - a], out=depth[lo:hi])
+    return np.asarray(np.power(np.float32(10.0), depth * np.float32(duck_db / 20.0)),
+                      dtype=np.float32)
+
+
+def mix(clips: Iterable[Clip], seconds: float, *, duck_db: float = -12.0, attack: float = 0.08,
+        release: float = 0.35) -> Samples:
+    """Mix `clips` into a (round(seconds * SAMPLE_RATE), 2) float32 track.
+
+    Each clip starts at its exact sample and is cut at the film's ends. Music and ambience
+    are multiplied by the ducking envelope of the dialogue spans (gaps between lines shorter
+    than attack + release stay ducked).
+    """
+    import numpy as np
+
+    clips = list(clips)
+    n = max(0, round(seconds * SAMPLE_RATE))
+    under = np.zeros((n, 2), dtype=np.float32)
+    over = np.zeros((n, 2), dtype=np.float32)
+    for clip in clips:
+        _place(under if clip.kind in DUCKED_KINDS else over, clip)
+    spans = dialogue_spans(clips, hold=attack + release)
+    if spans and duck_db != 0.0 and n:
+        envelope = duck_envelope(spans, n, duck_db=duck_db, attack=attack, release=release)
+        under *= envelope[:, None]
+    over += under
+    return over

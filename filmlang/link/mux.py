@@ -1,0 +1,118 @@
+"""The last step of a build: video, sound, subtitles and chapters into one film file.
+
+Takes the joined video (stream-copied, never re-encoded), the mixed audio (an array or a
+WAV file; encoded to AAC and cut or padded to the video's exact length), an optional
+`.srt` file (a `mov_text` track in MP4, `subrip` in Matroska), chapters and a title, and
+gives the film. It is written to a temp file beside `out` and moved into place only when
+ffmpeg succeeded, so an interrupted or failed mux leaves the last good film untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from filmlang.audio import SAMPLE_RATE
+from filmlang.link.ffmpeg import probe, run_ffmpeg, temp_path_beside
+from filmlang.link.subtitles import chapters_metadata, parse_srt, write_text_atomic
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Samples = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Container:
+    """How one output container is written: ffmpeg muxer, subtitle codec, extra options."""
+
+    muxer: str
+    subtitle_codec: str
+    options: tuple[str, ...] = ()
+    stream_tags: tuple[str, ...] = ()
+
+
+_MP4 = Container("mp4", "mov_text", ("-movflags", "+faststart"),
+                 ("-metadata:s:s:0", "handler_name=Subtitles"))
+CONTAINERS: dict[str, Container] = {
+    ".mp4": _MP4,
+    ".m4v": _MP4,
+    ".mov": Container("mov", "mov_text", ("-movflags", "+faststart"),
+                      ("-metadata:s:s:0", "handler_name=Subtitles")),
+    ".mkv": Container("matroska", "srt", (), ("-metadata:s:s:0", "title=Subtitles")),
+}
+
+
+def container_for(out: Path) -> Container:
+    """The container that `out`'s suffix names; ValueError naming the supported ones."""
+    found = CONTAINERS.get(out.suffix.lower())
+    if found is None:
+        raise ValueError(f"cannot write {out.name}: the film can be written as "
+                         f"{', '.join(sorted(CONTAINERS))}")
+    return found
+
+
+def mux(video: Path, audio: Samples | Path, out: Path, *, subtitles: Path | None = None,
+        chapters: Sequence[tuple[str, float, float]] = (), title: str | None = None,
+        audio_bitrate: str = "192k", language: str = "und",
+        timeout: float | None = 600.0) -> Path:
+    """Write the film `out` (MP4, MOV or MKV by its suffix); returns `out`.
+
+    `audio` is float samples at `SAMPLE_RATE`, (n,) or (n, channels), or a WAV path; it is
+    padded with silence or cut to the video's exact duration. `subtitles` is an `.srt`
+    file (a file with no cues adds no track). `chapters` are (title, start, end) seconds.
+    """
+    import numpy as np
+
+    video, out = Path(video), Path(out)
+    form = container_for(out)
+    info = probe(video)
+    if info.video is None:
+        raise ValueError(f"{video} has no video stream")
+    seconds = info.video.duration or info.duration or 0.0
+    total = round(seconds * SAMPLE_RATE)
+    temp = temp_path_beside(out, out.suffix + ".part")
+    scratch: list[Path] = [temp]
+    try:
+        inputs: list[list[str]] = [["-i", str(video)]]
+        if isinstance(audio, Path | str):
+            inputs.append(["-i", str(audio)])
+        else:
+            data = np.asarray(audio, dtype="<f4")
+            channels = 1 if data.ndim == 1 else data.shape[1]
+            raw = temp_path_beside(out, ".f32")
+            scratch.append(raw)
+            np.ascontiguousarray(data).tofile(raw)
+            inputs.append(["-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", str(channels),
+                           "-i", str(raw)])
+        maps = ["-map", "0:v:0", "-map", "1:a:0"]
+        tags = ["-metadata:s:a:0", f"language={language}"]
+        codecs = ["-c:v", "copy", "-c:a", "aac", "-b:a", audio_bitrate,
+                  "-af", f"aresample={SAMPLE_RATE},apad=whole_len={total},"
+                         f"atrim=end_sample={total}"]
+        if subtitles is not None and parse_srt(Path(subtitles).read_text(encoding="utf-8-sig")):
+            inputs.append(["-f", "srt", "-i", str(subtitles)])
+            maps += ["-map", f"{len(inputs) - 1}:s:0"]
+            tags += ["-metadata:s:s:0", f"language={language}", *form.stream_tags]
+            codecs += ["-c:s", form.subtitle_codec]
+        # The title and chapters come from an FFMETADATA input: the inputs' own metadata
+        # (encoder tags of the segments, a WAV's) is left behind.
+        meta = temp_path_beside(out, ".ffmeta")
+        scratch.append(meta)
+        write_text_atomic(meta, chapters_metadata(chapters, title=title))
+        inputs.append(["-f", "ffmetadata", "-i", str(meta)])
+        source = str(len(inputs) - 1)
+        flat = [arg for group in inputs for arg in group]
+        run_ffmpeg([*flat, *maps, "-map_metadata", source, "-map_chapters", source, *codecs,
+                    *tags, *form.options, "-f", form.muxer, str(temp)], timeout=timeout)
+        os.replace(temp, out)
+    finally:
+        for leftover in scratch:
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+    return out
