@@ -1,0 +1,403 @@
+"""The procedural visual backend: a still per shot, the camera's move over it, text, blends.
+
+The default that always works: no model, no GPU, only Pillow and numpy. It takes the
+checked film (`ir.Film`, `ir.Scene`, `ir.Shot`) and gives
+
+- `render_still`: the shot's picture, an RGB image: the scene's place for its time of day,
+  its subjects as simple figures in their colours, framed as the shot type says, or a
+  caption card for inserts and empty shots with an action;
+- `render_frames`: the shot's frames, the camera move applied to that still, as uint8
+  arrays of shape (height, width, 3);
+- `draw_text`: a title or burned-in subtitle over a frame;
+- `blend`: the frames of a dissolve, wipe or fade between two shots.
+
+The still is rendered larger than the frame, `still_size(width, height)` (STILL_SCALE = 1.25
+times, rounded to even), so that moves never magnify it. The camera at rest sees the middle
+VIEW_SCALE / STILL_SCALE (92%) of the still; a push-in ends on the middle 80%, at one still
+pixel per frame pixel; pans and tilts travel 8.5% of the frame inside the margin.
+
+Everything is deterministic: the same inputs give the same pixels. What a still depends on
+is exactly `still_spec(...)`: put its `key()` in the job's key, with VERSION.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageFilter
+
+from filmlang import ir
+from filmlang.backends.procedural_figures import draw_subjects, figure_of
+from filmlang.backends.procedural_scene import (
+    PALETTES,
+    Canvas,
+    has,
+    paint_place,
+    words_of,
+)
+from filmlang.backends.procedural_text import (
+    draw_text,
+    paint_caption,
+    paint_card,
+)
+
+__all__ = [
+    "CAMERA_MOVES",
+    "PAN",
+    "PUSH",
+    "STILL_SCALE",
+    "VERSION",
+    "VIEW_SCALE",
+    "StillSpec",
+    "blend",
+    "draw_text",
+    "render_frames",
+    "render_still",
+    "still_size",
+    "still_spec",
+]
+
+VERSION = "1"
+"""Part of every key of this backend's jobs: bump it whenever its output changes."""
+
+STILL_SCALE = 1.25
+"""A still is this many times the frame's size, so that camera moves never upscale it."""
+VIEW_SCALE = 1.15
+"""The camera at rest sees a window this many times the frame (in still pixels)."""
+PUSH = 1.15
+"""A push-in magnifies the resting view this much by its end (a pull-out starts there)."""
+PAN = 0.0425
+"""A pan or tilt moves the window this far either side of centre, in window widths."""
+SUPERSAMPLE = 2
+"""Stills are drawn this many times larger and downsampled with LANCZOS: anti-aliasing."""
+
+Frame = npt.NDArray[np.uint8]
+
+
+def still_size(width: int, height: int) -> tuple[int, int]:
+    """The size to render a shot's still at for frames of (width, height): 1.25x, even."""
+    def even(x: float) -> int:
+        return max(2, 2 * math.floor(x / 2 + 0.5))
+    return even(width * STILL_SCALE), even(height * STILL_SCALE)
+
+
+# --- stills --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Subject:
+    look: str
+    color: str
+    seed: int
+
+
+@dataclass(frozen=True)
+class StillSpec:
+    """Everything a procedural still depends on, and nothing else."""
+
+    place_seed: int
+    time: str
+    interior: bool
+    setting: str
+    location: str
+    heading: str
+    shot_type: str
+    framing: str
+    action: str
+    subjects: tuple[Subject, ...]
+
+    def key(self) -> dict[str, object]:
+        """A JSON-ready form for job keys."""
+        return asdict(self)
+
+    @property
+    def words(self) -> frozenset[str]:
+        """The words of the place, which choose its set pieces."""
+        return words_of(self.setting, self.location, self.heading)
+
+
+def still_spec(film: ir.Film, scene: ir.Scene, shot: ir.Shot) -> StillSpec:
+    """What `render_still` reads of the film, the scene and the shot: key stills by it."""
+    words = words_of(scene.setting, scene.location, scene.heading or "")
+    interior = scene.interior if scene.interior is not None else has(words, "interior")
+    names = {c.name: c for c in film.characters}
+    subjects = tuple(Subject(look=names[n].look, color=names[n].color, seed=names[n].seed)
+                     for n in shot.subjects if n in names)
+    # The place depends on the film's seed and the place itself, not on the scene's name:
+    # two scenes set in the same place look the same.
+    place = f"{film.seed}\0{scene.setting}\0{scene.location}\0{interior}"
+    return StillSpec(place_seed=zlib.crc32(place.encode("utf-8")), time=scene.time,
+                     interior=interior, setting=scene.setting, location=scene.location,
+                     heading=scene.heading or "", shot_type=shot.type,
+                     framing=shot.framing, action=shot.action, subjects=subjects)
+
+
+# How much closer framings magnify and soften the place behind the subjects, as a longer
+# lens and a shallower focus would: (magnification, blur radius in frame heights).
+FOCUS: dict[str, tuple[float, float]] = {
+    "wide": (1.0, 0.0),
+    "medium": (1.3, 0.0035),
+    "close": (1.75, 0.008),
+    "extreme_close": (2.3, 0.013),
+}
+
+
+def _focus(c: Canvas, framing: str) -> None:
+    zoom, blur = FOCUS.get(framing, (1.0, 0.0))
+    if zoom <= 1.0:
+        return
+    img = c.image
+    w, h = img.width / zoom, img.height / zoom
+    cx, cy = c.x(0.5), c.y(0.55)
+    x0 = min(max(0.0, cx - w / 2), img.width - w)
+    y0 = min(max(0.0, cy - h / 2), img.height - h)
+    # Blur at half resolution: the result is soft anyway, and it is four times cheaper.
+    half = img.resize((img.width // 2, img.height // 2), Image.Resampling.BILINEAR,
+                      box=(x0, y0, x0 + w, y0 + h))
+    half = half.filter(ImageFilter.GaussianBlur(blur * c.fh / 2))
+    c.image.paste(half.resize(img.size, Image.Resampling.BILINEAR), (0, 0))
+
+
+def paint_still(spec: StillSpec, width: int, height: int) -> Image.Image:
+    """Render a still of (width, height) from its spec (see `render_still`)."""
+    if width < 1 or height < 1:
+        raise ValueError(f"still size must be positive, not {width}x{height}")
+    big_w, big_h = width * SUPERSAMPLE, height * SUPERSAMPLE
+    view = VIEW_SCALE / STILL_SCALE
+    fw, fh = big_w * view, big_h * view
+    c = Canvas(Image.new("RGB", (big_w, big_h), (0, 0, 0)), (big_w - fw) / 2,
+               (big_h - fh) / 2, fw, fh)
+    words = spec.words
+    pal = PALETTES.get(spec.time, PALETTES["day"])
+    if spec.shot_type == "insert":
+        paint_card(c, pal, spec.action or spec.setting or spec.location)
+    else:
+        ground = paint_place(c, spec.time, spec.interior, words, random.Random(spec.place_seed))
+        if spec.subjects:
+            _focus(c, spec.framing)
+        figures = [figure_of(s.look, s.color, s.seed, words_of(s.look)) for s in spec.subjects]
+        draw_subjects(c, figures, spec.framing, ground,
+                      over_shoulder=spec.shot_type == "over_shoulder")
+        if not spec.subjects and spec.action:
+            paint_caption(c, spec.action)
+    return c.image.resize((width, height), Image.Resampling.LANCZOS)
+
+
+def render_still(film: ir.Film, scene: ir.Scene, shot: ir.Shot, width: int,
+                 height: int) -> Image.Image:
+    """The shot's still, an RGB image of (width, height); pass `still_size(frame size)`.
+
+    The picture is composed for the middle VIEW_SCALE / STILL_SCALE of the image (what the
+    camera sees at rest); the rest is margin for camera moves.
+    """
+    return paint_still(still_spec(film, scene, shot), width, height)
+
+
+# --- camera moves --------------------------------------------------------------------------
+
+Pose = tuple[float, float, float]
+"""(x, y, zoom): the window's centre offset in window widths and heights, and its zoom."""
+Move = Callable[[float, float, "Wobble"], Pose]
+
+
+def ease(t: float) -> float:
+    """Ease in and out (smoothstep): still at both ends, steadiest in the middle."""
+    t = min(1.0, max(0.0, t))
+    return t * t * (3.0 - 2.0 * t)
+
+
+@dataclass(frozen=True)
+class Wobble:
+    """A hand-held camera's drift: a few slow sines per axis, fixed by the shot's seed."""
+
+    x: tuple[tuple[float, float, float], ...]
+    y: tuple[tuple[float, float, float], ...]
+    z: tuple[float, float]
+
+    @classmethod
+    def of(cls, seed: int) -> Wobble:
+        rng = random.Random(seed)
+
+        def axis(amplitude: float) -> tuple[tuple[float, float, float], ...]:
+            # (amplitude, frequency in Hz, phase): slow, incommensurate, never a jitter.
+            weights = (1.0, 0.55, 0.3)
+            return tuple((amplitude * w / sum(weights), rng.uniform(0.12, 0.22) * (k + 1),
+                          rng.uniform(0.0, 2 * math.pi)) for k, w in enumerate(weights))
+
+        return cls(x=axis(PAN * 0.6), y=axis(PAN * 0.5),
+                   z=(rng.uniform(0.07, 0.12), rng.uniform(0.0, 2 * math.pi)))
+
+    @staticmethod
+    def at(terms: tuple[tuple[float, float, float], ...], seconds: float) -> float:
+        return sum(a * math.sin(2 * math.pi * f * seconds + p) for a, f, p in terms)
+
+
+CAMERA_MOVES: dict[str, Move] = {
+    "static": lambda t, s, w: (0.0, 0.0, 1.0),
+    "push_in": lambda t, s, w: (0.0, 0.0, PUSH ** ease(t)),
+    "pull_out": lambda t, s, w: (0.0, 0.0, PUSH ** (1.0 - ease(t))),
+    "pan_left": lambda t, s, w: (PAN * (1.0 - 2.0 * ease(t)), 0.0, 1.0),
+    "pan_right": lambda t, s, w: (PAN * (2.0 * ease(t) - 1.0), 0.0, 1.0),
+    "tilt_up": lambda t, s, w: (0.0, PAN * (1.0 - 2.0 * ease(t)), 1.0),
+    "tilt_down": lambda t, s, w: (0.0, PAN * (2.0 * ease(t) - 1.0), 1.0),
+    "handheld": lambda t, s, w: (
+        Wobble.at(w.x, s), Wobble.at(w.y, s),
+        1.0 + 0.012 * (0.5 + 0.5 * math.sin(2 * math.pi * w.z[0] * s + w.z[1]))),
+}
+
+# Moves along one axis only: the other axis is resampled once, not every frame.
+_ONE_AXIS: dict[str, str] = {"pan_left": "x", "pan_right": "x", "tilt_up": "y",
+                             "tilt_down": "y"}
+
+
+def render_frames(still: Image.Image, camera: str, frames: int, fps: float, width: int,
+                  height: int, seed: int, *, start: int = 0) -> Iterator[Frame]:
+    """Frames [start, frames) of a shot: the camera's move over its still.
+
+    Each frame is a uint8 array (height, width, 3). Moves ease in and out over the whole
+    shot (frame 0 to frames - 1), whatever `start` is; a hand-held camera drifts as the
+    seed says. A static camera yields one and the same read-only array for every frame;
+    other frames are fresh arrays, also read-only (copy before writing in place).
+    Arguments are checked at the call, not at the first frame.
+    """
+    move = CAMERA_MOVES.get(camera)
+    if move is None:
+        raise ValueError(f"unknown camera move {camera!r}; expected one of "
+                         f"{', '.join(CAMERA_MOVES)}")
+    if width < 1 or height < 1:
+        raise ValueError(f"frame size must be positive, not {width}x{height}")
+    if fps <= 0:
+        raise ValueError(f"fps must be positive, not {fps}")
+    return _frames(still, camera, move, frames, fps, width, height, seed, max(0, start))
+
+
+def _frames(still: Image.Image, camera: str, move: Move, frames: int, fps: float, width: int,
+            height: int, seed: int, first: int) -> Iterator[Frame]:
+    src = still if still.mode == "RGB" else still.convert("RGB")
+    sw, sh = src.size
+    fit = min(sw / width, sh / height)
+    base_w = width * fit * VIEW_SCALE / STILL_SCALE
+    base_h = height * fit * VIEW_SCALE / STILL_SCALE
+    # A still of any other size still works: the window keeps the frame's shape and fits.
+    if base_w > sw or base_h > sh:
+        shrink = min(sw / base_w, sh / base_h)
+        base_w, base_h = base_w * shrink, base_h * shrink
+    if first >= frames:
+        return
+    if camera == "static":
+        box = ((sw - base_w) / 2, (sh - base_h) / 2, (sw + base_w) / 2, (sh + base_h) / 2)
+        still_frame = _array(src.resize((width, height), Image.Resampling.LANCZOS, box=box))
+        for _ in range(first, frames):
+            yield still_frame
+        return
+    wobble = Wobble.of(seed)
+    # Pans and tilts never leave the margin, whatever the still's size.
+    limit_x = (sw - base_w) / 2 / base_w
+    limit_y = (sh - base_h) / 2 / base_h
+    axis = _ONE_AXIS.get(camera)
+    source = src
+    if axis == "x":
+        # Resample the rows once; each frame then only slides and resamples horizontally.
+        y0 = (sh - base_h) / 2
+        source = src.resize((sw, height), Image.Resampling.BILINEAR,
+                            box=(0.0, y0, float(sw), y0 + base_h))
+    elif axis == "y":
+        x0 = (sw - base_w) / 2
+        source = src.resize((width, sh), Image.Resampling.BILINEAR,
+                            box=(x0, 0.0, x0 + base_w, float(sh)))
+    span = max(1, frames - 1)
+    for i in range(first, frames):
+        ox, oy, zoom = move(i / span, i / fps, wobble)
+        ox = min(max(ox, -limit_x), limit_x)
+        oy = min(max(oy, -limit_y), limit_y)
+        w, h = base_w / zoom, base_h / zoom
+        cx = sw / 2 + ox * base_w
+        cy = sh / 2 + oy * base_h
+        x0 = min(max(0.0, cx - w / 2), sw - w)
+        y0 = min(max(0.0, cy - h / 2), sh - h)
+        # The one-axis sources keep the still's pixels along the axis that moves.
+        if axis == "x":
+            box = (x0, 0.0, x0 + w, float(height))
+        elif axis == "y":
+            box = (0.0, y0, float(width), y0 + h)
+        else:
+            box = (x0, y0, x0 + w, y0 + h)
+        yield _array(source.resize((width, height), Image.Resampling.BILINEAR, box=box))
+
+
+def _array(image: Image.Image) -> Frame:
+    out = np.array(image, dtype=np.uint8)
+    out.flags.writeable = False
+    return out
+
+
+# --- transitions ---------------------------------------------------------------------------
+
+WIPE_SOFTNESS = 0.06
+"""The width of a wipe's soft edge, in frame widths."""
+
+
+def _mix(a: Frame, b: Frame, weight: npt.NDArray[np.uint16] | int) -> Frame:
+    """a*(1-w) + b*w with w in 0..256, in integers (fast, exact at both ends)."""
+    w = np.asarray(weight, dtype=np.uint16)
+    out = (a.astype(np.uint16) * (256 - w) + b.astype(np.uint16) * w + 128) >> 8
+    return out.astype(np.uint8)
+
+
+def _dissolve(a: Frame, b: Frame, t: float) -> Frame:
+    return _mix(a, b, round(t * 256))
+
+
+def _wipe(a: Frame, b: Frame, t: float) -> Frame:
+    width = a.shape[1]
+    soft = max(1.0, WIPE_SOFTNESS * width)
+    edge = t * (width + soft) - soft / 2
+    # Left of the soft edge is b, right of it a; only the edge itself is blended.
+    lo = min(width, max(0, math.floor(edge - soft / 2)))
+    hi = min(width, max(lo, math.ceil(edge + soft / 2)))
+    out = np.array(a, dtype=np.uint8, copy=True)
+    out[:, :lo] = b[:, :lo]
+    if hi > lo:
+        x = np.arange(lo, hi, dtype=np.float32) + 0.5
+        m = np.clip((edge - x) / soft + 0.5, 0.0, 1.0)
+        m = m * m * (3.0 - 2.0 * m)
+        weight = np.rint(m * 256).astype(np.uint16)[None, :, None]
+        out[:, lo:hi] = _mix(a[:, lo:hi], b[:, lo:hi], weight)
+    return out
+
+
+def _fade(a: Frame, b: Frame, t: float) -> Frame:
+    black = np.zeros_like(a)
+    if t < 0.5:
+        return _mix(a, black, round(t * 2 * 256))
+    return _mix(black, b, round((t - 0.5) * 2 * 256))
+
+
+BLENDS: dict[str, Callable[[Frame, Frame, float], Frame]] = {
+    "dissolve": _dissolve,
+    "wipe": _wipe,
+    "fade": _fade,
+}
+
+
+def blend(a: Frame, b: Frame, t: float, kind: str) -> Frame:
+    """A transition frame from `a` (t = 0) to `b` (t = 1): "dissolve", "wipe" or "fade".
+
+    A wipe moves a soft edge from left to right; a fade goes to black by t = 0.5, then
+    up from black. The ends are exact: t <= 0 gives a copy of a, t >= 1 a copy of b.
+    """
+    fn = BLENDS.get(kind)
+    if fn is None:
+        raise ValueError(f"unknown blend {kind!r}; expected one of {', '.join(BLENDS)}")
+    if a.shape != b.shape:
+        raise ValueError(f"blend needs frames of one shape, not {a.shape} and {b.shape}")
+    if t <= 0.0:
+        return np.array(a, dtype=np.uint8, copy=True)
+    if t >= 1.0:
+        return np.array(b, dtype=np.uint8, copy=True)
+    return fn(a, b, float(t))
