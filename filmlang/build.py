@@ -60,19 +60,21 @@ class BuildResult:
         return 1
 
     def records(self) -> list[tuple[Job, str, str]]:
-        out = []
+        """Each job once: how it went (a job cached in one phase may have run in another)."""
+        rank = {"failed": 2, "ran": 1, "cached": 0}
+        best: dict[str, tuple[Job, str, str]] = {}
         for report in self.reports:
-            for record in report.records.values():
-                out.append((record.job, record.status, record.reason))
-        return out
+            for key, record in report.records.items():
+                seen = best.get(key)
+                if seen is None or rank[record.status] > rank[seen[1]]:
+                    best[key] = (record.job, record.status, record.reason)
+        return list(best.values())
 
     def counts(self) -> dict[str, dict[str, int]]:
         total: dict[str, dict[str, int]] = {}
-        for report in self.reports:
-            for kind, counts in report.counts().items():
-                slot = total.setdefault(kind, {"ran": 0, "cached": 0, "failed": 0})
-                for name, n in counts.items():
-                    slot[name] = slot.get(name, 0) + n
+        for job, status, _ in self.records():
+            slot = total.setdefault(job.kind, {"ran": 0, "cached": 0, "failed": 0})
+            slot[status] += 1
         return total
 
 

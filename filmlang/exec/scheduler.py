@@ -166,6 +166,7 @@ class Scheduler:
         return list(run.values()), list(cached.values())
 
     def run(self, jobs: dict[str, Job], targets: list[str]) -> Report:
+        self.report = Report()
         to_run, cached = self.plan(jobs, targets)
         self.progress.start(len(to_run) + len(cached))
         for job in cached:

@@ -37,12 +37,15 @@ class Container:
     stream_tags: tuple[str, ...] = ()
 
 
-_MP4 = Container("mp4", "mov_text", ("-movflags", "+faststart"),
+# An explicit movie timescale: with a subtitle track, ffmpeg otherwise picks one so fine
+# that the chapter track's 32-bit durations overflow past about 5 s (chapters come out
+# garbled).
+_MP4 = Container("mp4", "mov_text", ("-movflags", "+faststart", "-movie_timescale", "1000"),
                  ("-metadata:s:s:0", "handler_name=Subtitles"))
 CONTAINERS: dict[str, Container] = {
     ".mp4": _MP4,
     ".m4v": _MP4,
-    ".mov": Container("mov", "mov_text", ("-movflags", "+faststart"),
+    ".mov": Container("mov", "mov_text", ("-movflags", "+faststart", "-movie_timescale", "1000"),
                       ("-metadata:s:s:0", "handler_name=Subtitles")),
     ".mkv": Container("matroska", "srt", (), ("-metadata:s:s:0", "title=Subtitles")),
 }

@@ -22,7 +22,6 @@ from filmlang.plan.jobs import GraphBuilder, Job, JobGraph
 from filmlang.plan.timeline import ShotTiming, Timeline
 from filmlang.semantic.checker import derive_seed
 
-STILL_SCALE = 1.25
 PREVIEW_HEIGHT = 360
 LINK_VERSION = "1"
 
@@ -60,30 +59,21 @@ def preview_fps(film: ir.Film, config: BuildConfig) -> float:
     return min(film.fps, 12.0) if config.preview else film.fps
 
 
-def still_size(width: int, height: int) -> tuple[int, int]:
-    return (round(width * STILL_SCALE / 2) * 2, round(height * STILL_SCALE / 2) * 2)
-
-
-def _dump(model: ir.Model, *, exclude: set[str]) -> dict[str, Any]:
-    return model.model_dump(mode="json", exclude={"origin", *exclude})
-
-
 # ------------------------------------------------------------------ phase one
 
 
 def plan_sources(film: ir.Film, config: BuildConfig) -> Sources:
-    from filmlang.backends import speech
+    import PIL
+
+    from filmlang.backends import procedural, speech
 
     sources = Sources(graph=GraphBuilder())
     characters = {c.name: c for c in film.characters}
     width, height = frame_size(film, config)
-    sw, sh = still_size(width, height)
-    visual = "procedural"
-    from filmlang.backends.procedural import VERSION as PROCEDURAL_VERSION
+    sw, sh = procedural.still_size(width, height)
 
     preferred = config.voice or film.backends.voice
     for scene in film.scenes:
-        scene_params = _dump(scene, exclude={"shots", "name", "heading", "music", "ambience"})
         for shot in scene.shots:
             for index, line in enumerate(shot.lines):
                 character = characters[line.speaker]
@@ -98,16 +88,11 @@ def plan_sources(film: ir.Film, config: BuildConfig) -> Sources:
                     identity=f"speech:{scene.name}/{shot.index}/{index}",
                     origin=line.origin, payload=request))
                 sources.speech[(scene.name, shot.index, index)] = key
-            shown = [characters[name] for name in shot.subjects]
-            params = {
-                "width": sw, "height": sh, "scene": scene_params,
-                "shot": _dump(shot, exclude={
-                    "scene", "index", "lines", "titles", "sounds", "transition_in", "fade_in",
-                    "fade_out", "duration", "frames", "min_duration", "tail", "motion"}),
-                "characters": [_dump(c, exclude=set()) for c in shown],
-            }
+            # Everything render_still reads, and the Pillow that draws it (fonts, resampling).
+            params = {"width": sw, "height": sh, "pillow": PIL.__version__,
+                      "spec": procedural.still_spec(film, scene, shot).key()}
             key = sources.graph.add(Job(
-                kind="still", backend=f"{visual}@{PROCEDURAL_VERSION}", params=params,
+                kind="still", backend=f"procedural@{procedural.VERSION}", params=params,
                 label=f"{scene.name}/{shot.index + 1} {shot.type}",
                 identity=f"still:{scene.name}/{shot.index}", origin=shot.origin,
                 payload=(film, scene, shot)))
