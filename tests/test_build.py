@@ -242,3 +242,20 @@ def test_a_failing_tool_exits_2_at_the_shot_and_keeps_the_old_film(
     assert result.exit_code == 2 and result.failures
     assert result.failures[0].job.origin is not None
     assert (tmp_path / "build" / "tiny.mp4").read_bytes() == before
+
+
+def test_the_timeline_as_moviepy_clips(built: tuple[Path, BuildResult]) -> None:
+    from filmlang.clips import shot_clips
+
+    _, result = built
+    assert result.timeline is not None
+    clips = shot_clips(result)
+    assert [(c.scene, c.index) for c in clips] == [
+        (t.scene.name, t.shot.index) for t in result.timeline.shots]
+    total = sum(c.end - c.start for c in clips)
+    assert abs(total - result.timeline.seconds) < 1e-6
+    first = clips[0].clip
+    assert abs(first.duration - (clips[0].end - clips[0].start)) < 0.2
+    assert first.audio is not None
+    frame = first.get_frame(0.5)
+    assert frame.shape == (90, 160, 3)

@@ -135,6 +135,25 @@ def test_long_renders_are_exact_and_keep_playing_to_the_end() -> None:
     assert rms(bed[80 * SR:]) > 0.3 * rms(bed)
 
 
+def test_long_cues_are_built_in_chunks_without_seams(monkeypatch: pytest.MonkeyPatch) -> None:
+    from filmlang.backends import synth_music
+
+    whole = synth.render_music("epic", None, None, 16.0, 4)
+    monkeypatch.setattr(synth_music, "CHUNK", 5.0)
+    assert np.abs(synth.render_music("epic", None, None, 16.0, 4) - whole).max() < 1e-6
+
+
+def test_long_beds_repeat_a_seamless_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    from filmlang.backends import synth_ambience
+
+    monkeypatch.setattr(synth_ambience, "LOOP", 4.0)
+    bed = synth.render_ambience("forest", 10.0, 2)
+    check_audio(bed, 10 * SR)
+    period = -(-len(bed) // 3)
+    assert np.array_equal(bed[period:2 * period], bed[:period])
+    assert abs(dbfs(rms(bed)) + 18.0) < 0.5
+
+
 def test_sounds_have_their_natural_length() -> None:
     for name in synth.SOUNDS:
         sound = synth.render_sound(name, 3)
@@ -308,6 +327,14 @@ def test_effects_sound_like_their_names() -> None:
 
 
 # Errors, speed and files ----------------------------------------------------------------
+
+
+def test_every_name_the_checker_allows_has_a_design() -> None:
+    from filmlang.backends import synth_ambience, synth_sounds
+    from filmlang.semantic import schema
+
+    assert set(schema.AMBIENCES) <= set(synth.AMBIENCES) == set(synth_ambience.DESIGNS)
+    assert set(schema.SOUNDS) <= set(synth.SOUNDS) == set(synth_sounds.DESIGNS)
 
 
 def test_bad_arguments_raise_value_errors() -> None:

@@ -9,10 +9,14 @@ bit; the randomness comes from generators seeded by the arguments), so a render 
 cached under a key built from its arguments and `VERSION`.
 
 - Music peaks at -6 dBFS, fades in over 0.3 s and out over the last 1.5 s (less for very
-  short cues), and ends on a phrase boundary where a small tempo change allows.
+  short cues), and ends on a phrase boundary where a tempo change of up to 6 per cent
+  allows. Long cues are rendered a minute at a time, so memory stays bounded.
 - Ambience beds sit at -18 dBFS RMS (room tone at -26), peak below -3 dBFS, and loop
-  seamlessly at their own length: tiling one gives no click.
+  seamlessly at their own length: tiling one gives no click. Beds over 90 s repeat a
+  seamless loop of at most 90 s.
 - Effects peak at -3 dBFS and have a natural length per name (`sound_seconds`).
+- Bit-for-bit sameness holds on one machine and numpy build; another CPU may differ in the
+  last bits (FFT and SIMD paths), which the 16-bit WAV almost always hides.
 
 The implementation lives in `synth_dsp` (building blocks), `synth_score` (moods and
 composition), `synth_music`, `synth_ambience` and `synth_sounds`; they import numpy, so
@@ -29,7 +33,7 @@ if TYPE_CHECKING:
 
     Samples = npt.NDArray[np.float32]
 
-VERSION = "1"
+VERSION = "2"
 """Part of every cache key of a synthesized artifact: bump it whenever output changes."""
 
 AMBIENCES = ("rain", "wind", "sea", "city", "forest", "room", "night", "storm")
@@ -48,7 +52,7 @@ def render_music(mood: str, tempo: float | None, key: str | None, seconds: float
     from filmlang.backends import synth_music
 
     _check_seconds(seconds)
-    return _stereo(synth_music.render(mood, tempo, key, seconds, seed))
+    return synth_music.render(mood, tempo, key, seconds, seed)
 
 
 def render_ambience(name: str, seconds: float, seed: int) -> Samples:
@@ -58,7 +62,7 @@ def render_ambience(name: str, seconds: float, seed: int) -> Samples:
 
     _check_name(name, AMBIENCES, "ambience")
     _check_seconds(seconds)
-    return _stereo(synth_ambience.render(name, seconds, seed))
+    return synth_ambience.render(name, seconds, seed)
 
 
 def render_sound(name: str, seed: int) -> Samples:
@@ -67,7 +71,7 @@ def render_sound(name: str, seed: int) -> Samples:
     from filmlang.backends import synth_sounds
 
     _check_name(name, SOUNDS, "sound")
-    return _stereo(synth_sounds.render(name, seed))
+    return synth_sounds.render(name, seed)
 
 
 def sound_seconds(name: str) -> float:
@@ -93,10 +97,3 @@ def _check_name(name: str, names: tuple[str, ...], what: str) -> None:
 def _check_seconds(seconds: float) -> None:
     if not seconds >= 0.0 or seconds == float("inf"):
         raise ValueError(f"seconds must be finite and >= 0, not {seconds!r}")
-
-
-def _stereo(channels_first: npt.NDArray[np.float64]) -> Samples:
-    """(2, n) float64 -> (n, 2) float32, C-contiguous."""
-    import numpy as np
-
-    return np.ascontiguousarray(channels_first.T, dtype=np.float32)

@@ -1,10 +1,11 @@
 """Ambience beds: rain, wind, sea, city, forest, room, night and storm.
 
-Takes a name, a length and a seed; gives (2, n) float64 samples at SAMPLE_RATE. Each bed is
+Takes a name, a length and a seed; gives (n, 2) float32 samples at SAMPLE_RATE. Each bed is
 filtered noise plus a few scattered events (drops, birds, horns, crickets, rumbles). Every
 part is periodic in n (noise folded at the seam, control curves and events wrapped round
 the end), so the bed loops without a click; it is then set to its RMS level. Layers with
-no highs are built at a fraction of the sample rate and interpolated up once.
+no highs are built at a fraction of the sample rate and interpolated up once; beds longer
+than `LOOP` repeat a loop.
 """
 
 from __future__ import annotations
@@ -13,13 +14,18 @@ from collections.abc import Callable
 from functools import partial
 
 import numpy as np
+import numpy.typing as npt
 
 from filmlang.backends import synth_dsp as dsp
 from filmlang.backends.synth_dsp import SR, TWO_PI, Signal
 
+Samples = npt.NDArray[np.float32]
+
 LEVEL_DBFS = -18.0
 QUIET_DBFS = {"room": -26.0}
 """Beds quieter than the rest by nature: room tone is barely there."""
+LOOP = 90.0
+"""The longest stretch of a bed that does not repeat."""
 
 
 class Loop:
@@ -311,14 +317,25 @@ DESIGNS: dict[str, Callable[[Loop], Signal]] = {
 }
 
 
-def render(name: str, seconds: float, seed: int) -> Signal:
-    """The bed as float64 samples of shape (2, n), n = round(seconds * SR)."""
+def render(name: str, seconds: float, seed: int) -> Samples:
+    """The bed as (n, 2) float32 samples, n = round(seconds * SR).
+
+    Up to LOOP seconds it is one loop of exactly n samples; a longer bed repeats a loop
+    of at most LOOP seconds (seamless at each repeat), which keeps memory bounded.
+    """
     n = round(seconds * SR)
+    out = np.zeros((max(n, 0), 2), dtype=np.float32)
     if n <= 0:
-        return np.zeros((2, 0))
-    out = DESIGNS[name](Loop(dsp.generator(seed, "ambience", name), n))
-    dsp.remove_dc(out)
-    level = dsp.rms(out)
+        return out
+    repeats = -(-n // round(LOOP * SR))
+    period = -(-n // repeats)
+    bed = DESIGNS[name](Loop(dsp.generator(seed, "ambience", name), period))
+    dsp.remove_dc(bed)
+    level = dsp.rms(bed)
     if level > 0:
-        out *= 10 ** (QUIET_DBFS.get(name, LEVEL_DBFS) / 20) / level
-    return dsp.soft_limit(out, 10 ** (-6 / 20), 10 ** (-3 / 20))
+        bed *= 10 ** (QUIET_DBFS.get(name, LEVEL_DBFS) / 20) / level
+    bed = dsp.soft_limit(bed, 10 ** (-6 / 20), 10 ** (-3 / 20))
+    for start in range(0, n, period):
+        stop = min(n, start + period)
+        out[start:stop] = bed[:, :stop - start].T
+    return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +18,8 @@ import numpy.typing as npt
 from filmlang.audio import SAMPLE_RATE
 
 Signal = npt.NDArray[np.float64]
+AnyFloats = npt.NDArray[np.floating[Any]]
+"""float64 work buffers or float32 results alike."""
 Indices = npt.NDArray[np.int64]
 Response = Callable[[Signal], Signal]
 """A magnitude response: frequencies in Hz in, gains out."""
@@ -304,13 +307,13 @@ def rms(x: Signal) -> float:
     return float(np.sqrt(energy(x) / x.size)) if x.size else 0.0
 
 
-def remove_dc(x: Signal) -> None:
+def remove_dc(x: AnyFloats) -> None:
     """Subtract each channel's mean, in place ((channels, n) layout)."""
     if x.shape[-1]:
-        x -= np.mean(x, axis=-1, keepdims=True)
+        x -= np.mean(x, axis=-1, keepdims=True, dtype=np.float64)
 
 
-def apply_fades(x: Signal, fade_in: float, fade_out: float) -> None:
+def apply_fades(x: AnyFloats, fade_in: float, fade_out: float) -> None:
     """Raised-cosine fade-in and fade-out on a (channels, n) buffer, in place."""
     n = x.shape[-1]
     k_in = min(n, round(fade_in * SR))

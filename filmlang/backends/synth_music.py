@@ -1,11 +1,11 @@
 """Music cues: a `synth_score.Score` played on simple synthesized instruments.
 
-Takes a mood, tempo, key, length and seed; gives stereo float32 samples at SAMPLE_RATE.
+Takes a mood, tempo, key, length and seed; gives (n, 2) float32 samples at SAMPLE_RATE.
 Tonal voices read one-cycle wavetables of harmonics already passed through the mood's
 gentle low-pass (two tables per voice, bright and dull, crossfaded as the note goes on:
 the sound of a filter that closes), shaped by ADSR envelopes, with vibrato and a detuned
 copy for width; drums are short synthesized one-shots. The mix gets a cheap reverb,
-fades, and its peak set to -6 dBFS.
+fades, and its peak set to -6 dBFS. Long cues are played a minute at a time.
 """
 
 from __future__ import annotations
@@ -20,11 +20,15 @@ from filmlang.backends import synth_dsp as dsp
 from filmlang.backends.synth_dsp import SR, TWO_PI, Signal
 from filmlang.backends.synth_score import Hit, Mood, Note, compose, find_mood, parse_key
 
+Samples = npt.NDArray[np.float32]
+
 PEAK = 10 ** (-6 / 20)
 TABLE_BITS = 13
 TABLE_SIZE = 1 << TABLE_BITS
 FADE_IN = 0.3
 FADE_OUT = 1.5
+CHUNK = 60.0
+"""Seconds of a cue rendered at once: bounds memory for long cues."""
 
 
 @dataclass(frozen=True)
@@ -195,59 +199,79 @@ def drum(name: str, rng: np.random.Generator) -> Signal:
     return result
 
 
-def _play(notes: tuple[Note, ...], n: int, cutoff: float) -> Signal:
-    out = np.zeros((2, n))
-    # Arpeggios and repeated chords play the same note many times: render each once.
-    rendered: dict[tuple[str, float, int], list[Signal]] = {}
-    for note in notes:
-        start = round(note.start * SR)
-        if start >= n:
-            continue
-        gain, pan = PARTS[note.part]
-        gain *= note.velocity
-        gate = round(note.gate * SR)
-        key = (note.voice, note.pitch, gate)
-        if key not in rendered:
-            rendered[key] = voice(TIMBRES[note.voice], note.pitch, gate / SR, cutoff)
-        copies = rendered[key]
-        if len(copies) == 1:
-            dsp.add_at(out, start, copies[0], pan, gain)
-        else:
-            dsp.add_at(out, start, copies[0], pan - 0.6, gain * 0.75)
-            dsp.add_at(out, start, copies[1], pan + 0.6, gain * 0.75)
-    return out
+class Band:
+    """Plays a score into any stretch of the cue: the same samples whichever stretch is
+    asked for, so a long cue can be built a chunk at a time."""
 
+    def __init__(self, notes: tuple[Note, ...], hits: tuple[Hit, ...], cutoff: float,
+                 rng: np.random.Generator) -> None:
+        self.notes = notes
+        self.hits = hits
+        self.cutoff = cutoff
+        names = sorted({hit.drum for hit in hits})
+        self.kit = {name: [drum(name, rng) for _ in range(DRUM_VARIANTS)] for name in names}
+        self.variants = [int(v) for v in rng.integers(DRUM_VARIANTS, size=len(hits))]
 
-def _beat(hits: tuple[Hit, ...], n: int, rng: np.random.Generator) -> Signal:
-    out = np.zeros((2, n))
-    kit = {name: [drum(name, rng) for _ in range(DRUM_VARIANTS)]
-           for name in sorted({hit.drum for hit in hits})}
-    for hit in hits:
-        gain, pan = DRUMS[hit.drum]
-        sample = kit[hit.drum][int(rng.integers(DRUM_VARIANTS))]
-        dsp.add_at(out, round(hit.start * SR), sample, pan, gain * hit.velocity)
-    return out
+    def play(self, lo: int, hi: int) -> Signal:
+        """Samples lo to hi of the dry mix, as (2, hi - lo)."""
+        out = np.zeros((2, hi - lo))
+        # Arpeggios and repeated chords play the same note many times: render each once.
+        rendered: dict[tuple[str, float, int], list[Signal]] = {}
+        for note in self.notes:
+            start = round(note.start * SR)
+            timbre = TIMBRES[note.voice]
+            if start >= hi or start + (note.gate + timbre.release) * SR + 1 < lo:
+                continue
+            gain, pan = PARTS[note.part]
+            gain *= note.velocity
+            gate = round(note.gate * SR)
+            key = (note.voice, note.pitch, gate)
+            if key not in rendered:
+                rendered[key] = voice(timbre, note.pitch, gate / SR, self.cutoff)
+            copies = rendered[key]
+            if len(copies) == 1:
+                dsp.add_at(out, start - lo, copies[0], pan, gain)
+            else:
+                dsp.add_at(out, start - lo, copies[0], pan - 0.6, gain * 0.75)
+                dsp.add_at(out, start - lo, copies[1], pan + 0.6, gain * 0.75)
+        for hit, variant in zip(self.hits, self.variants, strict=True):
+            start = round(hit.start * SR)
+            sample = self.kit[hit.drum][variant]
+            if start >= hi or start + len(sample) < lo:
+                continue
+            gain, pan = DRUMS[hit.drum]
+            dsp.add_at(out, start - lo, sample, pan, gain * hit.velocity)
+        return out
 
 
 def render(mood_text: str, tempo: float | None, key: str | None, seconds: float,
-           seed: int) -> Signal:
-    """The cue as float64 samples of shape (2, n), n = round(seconds * SR)."""
+           seed: int) -> Samples:
+    """The cue as (n, 2) float32 samples, n = round(seconds * SR), built CHUNK seconds at a
+    time so that memory stays bounded however long the cue."""
     n = round(seconds * SR)
+    out = np.zeros((max(n, 0), 2), dtype=np.float32)
     if n <= 0:
-        return np.zeros((2, 0))
+        return out
     mood: Mood = find_mood(mood_text)
     label = " ".join(mood_text.lower().split())
     rng = dsp.generator(seed, "music", mood.name, label)
     bpm = min(300.0, max(20.0, float(tempo) if tempo else mood.tempo))
     tonic, minor = parse_key(key) if key else (mood.tonic, mood.minor)
     score = compose(mood, bpm, tonic, minor, n / SR, rng)
-    mix = _play(score.notes, n, mood.cutoff)
-    if score.hits:
-        mix += _beat(score.hits, n, dsp.generator(seed, "drums", mood.name, label))
-    mix += dsp.reverb(mix, dsp.generator(seed, "room", mood.name), mood.rt60, mood.send)
-    dsp.remove_dc(mix)
-    dsp.apply_fades(mix, min(FADE_IN, n / SR / 4), min(FADE_OUT, n / SR / 3))
-    peak = float(np.max(np.abs(mix)))
+    band = Band(score.notes, score.hits, mood.cutoff, dsp.generator(seed, "drums", mood.name))
+    room = dsp.Reverb(dsp.generator(seed, "room", mood.name), mood.rt60, mood.send)
+    chunk = round(CHUNK * SR)
+    margin = round(room.memory * SR)  # the room still rings with what came before
+    for start in range(0, n, chunk):
+        lo, hi = max(0, start - margin), min(n, start + chunk)
+        # A few samples past the end too, for the room's interpolation there.
+        dry = band.play(lo, min(n, hi + 2 * room.divide))
+        dry += room(dry)
+        out[start:hi] = dry[:, start - lo:hi - lo].T
+    channels = out.T
+    dsp.remove_dc(channels)
+    dsp.apply_fades(channels, min(FADE_IN, n / SR / 4), min(FADE_OUT, n / SR / 3))
+    peak = float(np.max(np.abs(out)))
     if peak > 0:
-        mix *= PEAK / peak
-    return mix
+        out *= np.float32(PEAK / peak)
+    return out

@@ -1,6 +1,6 @@
 """Sound effects: thunder, door, footsteps, knock, bell, glass and splash.
 
-Takes a name and a seed; gives (2, n) float64 samples at SAMPLE_RATE, n fixed per effect
+Takes a name and a seed; gives (n, 2) float32 samples at SAMPLE_RATE, n fixed per effect
 (`LENGTHS`). Each effect is a small physical caricature (struck modes, filtered noise
 bursts, stick-slip pulses) whose details the seed varies; the result is cleared of DC and
 its peak set to -3 dBFS.
@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import numpy.typing as npt
 
 from filmlang.backends import synth_dsp as dsp
 from filmlang.backends.synth_dsp import SR, TWO_PI, Signal
+
+Samples = npt.NDArray[np.float32]
 
 PEAK = 10 ** (-3 / 20)
 LENGTHS: dict[str, float] = {
@@ -200,8 +203,8 @@ DESIGNS: dict[str, Callable[[np.random.Generator, int], Signal]] = {
 }
 
 
-def render(name: str, seed: int) -> Signal:
-    """The effect as float64 samples of shape (2, n), n = LENGTHS[name] * SR."""
+def render(name: str, seed: int) -> Samples:
+    """The effect as (n, 2) float32 samples, n = round(LENGTHS[name] * SR)."""
     n = round(LENGTHS[name] * SR)
     out = DESIGNS[name](dsp.generator(seed, "sound", name), n)
     out = dsp.filtered(out, lambda f: dsp.highpass(f, 25.0, 2))
@@ -210,4 +213,4 @@ def render(name: str, seed: int) -> Signal:
     peak = float(np.max(np.abs(out)))
     if peak > 0:
         out *= PEAK / peak
-    return out
+    return np.ascontiguousarray(out.T, dtype=np.float32)
