@@ -18,7 +18,7 @@ from pathlib import Path
 from filmlang import ir
 from filmlang.api import CheckResult, check_file
 from filmlang.cache.store import Store, default_cache_dir
-from filmlang.diagnostics import Diagnostic, error
+from filmlang.diagnostics import Diagnostic, Label, error
 from filmlang.exec.scheduler import Explainer, JobFailed, Progress, Report, Runner, Scheduler
 from filmlang.plan.jobs import Job, JobGraph
 from filmlang.plan.planner import (
@@ -163,16 +163,28 @@ def backend_problems(film: ir.Film, config: BuildConfig) -> list[Diagnostic]:
             "filmlang", film.origin, label="asks for it",
             help="the built-in synthesizer is the default: --backend music=synth"))
     preferred = config.voice or film.backends.voice
-    speakers = {line.speaker for shot in film.shots for line in shot.lines}
+    lines: dict[str, list[Label]] = {}
+    for shot in film.shots:
+        for line in shot.lines:
+            lines.setdefault(line.speaker, []).append(
+                Label(span=line.origin, message=f"{line.speaker} speaks here"))
     for character in film.characters:
-        if character.name not in speakers:
+        if character.name not in lines:
             continue
         try:
             speech.choose_engine(character.voice, preferred)
         except speech.SpeechUnavailable as exc:
-            problems.append(error("E0603", f"no voice for {character.name}: {exc}",
-                                  character.origin, label="needs a voice",
-                                  help=exc.install if hasattr(exc, "install") else ""))
+            origin = character.origin
+            head = origin.model_copy(update={
+                "end_line": origin.line,
+                "end_column": origin.column + len(f"character {character.name}")})
+            spoken = lines[character.name]
+            more = len(spoken) - 3
+            problems.append(error(
+                "E0603", f"no voice for {character.name}: {exc}", head,
+                label=f"{len(spoken)} line{'s' if len(spoken) != 1 else ''} need a voice",
+                help=exc.install + (f" ({more} more lines need it)" if more > 0 else ""),
+                notes=spoken[:3]))
     return problems
 
 

@@ -259,3 +259,28 @@ def test_the_timeline_as_moviepy_clips(built: tuple[Path, BuildResult]) -> None:
     assert first.audio is not None
     frame = first.get_frame(0.5)
     assert frame.shape == (90, 160, 3)
+
+
+def test_a_missing_voice_is_reported_before_any_work(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FILMC_PIPER_MODEL", str(tmp_path / "missing-voice.onnx"))
+    path = write_film(tmp_path)
+    result = subprocess.run([sys.executable, "-m", "filmlang.cli", "build", str(path),
+                             "--backend", "voice=piper"], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 1
+    assert "error: no voice for MARA" in result.stderr and "[E0603]" in result.stderr
+    assert "FILMC_PIPER_MODEL" in result.stderr
+    assert "MARA speaks here (" in result.stderr and "tiny.film:31:9)" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / ".filmcache" / "objects").exists() or not any(
+        (tmp_path / ".filmcache" / "objects").iterdir())
+
+
+def test_a_backend_that_does_not_exist_yet(tmp_path: Path) -> None:
+    path = write_film(tmp_path)
+    result = build(path, config=__import__("filmlang.plan.planner", fromlist=["BuildConfig"])
+                   .BuildConfig(visual="diffusers"))
+    assert result.exit_code == 1
+    assert [d.code for d in result.diagnostics] == ["E0603"]
+    assert "diffusers" in result.diagnostics[0].message

@@ -67,7 +67,7 @@ class Program:
                 out[name] = os.path.relpath(source.path, here)
             except ValueError:
                 out[name] = str(source.path)
-            if out[name].startswith("../../.."):
+            if out[name].startswith(".."):
                 out[name] = str(source.path)
         return out
 
