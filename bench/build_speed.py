@@ -18,6 +18,7 @@ in one run, measures:
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -56,9 +57,13 @@ def generate(seconds: float, size: str) -> str:
     return "\n".join(lines)
 
 
+# Measure what a user gets: Python caches compiled modules (some shells turn that off).
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def run(cmd: list[str]) -> float:
     start = time.perf_counter()
-    result = subprocess.run(cmd, capture_output=True, text=True)
+    result = subprocess.run(cmd, capture_output=True, text=True, env=ENV)
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{result.stderr[-3000:]}")

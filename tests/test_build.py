@@ -284,3 +284,62 @@ def test_a_backend_that_does_not_exist_yet(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert [d.code for d in result.diagnostics] == ["E0603"]
     assert "diffusers" in result.diagnostics[0].message
+
+
+def test_the_mix_meets_its_loudness_target(built: tuple[Path, BuildResult],
+                                           tmp_path: Path) -> None:
+    from filmlang import audio
+    from filmlang.link.loudness import integrated_loudness, true_peak_dbtp
+
+    _, result = built
+    wav = tmp_path / "audio.wav"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(result.output), "-map", "0:a",
+                    "-ar", "48000", "-c:a", "pcm_s16le", str(wav)], check=True)
+    samples, rate = audio.read_wav(wav)
+    assert abs(integrated_loudness(samples, rate) - (-18.0)) < 1.0
+    assert true_peak_dbtp(samples) < -0.5  # -1 dBTP before AAC; the codec adds a little
+
+
+def test_identical_lines_and_shots_are_rendered_once(tmp_path: Path) -> None:
+    from filmlang.api import check_file
+    from filmlang.plan.planner import BuildConfig, plan_sources
+
+    text = FILM.replace('''        TOM: "Then we keep it burning."''', '''        TOM: "Then we keep it burning."
+        TOM: "Then we keep it burning."''').replace(
+        "    shot wide 1.5s\n", "    shot wide 1.5s { seed 9 }\n    shot wide 1.5s { seed 9 }\n")
+    film = check_file(write_film(tmp_path, text)).film
+    assert film is not None
+    sources = plan_sources(film, BuildConfig())
+    tom = [key for (scene, shot, line), key in sources.speech.items() if scene == "storm"
+           and shot == 2]
+    assert len(tom) == 2 and tom[0] == tom[1]
+    dawn = [key for (scene, _), key in sources.stills.items() if scene == "dawn"]
+    assert len(dawn) == 2 and dawn[0] == dawn[1]
+    assert sources.graph.merged >= 2
+
+
+def test_two_builds_of_one_cache_wait_for_each_other(tmp_path: Path,
+                                                     built: tuple[Path, BuildResult]) -> None:
+    _, reference = built
+    path = write_film(tmp_path)
+    cmd = [sys.executable, "-m", "filmlang.cli", "build", str(path), "--log-format", "jsonl"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    assert framemd5(reference.output) == framemd5(tmp_path / "build" / "tiny.mp4")  # type: ignore[arg-type]
+
+
+def test_burned_subtitles_and_cache_gc(tmp_path: Path) -> None:
+    path = write_film(tmp_path, FILM.replace("    loudness -18\n",
+                                             "    loudness -18\n    subtitles burn\n"))
+    result = build(path, jobs=2)
+    assert result.ok and result.output is not None
+    assert probe(result.output).subtitles == ()
+    assert result.subtitles is not None and "burning" in result.subtitles.read_text()
+    gc = subprocess.run([sys.executable, "-m", "filmlang.cli", "cache", "gc", str(path),
+                         "--max-size", "0"], capture_output=True, text=True, timeout=60)
+    assert gc.returncode == 0 and "removed" in gc.stdout
+    assert not any((tmp_path / ".filmcache" / "objects").rglob("manifest.json"))
+    assert result.output.is_file()  # the film itself is not the cache's

@@ -24,9 +24,8 @@ from __future__ import annotations
 
 import math
 import random
-import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -37,8 +36,15 @@ from filmlang.backends.procedural_figures import draw_subjects, figure_of
 from filmlang.backends.procedural_scene import (
     PALETTES,
     Canvas,
-    has,
     paint_place,
+)
+from filmlang.backends.procedural_spec import (
+    STILL_SCALE,
+    VERSION,
+    StillSpec,
+    Subject,
+    still_size,
+    still_spec,
     words_of,
 )
 from filmlang.backends.procedural_text import (
@@ -55,6 +61,7 @@ __all__ = [
     "VERSION",
     "VIEW_SCALE",
     "StillSpec",
+    "Subject",
     "blend",
     "draw_text",
     "render_frames",
@@ -63,11 +70,6 @@ __all__ = [
     "still_spec",
 ]
 
-VERSION = "1"
-"""Part of every key of this backend's jobs: bump it whenever its output changes."""
-
-STILL_SCALE = 1.25
-"""A still is this many times the frame's size, so that camera moves never upscale it."""
 VIEW_SCALE = 1.15
 """The camera at rest sees a window this many times the frame (in still pixels)."""
 PUSH = 1.15
@@ -80,62 +82,7 @@ SUPERSAMPLE = 2
 Frame = npt.NDArray[np.uint8]
 
 
-def still_size(width: int, height: int) -> tuple[int, int]:
-    """The size to render a shot's still at for frames of (width, height): 1.25x, even."""
-    def even(x: float) -> int:
-        return max(2, 2 * math.floor(x / 2 + 0.5))
-    return even(width * STILL_SCALE), even(height * STILL_SCALE)
-
-
 # --- stills --------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Subject:
-    look: str
-    color: str
-    seed: int
-
-
-@dataclass(frozen=True)
-class StillSpec:
-    """Everything a procedural still depends on, and nothing else."""
-
-    place_seed: int
-    time: str
-    interior: bool
-    setting: str
-    location: str
-    heading: str
-    shot_type: str
-    framing: str
-    action: str
-    subjects: tuple[Subject, ...]
-
-    def key(self) -> dict[str, object]:
-        """A JSON-ready form for job keys."""
-        return asdict(self)
-
-    @property
-    def words(self) -> frozenset[str]:
-        """The words of the place, which choose its set pieces."""
-        return words_of(self.setting, self.location, self.heading)
-
-
-def still_spec(film: ir.Film, scene: ir.Scene, shot: ir.Shot) -> StillSpec:
-    """What `render_still` reads of the film, the scene and the shot: key stills by it."""
-    words = words_of(scene.setting, scene.location, scene.heading or "")
-    interior = scene.interior if scene.interior is not None else has(words, "interior")
-    names = {c.name: c for c in film.characters}
-    subjects = tuple(Subject(look=names[n].look, color=names[n].color, seed=names[n].seed)
-                     for n in shot.subjects if n in names)
-    # The place depends on the film's seed and the place itself, not on the scene's name:
-    # two scenes set in the same place look the same.
-    place = f"{film.seed}\0{scene.setting}\0{scene.location}\0{interior}"
-    return StillSpec(place_seed=zlib.crc32(place.encode("utf-8")), time=scene.time,
-                     interior=interior, setting=scene.setting, location=scene.location,
-                     heading=scene.heading or "", shot_type=shot.type,
-                     framing=shot.framing, action=shot.action, subjects=subjects)
-
 
 # How much closer framings magnify and soften the place behind the subjects, as a longer
 # lens and a shallower focus would: (magnification, blur radius in frame heights).

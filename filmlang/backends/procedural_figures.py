@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from PIL import ImageDraw
 
-from filmlang.backends.procedural_scene import RGB, Canvas, mix, scale, wordset
+from filmlang.backends.procedural_scene import RGB, Canvas, mix, scale
+from filmlang.backends.procedural_spec import wordset
 
 SKIN: tuple[RGB, ...] = ((236, 198, 168), (218, 170, 132), (180, 128, 92), (130, 88, 62))
 

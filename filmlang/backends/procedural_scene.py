@@ -12,12 +12,13 @@ same scene always paints the same picture.
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
+
+from filmlang.backends.procedural_spec import has
 
 RGB = tuple[int, int, int]
 RGBA = tuple[int, int, int, int]
@@ -111,44 +112,6 @@ PALETTES: dict[str, Palette] = {
                      body_at=(0.16, 0.12), body_color=(232, 232, 214),
                      wall=(66, 56, 56), floor=(42, 33, 30), lit=True),
 }
-
-def wordset(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-# Words of a setting that call for each set piece.
-KEYWORDS: dict[str, frozenset[str]] = {
-    "sea": wordset("sea ocean coast coastal shore beach harbour harbor bay waves wave pier "
-                     "ferry boat ship lighthouse cliff cliffs dock port seaside"),
-    "cliff": wordset("cliff cliffs coast coastal rocky rocks lighthouse headland"),
-    "beach": wordset("beach sand sandy dunes"),
-    "pier": wordset("pier dock harbour harbor port ferry jetty quay"),
-    "lighthouse": frozenset(["lighthouse"]),
-    "boat": wordset("boat ferry ship trawler steamer yacht sailboat"),
-    "city": wordset("city town downtown skyline buildings street streets avenue alley "
-                      "rooftop rooftops village"),
-    "street": wordset("street streets road avenue alley crossing highway"),
-    "forest": wordset("forest woods wood trees tree jungle pines park grove"),
-    "mountain": wordset("mountain mountains hills hill peak peaks alps valley "
-                          "ridge"),
-    "rain": wordset("rain raining rainy storm stormy downpour drizzle"),
-    "storm": wordset("storm stormy thunder lightning gale"),
-    "snow": wordset("snow snowy winter ice frozen"),
-    "desert": wordset("desert dunes sand sandy"),
-    "interior": wordset("room kitchen bedroom office inside interior hall hallway corridor "
-                          "house apartment flat cabin bar pub cafe restaurant shop classroom "
-                          "library studio attic basement"),
-    "kitchen": frozenset(["kitchen"]),
-}
-
-
-def words_of(*texts: str) -> frozenset[str]:
-    return frozenset(re.findall(r"[a-z]+", " ".join(texts).lower()))
-
-
-def has(words: frozenset[str], feature: str) -> bool:
-    return not words.isdisjoint(KEYWORDS[feature])
-
 
 def mix(a: RGB, b: RGB, t: float) -> RGB:
     return (round(a[0] + (b[0] - a[0]) * t), round(a[1] + (b[1] - a[1]) * t),

@@ -46,7 +46,7 @@ class RichProgress(Progress):
             elif record.status == "cached":
                 self._counts[record.job.kind][1] = cached + 1
             if self.explain:
-                self.console.print(_explain_line(record), highlight=False)
+                self.console.print(_explain_line(record), highlight=False, soft_wrap=True)
             if self._bar is not None:
                 self._bar.update(self._task, advance=1, description=self._text())
 

@@ -180,17 +180,34 @@ def _interpolator(factor: int = OVERSAMPLE, taps: int = _TAPS_PER_PHASE) -> Floa
 
 
 def _oversampled_peaks(data: Floats, factor: int = OVERSAMPLE) -> Floats:
-    """max |x| over each sample and the (factor - 1) points after it: (n, channels)."""
+    """max |x| over each sample and the (factor - 1) points after it: (n, channels).
+
+    The interpolated points are windows of the signal times the polyphase filters, as one
+    matrix product per block (the same sums as convolving with each phase, several times
+    faster than np.convolve).
+    """
     import numpy as np
+    from numpy.lib.stride_tricks import sliding_window_view
 
     phases = _interpolator(factor)
-    half = phases.shape[1] // 2
+    taps = phases.shape[1]
+    half = taps // 2
+    filters = np.ascontiguousarray(phases[1:, ::-1].T)        # (taps, factor - 1)
     peak = np.abs(data)
+    n = len(data)
+    block = 1 << 15
     for c in range(data.shape[1]):
-        column = np.ascontiguousarray(data[:, c])
-        for p in range(1, factor):
-            values = np.convolve(column, phases[p])[half:half + len(data)]
-            np.maximum(peak[:, c], np.abs(values), out=peak[:, c])
+        padded = np.concatenate([np.zeros(taps - 1), data[:, c], np.zeros(taps - 1)])
+        windows = sliding_window_view(padded, taps)
+        column = peak[:, c]
+        for lo in range(0, n, block):
+            hi = min(n, lo + block)
+            values = np.abs(np.ascontiguousarray(windows[half + lo:half + hi]) @ filters)
+            # Column by column: numpy reduces a short last axis slowly.
+            top = values[:, 0]
+            for p in range(1, values.shape[1]):
+                top = np.maximum(top, values[:, p])
+            np.maximum(column[lo:hi], top, out=column[lo:hi])
     return peak
 
 

@@ -63,9 +63,10 @@ def preview_fps(film: ir.Film, config: BuildConfig) -> float:
 
 
 def plan_sources(film: ir.Film, config: BuildConfig) -> Sources:
-    import PIL
+    from importlib.metadata import version
 
-    from filmlang.backends import procedural, speech
+    from filmlang.backends import procedural_spec as procedural
+    from filmlang.backends import speech
 
     sources = Sources(graph=GraphBuilder())
     characters = {c.name: c for c in film.characters}
@@ -73,6 +74,7 @@ def plan_sources(film: ir.Film, config: BuildConfig) -> Sources:
     sw, sh = procedural.still_size(width, height)
 
     preferred = config.voice or film.backends.voice
+    pillow = version("pillow")
     for scene in film.scenes:
         for shot in scene.shots:
             for index, line in enumerate(shot.lines):
@@ -89,7 +91,7 @@ def plan_sources(film: ir.Film, config: BuildConfig) -> Sources:
                     origin=line.origin, payload=request))
                 sources.speech[(scene.name, shot.index, index)] = key
             # Everything render_still reads, and the Pillow that draws it (fonts, resampling).
-            params = {"width": sw, "height": sh, "pillow": PIL.__version__,
+            params = {"width": sw, "height": sh, "pillow": pillow,
                       "spec": procedural.still_spec(film, scene, shot).key()}
             key = sources.graph.add(Job(
                 kind="still", backend=f"procedural@{procedural.VERSION}", params=params,
@@ -160,7 +162,7 @@ def _picture(timing: ShotTiming, still: str, timeline: Timeline, burn: bool,
 
 def plan_assembly(film: ir.Film, sources: Sources, timeline: Timeline,
                   config: BuildConfig) -> JobGraph:
-    from filmlang.backends.procedural import VERSION as PROCEDURAL_VERSION
+    from filmlang.backends.procedural_spec import VERSION as PROCEDURAL_VERSION
     from filmlang.backends.synth import VERSION as SYNTH_VERSION
 
     graph = sources.graph
