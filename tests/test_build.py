@@ -279,8 +279,9 @@ def test_a_missing_voice_is_reported_before_any_work(tmp_path: Path,
 
 def test_a_backend_that_does_not_exist_yet(tmp_path: Path) -> None:
     path = write_film(tmp_path)
-    result = build(path, config=__import__("filmlang.plan.planner", fromlist=["BuildConfig"])
-                   .BuildConfig(visual="diffusers"))
+    from filmlang.plan.planner import BuildConfig
+
+    result = build(path, config=BuildConfig(visual="diffusers"))
     assert result.exit_code == 1
     assert [d.code for d in result.diagnostics] == ["E0603"]
     assert "diffusers" in result.diagnostics[0].message
@@ -328,7 +329,8 @@ def test_two_builds_of_one_cache_wait_for_each_other(tmp_path: Path,
     for proc in procs:
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
-    assert framemd5(reference.output) == framemd5(tmp_path / "build" / "tiny.mp4")  # type: ignore[arg-type]
+    assert reference.output is not None
+    assert framemd5(reference.output) == framemd5(tmp_path / "build" / "tiny.mp4")
 
 
 def test_burned_subtitles_and_cache_gc(tmp_path: Path) -> None:

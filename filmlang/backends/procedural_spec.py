@@ -65,7 +65,6 @@ def has(words: frozenset[str], feature: str) -> bool:
     return not words.isdisjoint(KEYWORDS[feature])
 
 
-
 @dataclass(frozen=True)
 class Subject:
     look: str
