@@ -305,8 +305,8 @@ def test_identical_lines_and_shots_are_rendered_once(tmp_path: Path) -> None:
     from filmlang.api import check_file
     from filmlang.plan.planner import BuildConfig, plan_sources
 
-    text = FILM.replace('''        TOM: "Then we keep it burning."''', '''        TOM: "Then we keep it burning."
-        TOM: "Then we keep it burning."''').replace(
+    line = '        TOM: "Then we keep it burning."\n'
+    text = FILM.replace(line, line + line).replace(
         "    shot wide 1.5s\n", "    shot wide 1.5s { seed 9 }\n    shot wide 1.5s { seed 9 }\n")
     film = check_file(write_film(tmp_path, text)).film
     assert film is not None
