@@ -259,8 +259,9 @@ def build(file: Path, output: Path | None, preview: bool, jobs: int | None, cach
     if result.ok:
         assert result.output is not None
         if log_format == "text":
-            shown = os.path.relpath(result.output) if not result.output.is_relative_to(
-                Path("/tmp")) else str(result.output)
+            here = Path.cwd()
+            shown = str(result.output.relative_to(here)) if result.output.is_relative_to(
+                here) else str(result.output)
             seconds = result.timeline.seconds if result.timeline else 0.0
             click.echo(f"built {shown} ({seconds:.1f}s of film) in {result.seconds:.1f}s",
                        err=True)

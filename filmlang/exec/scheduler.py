@@ -137,6 +137,7 @@ class Scheduler:
         self.report = Report()
         self._lock = threading.Lock()
         self._cancel = threading.Event()
+        self._lookups: dict[str, Lookup] = {}
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -184,7 +185,7 @@ class Scheduler:
                         break
                     del waiting[key]
                     job = pending[key]
-                    if self.store.lookup(key).status == "corrupt":
+                    if self._lookups.get(key, Lookup("missing")).status == "corrupt":
                         self.store.discard(key)
                     running[pool.submit(self._execute, job)] = job
                 if not running:
