@@ -345,3 +345,17 @@ def test_burned_subtitles_and_cache_gc(tmp_path: Path) -> None:
     assert gc.returncode == 0 and "removed" in gc.stdout
     assert not any((tmp_path / ".filmcache" / "objects").rglob("manifest.json"))
     assert result.output.is_file()  # the film itself is not the cache's
+
+
+def test_preview_builds_small_and_quick(tmp_path: Path) -> None:
+    from filmlang.plan.planner import BuildConfig
+
+    text = ('film "Preview" { size 1280x720; fps 24 }\n'
+            'scene s "EXT. BEACH - DAY" { shot wide 1s; dissolve 0.5s; shot establishing 1s }\n')
+    path = write_film(tmp_path, text)
+    result = build(path, config=BuildConfig(preview=True))
+    assert result.ok and result.output is not None
+    info = probe(result.output)
+    assert info.video is not None
+    assert (info.video.width, info.video.height, info.video.fps) == (640, 360, 12.0)
+    assert info.video.frames == 12 + 12 - 6
