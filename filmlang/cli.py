@@ -45,7 +45,7 @@ def _color_report(text: str) -> str:
 
 class _Group(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return ["build", "check", "plan", "fmt", "ir", "cache"]
+        return ["build", "check", "plan", "fmt", "ir", "storyboard", "cache"]
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -59,6 +59,7 @@ def main() -> None:
     filmc plan movie.film      the render jobs a build needs, and what is cached
     filmc fmt movie.film       rewrite in the canonical layout
     filmc ir movie.film        the checked film as JSON
+    filmc storyboard movie.film  a contact sheet PNG: one frame per shot
     filmc cache gc             keep the build cache under a size
     """
 
@@ -283,6 +284,35 @@ def plan_command(file: Path, preview: bool, jobs: int | None, cache: Path | None
                                as_json=as_json, allow_outside=allow_outside)
     click.echo(text, err=code != 0)
     sys.exit(code)
+
+
+@main.command()
+@_FILE
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the PNG (default: build/NAME-storyboard.png beside FILE).")
+@click.option("--columns", type=click.IntRange(1, 64), default=3, show_default=True,
+              help="Frames per row.")
+@click.option("--width", type=click.IntRange(16, 4096), default=480, show_default=True,
+              help="The width of each frame, in pixels.")
+@_ALLOW_OUTSIDE
+def storyboard(file: Path, output: Path | None, columns: int, width: int,
+               allow_outside: bool) -> None:
+    """Draw a contact sheet of FILE: one labelled frame per shot, in order. Exit 1 on
+    errors in the source."""
+    from filmlang.api import check_file
+    from filmlang.storyboard import render_storyboard, write_png
+
+    result = check_file(file, allow_outside=allow_outside)
+    if not result.ok or result.film is None:
+        click.echo(_color_report(result.report()), err=True)
+        sys.exit(EXIT_ERRORS)
+    if result.diagnostics:
+        click.echo(_color_report(result.report()), err=True)
+    film = result.film
+    path = output if output is not None else file.parent / "build" / f"{file.stem}-storyboard.png"
+    write_png(render_storyboard(film, columns=columns, width=width), path)
+    shots = len(film.shots)
+    click.echo(f"wrote {path} ({shots} shot{'s' if shots != 1 else ''})")
 
 
 @main.group()
