@@ -54,13 +54,13 @@ def main() -> None:
     """filmc: compile .film sources into films.
 
     \b
-    filmc build movie.film     build the film: build/movie.mp4 and .srt
-    filmc check movie.film     parse and check; print diagnostics
-    filmc plan movie.film      the render jobs a build needs, and what is cached
-    filmc fmt movie.film       rewrite in the canonical layout
-    filmc ir movie.film        the checked film as JSON
+    filmc build movie.film       build the film: build/movie.mp4 and .srt
+    filmc check movie.film       parse and check; print diagnostics
+    filmc plan movie.film        the render jobs a build needs, and what is cached
+    filmc fmt movie.film         rewrite in the canonical layout
+    filmc ir movie.film          the checked film as JSON
     filmc storyboard movie.film  a contact sheet PNG: one frame per shot
-    filmc cache gc             keep the build cache under a size
+    filmc cache gc               keep the build cache under a size
     """
 
 
