@@ -227,7 +227,12 @@ def build(file: Path, output: Path | None, preview: bool, jobs: int | None, cach
     from filmlang.build import build as run_build
     from filmlang.diagnostics import render_all
     from filmlang.exec.console import JsonProgress, RichProgress
+    from filmlang.link.mux import CONTAINERS
 
+    if output is not None and output.suffix.lower() not in CONTAINERS:
+        raise click.BadParameter(
+            f"filmc writes {', '.join(sorted(CONTAINERS))}, not '{output.suffix or output.name}'",
+            param_hint="-o")
     config = _config(preview, backends)
     progress = JsonProgress() if log_format == "jsonl" else RichProgress(explain=explain)
     try:
@@ -237,6 +242,11 @@ def build(file: Path, output: Path | None, preview: bool, jobs: int | None, cach
     except KeyboardInterrupt:
         click.echo("filmc: interrupted; finished jobs stay cached", err=True)
         sys.exit(130)
+    except OSError as exc:  # the cache or the output folder cannot be written
+        where = f" {exc.filename}" if exc.filename else ""
+        click.echo(click.style("error: ", fg="red", bold=True)
+                   + f"cannot write{where}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_FAILURE)
     check = result.check
     if check.diagnostics:
         click.echo(_color_report(check.report()), err=True)

@@ -104,3 +104,11 @@ def test_example_films_check(tmp_path: Path) -> None:
     for film in sorted((ROOT / "examples").glob("*.film")):
         result = filmc("check", str(film), cwd=tmp_path)
         assert result.returncode == 0, result.stderr
+
+
+def test_build_refuses_an_unknown_container(tmp_path: Path) -> None:
+    (tmp_path / "good.film").write_text(GOOD)
+    result = filmc("build", "good.film", "-o", "film.avi", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "filmc writes .m4v, .mkv, .mov, .mp4, not '.avi'" in result.stderr
+    assert not (tmp_path / ".filmcache").exists()
