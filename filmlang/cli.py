@@ -19,6 +19,7 @@ import click
 from filmlang import __version__
 
 if TYPE_CHECKING:
+    from filmlang import ir
     from filmlang.plan.planner import BuildConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -97,20 +98,26 @@ def check(file: Path, fmt: str, allow_outside: bool) -> None:
                    f"{'s' if shots != 1 else ''}, {lines} line{'s' if lines != 1 else ''}")
 
 
+def _checked_film(file: Path, allow_outside: bool) -> ir.Film:
+    """The checked film, its warnings printed; on errors, print them and exit 1."""
+    from filmlang.api import check_file
+
+    result = check_file(file, allow_outside=allow_outside)
+    if result.diagnostics:
+        click.echo(_color_report(result.report()), err=True)
+    if not result.ok or result.film is None:
+        sys.exit(EXIT_ERRORS)
+    return result.film
+
+
 @main.command(name="ir")
 @_FILE
 @_ALLOW_OUTSIDE
 def ir_command(file: Path, allow_outside: bool) -> None:
     """Print the checked film of FILE as JSON."""
-    from filmlang.api import check_file, ir_json
+    from filmlang.api import ir_json
 
-    result = check_file(file, allow_outside=allow_outside)
-    if not result.ok or result.film is None:
-        click.echo(_color_report(result.report()), err=True)
-        sys.exit(EXIT_ERRORS)
-    if result.diagnostics:
-        click.echo(_color_report(result.report()), err=True)
-    click.echo(ir_json(result.film), nl=False)
+    click.echo(ir_json(_checked_film(file, allow_outside)), nl=False)
 
 
 @main.command()
@@ -309,16 +316,9 @@ def storyboard(file: Path, output: Path | None, columns: int, width: int,
                allow_outside: bool) -> None:
     """Draw a contact sheet of FILE: one labelled frame per shot, in order. Exit 1 on
     errors in the source."""
-    from filmlang.api import check_file
     from filmlang.storyboard import render_storyboard, write_png
 
-    result = check_file(file, allow_outside=allow_outside)
-    if not result.ok or result.film is None:
-        click.echo(_color_report(result.report()), err=True)
-        sys.exit(EXIT_ERRORS)
-    if result.diagnostics:
-        click.echo(_color_report(result.report()), err=True)
-    film = result.film
+    film = _checked_film(file, allow_outside)
     path = output if output is not None else file.parent / "build" / f"{file.stem}-storyboard.png"
     write_png(render_storyboard(film, columns=columns, width=width), path)
     shots = len(film.shots)
