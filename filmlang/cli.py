@@ -207,7 +207,7 @@ _BUILD_OPTIONS = [
     click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
                  help="The cache folder (default: .filmcache beside FILE, or $FILMC_CACHE)."),
     click.option("--backend", "backends", multiple=True, metavar="KIND=NAME",
-                 help="Use a backend: visual=procedural, voice=piper|espeak, music=synth."),
+                 help="Use a backend: visual=procedural, voice=piper|espeak|coqui, music=synth."),
 ]
 
 

@@ -170,8 +170,8 @@ def test_choose_engine_without_espeak_says_what_to_install(
     assert "apt-get install espeak-ng" in caught.value.install
     with pytest.raises(SpeechUnavailable, match="espeak-ng"):
         speech.choose_engine(ir.Voice(name="en"), "espeak")
-    with pytest.raises(SpeechUnavailable, match="unknown voice backend 'coqui'"):
-        speech.choose_engine(ir.Voice(), "coqui")
+    with pytest.raises(SpeechUnavailable, match="unknown voice backend 'festival'"):
+        speech.choose_engine(ir.Voice(), "festival")
     with pytest.raises(SpeechUnavailable, match="apt-get install espeak-ng"):
         ESPEAK.synthesize([SpeechRequest("Hi.", ir.Voice())], [tmp_path / "x.wav"])
 

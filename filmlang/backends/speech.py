@@ -9,10 +9,13 @@ Engines, by name in `ENGINES`:
 - `piper` (`speech_piper`): neural speech from a local Piper voice, the bundled US-English
   joe voice by default or `$FILMC_PIPER_MODEL`. The best voice, English only with joe.
 - `espeak` (`speech_espeak`): the `espeak-ng` program; robotic, but many languages.
+- `coqui` (`speech_coqui`): a Coqui `TTS` model on disk (`$FILMC_COQUI_MODEL`); only when
+  named (`backend voice=coqui`), never chosen on its own, so it is not in `PREFERENCE`.
 
 Every engine is deterministic: a request's WAV bytes depend on the request and the engine
 alone (`engine_params` lists all of it), not on the process or on what was said before.
-Importing this module is cheap: no numpy, onnxruntime or piper until `synthesize`.
+Importing this module is cheap: no numpy, onnxruntime, piper, torch or TTS until
+`synthesize`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any, Protocol
 
 from filmlang import ir
 from filmlang.backends.base import Availability
+from filmlang.backends.speech_coqui import CoquiEngine
 from filmlang.backends.speech_core import (
     DELIVERIES,
     Delivery,
@@ -50,7 +54,7 @@ class SpeechEngine(Protocol):
     """What `filmc build` needs of a speech engine."""
 
     name: str
-    """"piper", "espeak": the `voice=` of `backend` and of `--backend`."""
+    """"piper", "espeak", "coqui": the `voice=` of `backend` and of `--backend`."""
     version: str
     """Bumped whenever the output for the same request changes: it is part of every key."""
 
@@ -71,9 +75,11 @@ class SpeechEngine(Protocol):
         ...
 
 
-ENGINES: dict[str, SpeechEngine] = {"piper": PiperEngine(), "espeak": EspeakEngine()}
+ENGINES: dict[str, SpeechEngine] = {"piper": PiperEngine(), "espeak": EspeakEngine(),
+                                    "coqui": CoquiEngine()}
 PREFERENCE = ("piper", "espeak")
-"""The order `choose_engine` tries engines in when the film does not name one."""
+"""The order `choose_engine` tries engines in when the film does not name one. Engines
+not listed (coqui) are used only when named."""
 
 
 def choose_engine(voice: ir.Voice, preferred: str = "") -> SpeechEngine:
