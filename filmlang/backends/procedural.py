@@ -32,7 +32,8 @@ import numpy.typing as npt
 from PIL import Image, ImageFilter
 
 from filmlang import ir
-from filmlang.backends.procedural_figures import draw_subjects, figure_of
+from filmlang.backends.procedural_figures import MouthAnchor, draw_subjects, figure_of
+from filmlang.backends.procedural_mouths import Mouth
 from filmlang.backends.procedural_scene import (
     PALETTES,
     Canvas,
@@ -60,12 +61,15 @@ __all__ = [
     "STILL_SCALE",
     "VERSION",
     "VIEW_SCALE",
+    "Mouth",
     "StillSpec",
     "Subject",
     "blend",
+    "camera_boxes",
     "draw_text",
     "render_frames",
     "render_still",
+    "render_still_mouths",
     "still_size",
     "still_spec",
 ]
@@ -112,6 +116,12 @@ def _focus(c: Canvas, framing: str) -> None:
 
 def paint_still(spec: StillSpec, width: int, height: int) -> Image.Image:
     """Render a still of (width, height) from its spec (see `render_still`)."""
+    return paint_still_mouths(spec, width, height)[0]
+
+
+def paint_still_mouths(spec: StillSpec, width: int,
+                       height: int) -> tuple[Image.Image, list[Mouth | None]]:
+    """A still, and each subject's mouth in its pixels (None where no face is seen)."""
     if width < 1 or height < 1:
         raise ValueError(f"still size must be positive, not {width}x{height}")
     big_w, big_h = width * SUPERSAMPLE, height * SUPERSAMPLE
@@ -121,6 +131,7 @@ def paint_still(spec: StillSpec, width: int, height: int) -> Image.Image:
                (big_h - fh) / 2, fw, fh)
     words = spec.words
     pal = PALETTES.get(spec.time, PALETTES["day"])
+    anchors: list[MouthAnchor | None] = [None] * len(spec.subjects)
     if spec.shot_type == "insert":
         paint_card(c, pal, spec.action or spec.setting or spec.location)
     else:
@@ -128,11 +139,12 @@ def paint_still(spec: StillSpec, width: int, height: int) -> Image.Image:
         if spec.subjects:
             _focus(c, spec.framing)
         figures = [figure_of(s.look, s.color, s.seed, words_of(s.look)) for s in spec.subjects]
-        draw_subjects(c, figures, spec.framing, ground,
-                      over_shoulder=spec.shot_type == "over_shoulder")
+        anchors = draw_subjects(c, figures, spec.framing, ground,
+                                over_shoulder=spec.shot_type == "over_shoulder")
         if not spec.subjects and spec.action:
             paint_caption(c, spec.action)
-    return c.image.resize((width, height), Image.Resampling.LANCZOS)
+    mouths = [Mouth.of(a, SUPERSAMPLE, width, height) for a in anchors]
+    return c.image.resize((width, height), Image.Resampling.LANCZOS), mouths
 
 
 def render_still(film: ir.Film, scene: ir.Scene, shot: ir.Shot, width: int,
@@ -143,6 +155,12 @@ def render_still(film: ir.Film, scene: ir.Scene, shot: ir.Shot, width: int,
     camera sees at rest); the rest is margin for camera moves.
     """
     return paint_still(still_spec(film, scene, shot), width, height)
+
+
+def render_still_mouths(film: ir.Film, scene: ir.Scene, shot: ir.Shot, width: int,
+                        height: int) -> tuple[Image.Image, list[Mouth | None]]:
+    """`render_still`, and where each of the shot's subjects' mouths is in it (lip sync)."""
+    return paint_still_mouths(still_spec(film, scene, shot), width, height)
 
 
 # --- camera moves --------------------------------------------------------------------------
@@ -220,13 +238,15 @@ def render_frames(still: Image.Image, camera: str, frames: int, fps: float, widt
         raise ValueError(f"frame size must be positive, not {width}x{height}")
     if fps <= 0:
         raise ValueError(f"fps must be positive, not {fps}")
-    return _frames(still, camera, move, frames, fps, width, height, seed, max(0, start))
+    return _frames(still, camera, frames, fps, width, height, seed, max(0, start))
 
 
-def _frames(still: Image.Image, camera: str, move: Move, frames: int, fps: float, width: int,
-            height: int, seed: int, first: int) -> Iterator[Frame]:
-    src = still if still.mode == "RGB" else still.convert("RGB")
-    sw, sh = src.size
+Box = tuple[float, float, float, float]
+"""(x0, y0, x1, y1): the part of the still, in its pixels, that a frame shows."""
+
+
+def _base(sw: int, sh: int, width: int, height: int) -> tuple[float, float]:
+    """The resting window's size in still pixels."""
     fit = min(sw / width, sh / height)
     base_w = width * fit * VIEW_SCALE / STILL_SCALE
     base_h = height * fit * VIEW_SCALE / STILL_SCALE
@@ -234,18 +254,58 @@ def _frames(still: Image.Image, camera: str, move: Move, frames: int, fps: float
     if base_w > sw or base_h > sh:
         shrink = min(sw / base_w, sh / base_h)
         base_w, base_h = base_w * shrink, base_h * shrink
-    if first >= frames:
-        return
+    return base_w, base_h
+
+
+def camera_boxes(still_size: tuple[int, int], camera: str, frames: int, fps: float,
+                 width: int, height: int, seed: int, *, start: int = 0) -> Iterator[Box]:
+    """For frames [start, frames) of a shot, the box of the still each frame shows.
+
+    Frame pixel (x, y) shows still pixel (x0 + x * (x1 - x0) / width, y0 + y * (y1 - y0)
+    / height): this is the camera move `render_frames` draws, for things drawn over it.
+    """
+    move = CAMERA_MOVES.get(camera)
+    if move is None:
+        raise ValueError(f"unknown camera move {camera!r}; expected one of "
+                         f"{', '.join(CAMERA_MOVES)}")
+    sw, sh = still_size
+    base_w, base_h = _base(sw, sh, width, height)
     if camera == "static":
         box = ((sw - base_w) / 2, (sh - base_h) / 2, (sw + base_w) / 2, (sh + base_h) / 2)
-        still_frame = _array(src.resize((width, height), Image.Resampling.LANCZOS, box=box))
-        for _ in range(first, frames):
-            yield still_frame
+        for _ in range(max(0, start), frames):
+            yield box
         return
     wobble = Wobble.of(seed)
     # Pans and tilts never leave the margin, whatever the still's size.
     limit_x = (sw - base_w) / 2 / base_w
     limit_y = (sh - base_h) / 2 / base_h
+    span = max(1, frames - 1)
+    for i in range(max(0, start), frames):
+        ox, oy, zoom = move(i / span, i / fps, wobble)
+        ox = min(max(ox, -limit_x), limit_x)
+        oy = min(max(oy, -limit_y), limit_y)
+        w, h = base_w / zoom, base_h / zoom
+        cx = sw / 2 + ox * base_w
+        cy = sh / 2 + oy * base_h
+        x0 = min(max(0.0, cx - w / 2), sw - w)
+        y0 = min(max(0.0, cy - h / 2), sh - h)
+        yield (x0, y0, x0 + w, y0 + h)
+
+
+def _frames(still: Image.Image, camera: str, frames: int, fps: float, width: int,
+            height: int, seed: int, first: int) -> Iterator[Frame]:
+    src = still if still.mode == "RGB" else still.convert("RGB")
+    sw, sh = src.size
+    base_w, base_h = _base(sw, sh, width, height)
+    if first >= frames:
+        return
+    boxes = camera_boxes((sw, sh), camera, frames, fps, width, height, seed, start=first)
+    if camera == "static":
+        still_frame = _array(src.resize((width, height), Image.Resampling.LANCZOS,
+                                        box=next(boxes)))
+        for _ in range(first, frames):
+            yield still_frame
+        return
     axis = _ONE_AXIS.get(camera)
     source = src
     if axis == "x":
@@ -257,23 +317,14 @@ def _frames(still: Image.Image, camera: str, move: Move, frames: int, fps: float
         x0 = (sw - base_w) / 2
         source = src.resize((width, sh), Image.Resampling.BILINEAR,
                             box=(x0, 0.0, x0 + base_w, float(sh)))
-    span = max(1, frames - 1)
-    for i in range(first, frames):
-        ox, oy, zoom = move(i / span, i / fps, wobble)
-        ox = min(max(ox, -limit_x), limit_x)
-        oy = min(max(oy, -limit_y), limit_y)
-        w, h = base_w / zoom, base_h / zoom
-        cx = sw / 2 + ox * base_w
-        cy = sh / 2 + oy * base_h
-        x0 = min(max(0.0, cx - w / 2), sw - w)
-        y0 = min(max(0.0, cy - h / 2), sh - h)
+    for x0, y0, x1, y1 in boxes:
         # The one-axis sources keep the still's pixels along the axis that moves.
         if axis == "x":
-            box = (x0, 0.0, x0 + w, float(height))
+            box = (x0, 0.0, x1, float(height))
         elif axis == "y":
-            box = (0.0, y0, float(width), y0 + h)
+            box = (0.0, y0, float(width), y1)
         else:
-            box = (x0, y0, x0 + w, y0 + h)
+            box = (x0, y0, x1, y1)
         yield _array(source.resize((width, height), Image.Resampling.BILINEAR, box=box))
 
 

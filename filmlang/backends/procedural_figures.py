@@ -31,6 +31,20 @@ DEFAULT_HAIR: tuple[RGB, ...] = ((62, 42, 30), (34, 30, 28), (112, 80, 50))
 
 
 @dataclass(frozen=True)
+class MouthAnchor:
+    """Where a drawn face's mouth is, in canvas pixels: its centre, its width, its lip colour.
+
+    Lip sync draws the open mouth here (see `procedural_mouths`); the still itself shows it
+    closed.
+    """
+
+    x: float
+    y: float
+    width: float
+    lip: RGB
+
+
+@dataclass(frozen=True)
 class Figure:
     """What a figure looks like: taken from a character's `look`, `color` and `seed`."""
 
@@ -121,11 +135,12 @@ class Pen:
 
 
 def draw_figure(c: Canvas, fig: Figure, cx: float, top: float, u: float, *,
-                facing: float = 0.0, back: bool = False, detail: int = 1) -> None:
+                facing: float = 0.0, back: bool = False, detail: int = 1) -> MouthAnchor | None:
     """Draw a figure whose head top is at (cx, top) in canvas pixels, u pixels per head.
 
     `facing` in -1..1 turns the face left or right; `back` shows the figure from behind;
-    `detail` 0 draws no face, 1 eyes and mouth, 2 brows and nose as well.
+    `detail` 0 draws no face, 1 eyes and mouth, 2 brows and nose as well. Gives where the
+    mouth is drawn, or None when the face is not.
     """
     pen = Pen(c.draw, cx, top, u)
     body, dark = fig.color, scale(fig.color, 0.42)
@@ -154,10 +169,11 @@ def draw_figure(c: Canvas, fig: Figure, cx: float, top: float, u: float, *,
     for side in (-1, 1):
         pen.capsule((side * 0.86, 1.58), (side * 1.0, 3.62), 0.36, sleeve, dark)
         pen.ellipse(side * 1.0, 3.82, 0.15, 0.17, fig.skin, skin_line)
-    draw_head(pen, fig, facing=facing, back=back, detail=detail)
+    return draw_head(pen, fig, facing=facing, back=back, detail=detail)
 
 
-def draw_head(pen: Pen, fig: Figure, *, facing: float, back: bool, detail: int) -> None:
+def draw_head(pen: Pen, fig: Figure, *, facing: float, back: bool,
+              detail: int) -> MouthAnchor | None:
     skin_line = scale(fig.skin, 0.55)
     hair_line = scale(fig.hair, 0.55)
     shift = facing * 0.07
@@ -170,7 +186,7 @@ def draw_head(pen: Pen, fig: Figure, *, facing: float, back: bool, detail: int) 
     if back:
         if fig.cap or fig.hat:
             pen.ellipse(0.0, 0.2, 0.42, 0.24, (58, 60, 70), (30, 30, 36))
-        return
+        return None
     # The face: a skin oval over the lower part of the hair, leaving a hairline on top.
     pen.ellipse(shift * 0.4, 0.58, 0.35, 0.42, fig.skin)
     if fig.beard:
@@ -186,7 +202,7 @@ def draw_head(pen: Pen, fig: Figure, *, facing: float, back: bool, detail: int) 
                     scale(hat, 0.6))
         pen.capsule((-0.62, 0.22), (0.62, 0.22), 0.1, scale(hat, 0.85), scale(hat, 0.6))
     if detail <= 0:
-        return
+        return None
     ink = (34, 26, 24)
     for side in (-1, 1):
         ex = side * 0.16 + shift
@@ -206,6 +222,8 @@ def draw_head(pen: Pen, fig: Figure, *, facing: float, back: bool, detail: int) 
                     scale(fig.skin, 0.8))
     pen.arc(shift * 1.2, 0.72, 0.12, 0.06, 20, 160, scale(fig.skin, 0.5),
             0.03 if detail >= 2 else 0.045)
+    mx, my = pen.p(shift * 1.2, 0.75)
+    return MouthAnchor(x=mx, y=my, width=0.24 * pen.u, lip=scale(fig.skin, 0.5))
 
 
 def _box(pen: Pen, x: float, y: float, rx: float, ry: float) -> tuple[float, float, float, float]:
@@ -225,25 +243,30 @@ FRAMINGS: dict[str, tuple[float, float, float, int]] = {
 
 
 def draw_subjects(c: Canvas, figures: list[Figure], framing: str, ground: float, *,
-                  over_shoulder: bool = False) -> None:
-    """Place and draw a shot's subjects as its framing and type ask."""
+                  over_shoulder: bool = False) -> list[MouthAnchor | None]:
+    """Place and draw a shot's subjects as its framing and type ask.
+
+    Gives each figure's mouth, in the order of `figures`: None where no face is drawn.
+    """
     if not figures:
-        return
+        return []
     if over_shoulder and len(figures) >= 2:
         # The listener, seen from behind in the foreground, frames the speaker.
         head, top, _, detail = FRAMINGS["medium"]
-        for k, fig in enumerate(figures[1:]):
-            draw_figure(c, fig, c.x(0.64 + 0.12 * k), c.y(top + 0.02), head * c.fh,
-                        facing=-0.7, detail=detail)
+        seen = [draw_figure(c, fig, c.x(0.64 + 0.12 * k), c.y(top + 0.02), head * c.fh,
+                            facing=-0.7, detail=detail)
+                for k, fig in enumerate(figures[1:])]
         draw_figure(c, figures[0], c.x(0.19), c.y(0.27), 0.52 * c.fh, back=True, detail=0)
-        return
+        return [None, *seen]
     head, top, spacing, detail = FRAMINGS.get(framing, FRAMINGS["medium"])
     if top < -0.5:
         top = ground - 7.3 * head
     n = len(figures)
     spacing = min(spacing, 0.8 / max(1, n - 1)) if n > 1 else spacing
+    mouths: list[MouthAnchor | None] = []
     for k, fig in enumerate(figures):
         offset = k - (n - 1) / 2
         facing = 0.0 if n == 1 else (1.0 if offset < 0 else -1.0)
-        draw_figure(c, fig, c.x(0.5 + offset * spacing), c.y(top), head * c.fh,
-                    facing=facing * (0.6 if detail else 0.0), detail=detail)
+        mouths.append(draw_figure(c, fig, c.x(0.5 + offset * spacing), c.y(top), head * c.fh,
+                                  facing=facing * (0.6 if detail else 0.0), detail=detail))
+    return mouths

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 from filmlang import ir
 
-VERSION = "1"
+VERSION = "2"
 """Part of every key of this backend's jobs: bump it whenever its output changes."""
 
 STILL_SCALE = 1.25

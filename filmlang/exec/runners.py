@@ -45,8 +45,11 @@ def run_still(job: Job, out: Path, store: Store) -> None:
     from filmlang.backends import procedural
 
     film, scene, shot = job.payload
-    image = procedural.render_still(film, scene, shot, job.params["width"], job.params["height"])
+    image, mouths = procedural.render_still_mouths(film, scene, shot, job.params["width"],
+                                                   job.params["height"])
     image.save(out / "still.png", compress_level=1)
+    (out / "still.json").write_text(json.dumps(
+        {"mouths": [None if m is None else m.to_json() for m in mouths]}))
 
 
 def _still(store: Store, key: str) -> Any:
@@ -56,19 +59,55 @@ def _still(store: Store, key: str) -> Any:
         return image.convert("RGB")
 
 
+def _mouths(store: Store, picture: dict[str, Any], fps: float) -> list[Any]:
+    """Lip sync of a shot: (mouth, openness per frame of the shot) for each line a subject
+    speaks; the openness is 0 outside the line."""
+    from filmlang import audio
+    from filmlang.backends.procedural_mouths import Mouth, openness
+
+    if not picture.get("mouths"):
+        return []
+    meta = store.path(picture["still"]) / "still.json"
+    anchors = json.loads(meta.read_text())["mouths"] if meta.is_file() else []
+    out = []
+    for m in picture["mouths"]:
+        mouth = Mouth.from_json(anchors[m["subject"]]) if m["subject"] < len(anchors) else None
+        if mouth is None:
+            continue
+        samples, rate = audio.read_wav(audio_path(store, m["speech"]))
+        values = openness(samples, rate, fps, m["at"], m["first"], m["last"])
+        track = [0.0] * picture["frames"]
+        for k, value in enumerate(values):
+            if 0 <= m["first"] + k < len(track):
+                track[m["first"] + k] = value
+        out.append((mouth, track))
+    return out
+
+
 def shot_frames(picture: dict[str, Any], still: Any, width: int, height: int, fps: float,
-                first: int, last: int) -> Iterator[Frame]:
-    """Frames [first, last) of a shot: camera move, fades, titles, burned subtitles."""
+                first: int, last: int, store: Store | None = None) -> Iterator[Frame]:
+    """Frames [first, last) of a shot: camera move, lip sync, fades, titles, subtitles.
+
+    Lip sync needs the store (the still's mouths and the lines' speech); without it the
+    mouths stay closed.
+    """
     import numpy as np
 
     from filmlang.backends import procedural
+    from filmlang.backends.procedural_mouths import draw_mouths
 
     total = picture["frames"]
     fade_in, fade_out = picture["fade_in"], picture["fade_out"]
     ramp = max(1, round(TITLE_FADE * fps))
     frames = procedural.render_frames(still, picture["camera"], total, fps, width, height,
                                       picture["seed"], start=first)
-    for index, frame in zip(range(first, last), frames, strict=False):
+    mouths = _mouths(store, picture, fps) if store is not None else []
+    boxes = procedural.camera_boxes(still.size, picture["camera"], total, fps, width, height,
+                                    picture["seed"], start=first)
+    for index, frame, box in zip(range(first, last), frames, boxes, strict=False):
+        if mouths:
+            frame = draw_mouths(frame, [(mouth, track[index]) for mouth, track in mouths],
+                                box)
         for title in picture["titles"]:
             if title["first"] <= index < title["last"]:
                 alpha = min(1.0, (index - title["first"] + 1) / ramp,
@@ -111,7 +150,7 @@ def run_segment(job: Job, out: Path, store: Store) -> None:
     first, last = p["range"]
     still = _still(store, job.inputs[0])
     _encode(job, out, shot_frames(p["shot"], still, p["width"], p["height"], p["fps"],
-                                  first, last))
+                                  first, last, store))
 
 
 def run_transition(job: Job, out: Path, store: Store) -> None:
@@ -121,8 +160,9 @@ def run_transition(job: Job, out: Path, store: Store) -> None:
     n = p["frames"]
     a, b = p["a"], p["b"]
     tail = shot_frames(a, _still(store, job.inputs[0]), p["width"], p["height"], p["fps"],
-                       a["frames"] - n, a["frames"])
-    head = shot_frames(b, _still(store, job.inputs[1]), p["width"], p["height"], p["fps"], 0, n)
+                       a["frames"] - n, a["frames"], store)
+    head = shot_frames(b, _still(store, job.inputs[1]), p["width"], p["height"], p["fps"], 0, n,
+                       store)
 
     def blended() -> Iterator[Frame]:
         for i, (x, y) in enumerate(zip(tail, head, strict=True)):

@@ -153,11 +153,38 @@ def _overlays(timing: ShotTiming, timeline: Timeline, burn: bool) -> dict[str, A
     return {"titles": titles, "subtitles": subtitles}
 
 
-def _picture(timing: ShotTiming, still: str, timeline: Timeline, burn: bool,
-             config: BuildConfig) -> dict[str, Any]:
+def _mouths(film: ir.Film, timing: ShotTiming, timeline: Timeline,
+            speech: dict[tuple[str, int, int], str]) -> list[dict[str, Any]]:
+    """Lip sync: for each line a subject of the shot speaks, which subject (its index among
+    the still's subjects), the line's frames relative to the shot's start, when its audio
+    starts (seconds from the shot's start) and the speech job that holds the audio."""
+    names = {c.name for c in film.characters}
+    subjects = [n for n in timing.shot.subjects if n in names]
+    fps = timeline.fps
+    t0 = timeline.time(timing.start_frame)
+    mouths = []
+    for index, lt in enumerate(timing.lines):
+        if lt.line.speaker not in subjects:
+            continue
+        mouths.append({"subject": subjects.index(lt.line.speaker),
+                       "first": ir.to_frames(lt.start - t0, fps),
+                       "last": min(timing.frames, ir.to_frames(lt.end - t0, fps)),
+                       "at": lt.start - t0,
+                       "speech": speech[(timing.scene.name, timing.shot.index, index)]})
+    return mouths
+
+
+def _picture(film: ir.Film, timing: ShotTiming, still: str, timeline: Timeline, burn: bool,
+             speech: dict[tuple[str, int, int], str]) -> dict[str, Any]:
     return {"still": still, "camera": timing.shot.camera, "frames": timing.frames,
             "seed": timing.shot.seed, "fade_in": timing.fade_in, "fade_out": timing.fade_out,
+            "mouths": _mouths(film, timing, timeline, speech),
             **_overlays(timing, timeline, burn)}
+
+
+def _speech_inputs(*pictures: dict[str, Any]) -> tuple[str, ...]:
+    """The speech jobs whose audio moves the pictures' mouths: inputs after the stills."""
+    return tuple(dict.fromkeys(m["speech"] for p in pictures for m in p["mouths"]))
 
 
 def plan_assembly(film: ir.Film, sources: Sources, timeline: Timeline,
@@ -178,12 +205,13 @@ def plan_assembly(film: ir.Film, sources: Sources, timeline: Timeline,
     for i, timing in enumerate(shots):
         shot = timing.shot
         still = sources.stills[(timing.scene.name, shot.index)]
-        picture = _picture(timing, still, timeline, burn, config)
+        picture = _picture(film, timing, still, timeline, burn, sources.speech)
         first, last = timing.overlap_in, timing.frames - timing.overlap_out
         if last > first:
             segments.append(graph.add(Job(
                 kind="segment", backend=f"{picture_backend}+{link_backend}",
-                params={**video, "shot": picture, "range": [first, last]}, inputs=(still,),
+                params={**video, "shot": picture, "range": [first, last]},
+                inputs=(still, *_speech_inputs(picture)),
                 label=f"{timing.scene.name}/{shot.index + 1} {shot.type}",
                 identity=f"segment:{timing.scene.name}/{shot.index}", origin=shot.origin)))
         if timing.overlap_out and i + 1 < len(shots):
@@ -191,11 +219,12 @@ def plan_assembly(film: ir.Film, sources: Sources, timeline: Timeline,
             transition = nxt.shot.transition_in
             assert transition is not None
             nxt_still = sources.stills[(nxt.scene.name, nxt.shot.index)]
+            nxt_picture = _picture(film, nxt, nxt_still, timeline, burn, sources.speech)
             segments.append(graph.add(Job(
                 kind="transition", backend=f"{picture_backend}+{link_backend}",
                 params={**video, "kind": transition.kind, "frames": timing.overlap_out,
-                        "a": picture, "b": _picture(nxt, nxt_still, timeline, burn, config)},
-                inputs=(still, nxt_still),
+                        "a": picture, "b": nxt_picture},
+                inputs=(still, nxt_still, *_speech_inputs(picture, nxt_picture)),
                 label=f"{transition.kind} to {nxt.scene.name}/{nxt.shot.index + 1}",
                 identity=f"transition:{nxt.scene.name}/{nxt.shot.index}",
                 origin=transition.origin)))
