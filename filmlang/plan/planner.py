@@ -23,7 +23,7 @@ from filmlang.plan.timeline import ShotTiming, Timeline
 from filmlang.semantic.checker import derive_seed
 
 PREVIEW_HEIGHT = 360
-LINK_VERSION = "2"
+LINK_VERSION = "3"
 
 
 @dataclass(frozen=True)
