@@ -46,7 +46,7 @@ def _color_report(text: str) -> str:
 
 class _Group(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return ["build", "check", "plan", "fmt", "ir", "storyboard", "cache"]
+        return ["build", "check", "plan", "fmt", "ir", "storyboard", "watch", "cache"]
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -61,6 +61,7 @@ def main() -> None:
     filmc fmt movie.film         rewrite in the canonical layout
     filmc ir movie.film          the checked film as JSON
     filmc storyboard movie.film  a contact sheet PNG: one frame per shot
+    filmc watch movie.film       build, then rebuild on every save
     filmc cache gc               keep the build cache under a size
     """
 
@@ -323,6 +324,32 @@ def storyboard(file: Path, output: Path | None, columns: int, width: int,
     write_png(render_storyboard(film, columns=columns, width=width), path)
     shots = len(film.shots)
     click.echo(f"wrote {path} ({shots} shot{'s' if shots != 1 else ''})")
+
+
+@main.command()
+@_FILE
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the film (default: build/NAME.mp4 beside FILE).")
+@_build_options
+@click.option("--final", is_flag=True,
+              help="Build the full film (watch builds the --preview profile by default).")
+@_ALLOW_OUTSIDE
+def watch(file: Path, output: Path | None, preview: bool, jobs: int | None,
+          cache: Path | None, backends: tuple[str, ...], final: bool,
+          allow_outside: bool) -> None:
+    """Build FILE, then rebuild it each time it or a file it imports or includes is saved.
+    Ctrl-C stops."""
+    from filmlang.link.mux import CONTAINERS
+    from filmlang.watch import Watcher
+
+    if output is not None and output.suffix.lower() not in CONTAINERS:
+        raise click.BadParameter(
+            f"filmc writes {', '.join(sorted(CONTAINERS))}, not '{output.suffix or output.name}'",
+            param_hint="-o")
+    config = _config(not final, backends)
+    watcher = Watcher(file, output=output, cache=cache, jobs=jobs, config=config,
+                      allow_outside=allow_outside, echo=click.echo, style=_color_report)
+    sys.exit(watcher.run())
 
 
 @main.group()
