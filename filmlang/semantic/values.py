@@ -15,7 +15,6 @@ from typing import Any
 
 from filmlang.diagnostics import Diagnostic, Label, error
 from filmlang.semantic.schema import Param
-from filmlang.source import Span
 from filmlang.syntax import ast
 
 Python = str | float | int | tuple[int, int] | None | list[Any]
@@ -309,6 +308,3 @@ def literal(value: ast.Value) -> Any:
         return value.name
     return value.raw
 
-
-def span_of(value: ast.Value) -> Span:
-    return value.span
