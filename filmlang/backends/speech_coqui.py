@@ -40,15 +40,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from filmlang import ir
-from filmlang.audio import SAMPLE_RATE, write_wav
 from filmlang.backends import speech_dsp as dsp
 from filmlang.backends.base import Availability
 from filmlang.backends.speech_core import (
     SpeechRequest,
     SpeechUnavailable,
+    language_tags,
+    speaks,
     stable_hash,
     voice_delivery,
     words_per_minute,
+    write_takes,
 )
 
 if TYPE_CHECKING:
@@ -137,7 +139,7 @@ def _read_config(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _language_tags(config: dict[str, Any]) -> set[str]:
+def _language_tags(config: dict[str, Any]) -> frozenset[str]:
     """The languages a Coqui config says its model speaks (lower case, `-` not `_`)."""
     tags: set[str] = set()
     for key in ("phoneme_language", "language"):
@@ -148,8 +150,7 @@ def _language_tags(config: dict[str, Any]) -> set[str]:
     for dataset in config.get("datasets") or []:
         if isinstance(dataset, dict) and isinstance(dataset.get("language"), str):
             tags.add(dataset["language"])
-    tags = {tag.lower().replace("_", "-") for tag in tags if tag}
-    return tags | {tag.split("-")[0] for tag in tags}
+    return language_tags(tags)
 
 
 class CoquiEngine:
@@ -189,9 +190,8 @@ class CoquiEngine:
             config = json.loads(_read_config(files.config))
         except (OSError, ValueError):
             return False
-        tags = _language_tags(config) if isinstance(config, dict) else set()
-        wanted = voice.name.lower().replace("_", "-")
-        return not tags or wanted in tags or wanted.split("-")[0] in tags
+        tags = _language_tags(config) if isinstance(config, dict) else frozenset()
+        return not tags or speaks(tags, voice)
 
     def fingerprint(self) -> dict[str, str]:
         """The runtime's versions, the config's hash, the checkpoint's name, size and mtime."""
@@ -209,18 +209,11 @@ class CoquiEngine:
                 "runtime": runtime}
 
     def synthesize(self, requests: list[SpeechRequest], outputs: list[Path]) -> list[float]:
-        if len(requests) != len(outputs):
-            raise ValueError("one output path per request")
-        if not requests:
-            return []
-        model = _load()
-        durations = []
-        for request, output in zip(requests, outputs, strict=True):
-            with _LOCK:
-                samples = render(model, request)
-            write_wav(output, samples)
-            durations.append(len(samples) / float(SAMPLE_RATE))
-        return durations
+        def locked(request: SpeechRequest) -> Samples:
+            with _LOCK:  # _load is once per process: the first take loads the model
+                return render(_load(), request)
+
+        return write_takes(requests, outputs, locked)
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from filmlang import ir
+
+if TYPE_CHECKING:
+    from filmlang.audio import Samples
 
 PITCH_RANGE = 6.0
 """Semitones of shift at pitch=0 (down) and pitch=100 (up); 50 is the voice's own pitch."""
@@ -135,3 +141,31 @@ def voice_delivery(request: SpeechRequest, *, variant: bool = True) -> Delivery:
 def words_per_minute(voice: ir.Voice, natural: float) -> float:
     """The rate a voice asks for, or the engine's natural one, within the spec's 80..400."""
     return natural if voice.rate is None else min(max(voice.rate, 80.0), 400.0)
+
+
+def language_tags(names: Iterable[str]) -> frozenset[str]:
+    """Language names as a model's config gives them, normalised (`en_US` -> `en-us`),
+    with each one's base language too (`en`)."""
+    tags = {name.lower().replace("_", "-") for name in names if name}
+    return frozenset(tags | {tag.split("-")[0] for tag in tags})
+
+
+def speaks(tags: frozenset[str], voice: ir.Voice) -> bool:
+    """Whether a model with these language tags speaks the voice's language."""
+    wanted = voice.name.lower().replace("_", "-")
+    return wanted in tags or wanted.split("-")[0] in tags
+
+
+def write_takes(requests: list[SpeechRequest], outputs: list[Path],
+                render: Callable[[SpeechRequest], Samples]) -> list[float]:
+    """Render each request, write it as the engines' WAV, and give each take's seconds."""
+    from filmlang.audio import SAMPLE_RATE, write_wav
+
+    if len(requests) != len(outputs):
+        raise ValueError("one output path per request")
+    durations = []
+    for request, output in zip(requests, outputs, strict=True):
+        samples = render(request)
+        write_wav(output, samples)
+        durations.append(len(samples) / float(SAMPLE_RATE))
+    return durations

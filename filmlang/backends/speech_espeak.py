@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from filmlang import ir
-from filmlang.audio import SAMPLE_RATE, read_wav, write_wav
+from filmlang.audio import read_wav
 from filmlang.backends import speech_dsp as dsp
 from filmlang.backends.base import Availability
 from filmlang.backends.speech_core import (
@@ -26,6 +26,7 @@ from filmlang.backends.speech_core import (
     parenthetical_delivery,
     stable_hash,
     words_per_minute,
+    write_takes,
 )
 
 BINARY = "espeak-ng"
@@ -89,18 +90,10 @@ class EspeakEngine:
         return {"binary": _version(binary) if binary else "missing"}
 
     def synthesize(self, requests: list[SpeechRequest], outputs: list[Path]) -> list[float]:
-        if len(requests) != len(outputs):
-            raise ValueError("one output path per request")
         binary = _binary()
         if binary is None and requests:
             raise SpeechUnavailable(f"{BINARY} is not installed: {INSTALL}", INSTALL)
-        durations = []
-        for request, output in zip(requests, outputs, strict=True):
-            assert binary is not None
-            samples = _render(binary, request)
-            write_wav(output, samples)
-            durations.append(len(samples) / float(SAMPLE_RATE))
-        return durations
+        return write_takes(requests, outputs, lambda request: _render(binary or "", request))
 
 
 def command(binary: str, request: SpeechRequest, wav: Path) -> list[str]:

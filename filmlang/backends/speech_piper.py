@@ -31,15 +31,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from filmlang import ir
-from filmlang.audio import SAMPLE_RATE, write_wav
 from filmlang.backends import speech_dsp as dsp
 from filmlang.backends.base import Availability
 from filmlang.backends.speech_core import (
     SpeechRequest,
     SpeechUnavailable,
+    language_tags,
+    speaks,
     stable_hash,
     voice_delivery,
     words_per_minute,
+    write_takes,
 )
 
 if TYPE_CHECKING:
@@ -113,12 +115,10 @@ def _version(package: str) -> str:
         return "missing"
 
 
-def _language_tags(config: dict[str, Any]) -> set[str]:
+def _language_tags(config: dict[str, Any]) -> frozenset[str]:
     language = config.get("language", {})
-    tags = {str(config.get("espeak", {}).get("voice", "")), str(language.get("code", "")),
-            str(language.get("family", ""))}
-    tags = {t.lower().replace("_", "-") for t in tags if t}
-    return tags | {t.split("-")[0] for t in tags}
+    return language_tags((str(config.get("espeak", {}).get("voice", "")),
+                          str(language.get("code", "")), str(language.get("family", ""))))
 
 
 class PiperEngine:
@@ -151,9 +151,7 @@ class PiperEngine:
         files = model_files()
         if files is None or not files[1].is_file():
             return False
-        wanted = voice.name.lower().replace("_", "-")
-        tags = _language_tags(_config(files[1]))
-        return wanted in tags or wanted.split("-")[0] in tags
+        return speaks(_language_tags(_config(files[1])), voice)
 
     def fingerprint(self) -> dict[str, str]:
         """What besides the request decides the output: the voice model and the runtime."""
@@ -175,17 +173,8 @@ class PiperEngine:
         return {"model": "sha256:" + ":".join(hashes), "runtime": runtime}
 
     def synthesize(self, requests: list[SpeechRequest], outputs: list[Path]) -> list[float]:
-        if len(requests) != len(outputs):
-            raise ValueError("one output path per request")
-        if not requests:
-            return []
-        model = _load()
-        durations = []
-        for request, output in zip(requests, outputs, strict=True):
-            samples = render(model, request)
-            write_wav(output, samples)
-            durations.append(len(samples) / float(SAMPLE_RATE))
-        return durations
+        # _load is once per process: the first take loads the voice, the others reuse it.
+        return write_takes(requests, outputs, lambda request: render(_load(), request))
 
 
 def _load() -> _Model:
