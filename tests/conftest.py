@@ -23,6 +23,22 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
 
 
+def processes() -> list[tuple[int, str, int, int]]:
+    """(pid, name, parent pid, session id) of every process, from /proc (Linux)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        found.append((int(entry.name), name, int(fields[1]), int(fields[3])))
+    return found
+
+
 def assert_golden(path: Path, actual: str, update: bool) -> None:
     """Compare with a golden file, or rewrite it under --update-golden."""
     if update or not path.exists():
@@ -47,3 +63,55 @@ def check_source(tmp_path: Path, text: str, name: str = "film.film",
 
 
 FILM_HEADER = 'film "Test" { size 320x180 }\n'
+
+
+# A tiny film with everything a build makes: dialogue, music, ambience, an effect, a title,
+# a dissolve and fades; 160x90 at 8 fps, so that it builds in seconds.
+TINY_FILM = '''film "Tiny" {
+    size 160x90
+    fps 8
+    seed 3
+    loudness -18
+}
+
+character MARA {
+    look "keeper, yellow raincoat"
+    voice "en" pitch=40 rate=150
+}
+
+character TOM {
+    look "fisherman, wool cap"
+    voice "en" pitch=65 rate=180
+}
+
+scene storm "EXT. LIGHTHOUSE - NIGHT" {
+    music "tense" tempo=90
+    ambience "rain" volume=0.5
+    fade 1s
+    shot wide 2s {
+        title "Ashcombe Point" at=0.25s for=1.5s
+        sound "thunder" at=0.5s
+    }
+    shot close_up MARA {
+        MARA: "The light has to stay on."
+    }
+    dissolve 0.5s
+    shot two_shot MARA TOM {
+        TOM: "Then we keep it burning."
+    }
+}
+
+scene dawn "EXT. LIGHTHOUSE - DAWN" {
+    music "hopeful"
+    shot wide 1.5s
+    fade 1s
+}
+'''
+
+
+def write_film(folder: Path, text: str = TINY_FILM) -> Path:
+    """Write the tiny film (or `text`) as `tiny.film` in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "tiny.film"
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -16,56 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import TINY_FILM, write_film
 from filmlang.build import BuildResult, build
 from filmlang.link.ffmpeg import ffmpeg_exe, probe
-
-FILM = '''film "Tiny" {
-    size 160x90
-    fps 8
-    seed 3
-    loudness -18
-}
-
-character MARA {
-    look "keeper, yellow raincoat"
-    voice "en" pitch=40 rate=150
-}
-
-character TOM {
-    look "fisherman, wool cap"
-    voice "en" pitch=65 rate=180
-}
-
-scene storm "EXT. LIGHTHOUSE - NIGHT" {
-    music "tense" tempo=90
-    ambience "rain" volume=0.5
-    fade 1s
-    shot wide 2s {
-        title "Ashcombe Point" at=0.25s for=1.5s
-        sound "thunder" at=0.5s
-    }
-    shot close_up MARA {
-        MARA: "The light has to stay on."
-    }
-    dissolve 0.5s
-    shot two_shot MARA TOM {
-        TOM: "Then we keep it burning."
-    }
-}
-
-scene dawn "EXT. LIGHTHOUSE - DAWN" {
-    music "hopeful"
-    shot wide 1.5s
-    fade 1s
-}
-'''
-
-
-def write_film(folder: Path, text: str = FILM) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "tiny.film"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def statuses(result: BuildResult) -> dict[str, dict[str, int]]:
@@ -134,7 +87,7 @@ def test_no_op_rebuild_runs_nothing(built: tuple[Path, BuildResult]) -> None:
 def test_editing_one_line_reruns_only_what_it_touches(tmp_path: Path) -> None:
     path = write_film(tmp_path)
     assert build(path, jobs=2).ok
-    path.write_text(FILM.replace("Then we keep it burning.", "Then we keep it lit."))
+    path.write_text(TINY_FILM.replace("Then we keep it burning.", "Then we keep it lit."))
     result = build(path, jobs=2)
     assert result.ok
     ran = {kind: c["ran"] for kind, c in result.counts().items() if c["ran"]}
@@ -200,7 +153,7 @@ def test_killed_build_resumes_and_gives_the_same_film(tmp_path: Path,
 
 
 def test_dialogue_longer_than_a_fixed_shot_is_an_error_at_the_shot(tmp_path: Path) -> None:
-    text = FILM.replace("shot close_up MARA {", "shot close_up MARA 1s {")
+    text = TINY_FILM.replace("shot close_up MARA {", "shot close_up MARA 1s {")
     path = write_film(tmp_path, text)
     result = build(path, jobs=2)
     assert result.exit_code == 1
@@ -236,7 +189,7 @@ def test_a_failing_tool_exits_2_at_the_shot_and_keeps_the_old_film(
     path = write_film(tmp_path)
     assert build(path, jobs=2).ok
     before = (tmp_path / "build" / "tiny.mp4").read_bytes()
-    path.write_text(FILM.replace("shot wide 1.5s", "shot wide 1.75s"))
+    path.write_text(TINY_FILM.replace("shot wide 1.5s", "shot wide 1.75s"))
     monkeypatch.setenv("FILMC_FFMPEG", "/bin/false")
     result = build(path, jobs=2)
     assert result.exit_code == 2 and result.failures
@@ -306,7 +259,7 @@ def test_identical_lines_and_shots_are_rendered_once(tmp_path: Path) -> None:
     from filmlang.plan.planner import BuildConfig, plan_sources
 
     line = '        TOM: "Then we keep it burning."\n'
-    text = FILM.replace(line, line + line).replace(
+    text = TINY_FILM.replace(line, line + line).replace(
         "    shot wide 1.5s\n", "    shot wide 1.5s { seed 9 }\n    shot wide 1.5s { seed 9 }\n")
     film = check_file(write_film(tmp_path, text)).film
     assert film is not None
@@ -334,7 +287,7 @@ def test_two_builds_of_one_cache_wait_for_each_other(tmp_path: Path,
 
 
 def test_burned_subtitles_and_cache_gc(tmp_path: Path) -> None:
-    path = write_film(tmp_path, FILM.replace("    loudness -18\n",
+    path = write_film(tmp_path, TINY_FILM.replace("    loudness -18\n",
                                              "    loudness -18\n    subtitles burn\n"))
     result = build(path, jobs=2)
     assert result.ok and result.output is not None

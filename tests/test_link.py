@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import processes
 from filmlang.audio import SAMPLE_RATE, write_wav
 from filmlang.link.audio_mix import Clip, duck_envelope, mix
 from filmlang.link.ffmpeg import (
@@ -64,19 +65,8 @@ def frames(count: int, seed: int) -> Iterator[np.ndarray]:
 
 def ffmpeg_children() -> list[int]:
     """The ids of this process's children that are ffmpeg (zombies included)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1:stat.rindex(")")]
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-        if ppid == os.getpid() and "ffmpeg" in name:
-            found.append(int(entry.name))
-    return found
+    return [pid for pid, name, ppid, _ in processes()
+            if ppid == os.getpid() and "ffmpeg" in name]
 
 
 def packets(path: Path) -> list[tuple[str, int, bool]]:

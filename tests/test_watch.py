@@ -13,55 +13,9 @@ import time
 from pathlib import Path
 from typing import IO
 
+from conftest import TINY_FILM, processes, write_film
+
 TIMEOUT = 120.0
-
-FILM = '''film "Tiny" {
-    size 160x90
-    fps 8
-    seed 3
-    loudness -18
-}
-
-character MARA {
-    look "keeper, yellow raincoat"
-    voice "en" pitch=40 rate=150
-}
-
-character TOM {
-    look "fisherman, wool cap"
-    voice "en" pitch=65 rate=180
-}
-
-scene storm "EXT. LIGHTHOUSE - NIGHT" {
-    music "tense" tempo=90
-    ambience "rain" volume=0.5
-    fade 1s
-    shot wide 2s {
-        title "Ashcombe Point" at=0.25s for=1.5s
-        sound "thunder" at=0.5s
-    }
-    shot close_up MARA {
-        MARA: "The light has to stay on."
-    }
-    dissolve 0.5s
-    shot two_shot MARA TOM {
-        TOM: "Then we keep it burning."
-    }
-}
-
-scene dawn "EXT. LIGHTHOUSE - DAWN" {
-    music "hopeful"
-    shot wide 1.5s
-    fade 1s
-}
-'''
-
-
-def write_film(folder: Path, text: str = FILM) -> Path:
-    path = folder / "tiny.film"
-    path.write_text(text, encoding="utf-8")
-    return path
-
 
 class Reader:
     """Collects the lines of a process's output in a thread, so tests can wait for one."""
@@ -96,17 +50,7 @@ class Reader:
 def in_session(sid: int) -> list[int]:
     """Processes of the session `sid`: what a process started with start_new_session
     left behind, even once it has exited and they have been adopted by init."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[4]) == sid:
-            found.append(int(entry.name))
-    return found
+    return [pid for pid, _, _, session in processes() if session == sid]
 
 
 def save(path: Path, text: str) -> None:
@@ -127,7 +71,7 @@ def test_watch_rebuilds_on_saves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         out.until("watching 1 file")
         mp4 = tmp_path / "build" / "tiny.preview.mp4"
 
-        edited = FILM.replace("Then we keep it burning.", "Then we keep it lit.")
+        edited = TINY_FILM.replace("Then we keep it burning.", "Then we keep it lit.")
         save(path, edited)
         second = out.until("built ")
         assert "ran speech" in second and "(changed: text)" in second, second
