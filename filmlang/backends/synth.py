@@ -25,6 +25,7 @@ they load on first use and importing this module stays cheap.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -41,18 +42,21 @@ SOUNDS = ("thunder", "door", "footsteps", "knock", "bell", "glass", "splash")
 
 
 def render_music(mood: str, tempo: float | None, key: str | None, seconds: float,
-                 seed: int) -> Samples:
+                 seed: int, soundfont: str | Path | None = None) -> Samples:
     """A music cue of exactly round(seconds * SAMPLE_RATE) stereo samples.
 
     `mood` is free text, matched by keywords to one of the moods in
     `synth_score.MOODS` (calm when none matches); `tempo` is in beats a minute (the
     mood's own when None); `key` is like "D minor" or "F# major" (the mood's own when
     None: minor for sad, tense, melancholy, dark, mysterious, epic and action moods).
+    With `soundfont` (an .sf2 path), the same composition is played on that SoundFont's
+    General MIDI instruments instead of the built-in ones (`backends/soundfont.py`).
     """
     from filmlang.backends import synth_music
 
     _check_seconds(seconds)
-    return synth_music.render(mood, tempo, key, seconds, seed)
+    return synth_music.render(mood, tempo, key, seconds, seed,
+                              Path(soundfont) if soundfont is not None else None)
 
 
 def render_ambience(name: str, seconds: float, seed: int) -> Samples:

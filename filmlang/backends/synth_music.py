@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +21,9 @@ import numpy.typing as npt
 from filmlang.backends import synth_dsp as dsp
 from filmlang.backends.synth_dsp import SR, TWO_PI, Signal
 from filmlang.backends.synth_score import Hit, Mood, Note, compose, find_mood, parse_key
+
+if TYPE_CHECKING:
+    from filmlang.backends.soundfont import SoundFontBand
 
 Samples = npt.NDArray[np.float32]
 
@@ -245,9 +250,10 @@ class Band:
 
 
 def render(mood_text: str, tempo: float | None, key: str | None, seconds: float,
-           seed: int) -> Samples:
+           seed: int, soundfont: Path | None = None) -> Samples:
     """The cue as (n, 2) float32 samples, n = round(seconds * SR), built CHUNK seconds at a
-    time so that memory stays bounded however long the cue."""
+    time so that memory stays bounded however long the cue. With `soundfont`, the same
+    score is played on that SF2's General MIDI instruments (`soundfont.SoundFontBand`)."""
     n = round(seconds * SR)
     out = np.zeros((max(n, 0), 2), dtype=np.float32)
     if n <= 0:
@@ -258,7 +264,14 @@ def render(mood_text: str, tempo: float | None, key: str | None, seconds: float,
     bpm = min(300.0, max(20.0, float(tempo) if tempo else mood.tempo))
     tonic, minor = parse_key(key) if key else (mood.tonic, mood.minor)
     score = compose(mood, bpm, tonic, minor, n / SR, rng)
-    band = Band(score.notes, score.hits, mood.cutoff, dsp.generator(seed, "drums", mood.name))
+    drums = dsp.generator(seed, "drums", mood.name)
+    band: Band | SoundFontBand
+    if soundfont is None:
+        band = Band(score.notes, score.hits, mood.cutoff, drums)
+    else:
+        from filmlang.backends import soundfont as sf2
+
+        band = sf2.SoundFontBand(sf2.parse(soundfont), score, drums, SR)
     room = dsp.Reverb(dsp.generator(seed, "room", mood.name), mood.rt60, mood.send)
     chunk = round(CHUNK * SR)
     margin = round(room.memory * SR)  # the room still rings with what came before
