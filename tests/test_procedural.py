@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
 from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -12,6 +14,8 @@ from PIL import Image
 from conftest import FILM_HEADER, check_source
 from filmlang import ir
 from filmlang.backends import procedural as P
+from filmlang.build import build
+from filmlang.link.ffmpeg import ffmpeg_exe
 
 W, H = 320, 180
 ANA = (230, 180, 34)
@@ -253,3 +257,153 @@ def test_bad_arguments_fail_at_the_call(film: ir.Film) -> None:
         P.render_frames(image, "dolly_zoom", 4, 24.0, W, H, 0)
     with pytest.raises(ValueError):
         P.draw_text(np.zeros((H, W, 3), np.uint8), "x", where="caption", alpha=1.0)
+
+
+# --- the fast camera path, and weather ------------------------------------------------------
+
+def pillow_frames(image: Image.Image, camera: str, n: int, seed: int = 1) -> list[Frame]:
+    """The reference: each frame a Pillow bilinear resize of the camera's box (slow)."""
+    boxes = P.camera_boxes(image.size, camera, n, 24.0, W, H, seed)
+    return [pixels(image.resize((W, H), Image.Resampling.BILINEAR, box=box)) for box in boxes]
+
+
+@pytest.mark.parametrize("camera", ["push_in", "pan_left", "tilt_up", "handheld"])
+def test_moving_frames_match_the_pillow_reference(film: ir.Film, camera: str) -> None:
+    """Speed did not cost quality: the fast path draws what Pillow's resize draws."""
+    image = still(film, "coast", 2)
+    fast, ref = frames(image, camera, 12), pillow_frames(image, camera, 12)
+    for a, b in zip(fast, ref, strict=True):
+        error = np.abs(a.astype(np.int16) - b.astype(np.int16))
+        assert error.mean() < 0.45, camera
+        assert np.percentile(error.max(axis=2), 99.5) < 20, camera
+    # And the frames do move: the reference's first and last frames differ far more.
+    assert np.abs(ref[0].astype(np.int16) - ref[-1]).mean() > 2.0
+
+
+def test_moving_frames_are_contiguous_and_read_only(film: ir.Film) -> None:
+    for frame in frames(still(film, "coast", 0), "pan_right", 3):
+        assert frame.flags.c_contiguous and not frame.flags.writeable
+
+
+WEATHER = FILM_HEADER + """
+character ANA { look "young woman, red hair, raincoat"; color "#e6b422" }
+
+scene clear "EXT. COAST - DAY" {
+    setting "a rocky coast, a lighthouse on the cliff"
+    shot wide ANA
+}
+scene fog "EXT. COAST - DAY" {
+    setting "a foggy rocky coast, a lighthouse on the cliff"
+    shot wide ANA
+}
+scene wet "EXT. COAST - DAY" {
+    setting "a rocky coast, a lighthouse on the cliff"
+    ambience "rain" volume=0.3
+    shot wide ANA
+}
+scene snow "EXT. VILLAGE - NIGHT" {
+    setting "a village street, snow falling"
+    shot wide ANA
+}
+scene snug "INT. KITCHEN - NIGHT" {
+    setting "a small kitchen, snow outside"
+    shot wide ANA
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def weather(tmp_path_factory: pytest.TempPathFactory) -> ir.Film:
+    result = check_source(tmp_path_factory.mktemp("weather"), WEATHER)
+    assert result.film is not None, result.report()
+    return result.film
+
+
+def weather_still(film: ir.Film, scene: str) -> Image.Image:
+    sc = next(s for s in film.scenes if s.name == scene)
+    return P.render_still(film, sc, sc.shots[0], *P.still_size(W, H))
+
+
+def test_fog_fades_the_distance_more_than_the_foreground(weather: ir.Film) -> None:
+    clear = pixels(weather_still(weather, "clear")).astype(np.float64)
+    sh = clear.shape[0]
+    fog = pixels(weather_still(weather, "fog")).astype(np.float64)
+    # The far left of the horizon, where sea meets sky (the cliff and the figure are
+    # nearer): its contrast drops by more than half.
+    band = (slice(int(sh * 0.4), int(sh * 0.7)), slice(0, int(clear.shape[1] * 0.3)))
+    assert fog[band].std(axis=(0, 1)).mean() < 0.5 * clear[band].std(axis=(0, 1)).mean()
+    # The foreground changes much less than the distance.
+    near = slice(int(sh * 0.9), sh)
+    assert (np.abs(fog[near] - clear[near]).mean()
+            < 0.5 * np.abs(fog[band] - clear[band]).mean())
+    assert np.array_equal(pixels(weather_still(weather, "fog")),
+                          pixels(weather_still(weather, "fog")))
+
+
+def test_the_ambience_brings_its_weather(weather: ir.Film) -> None:
+    """An ambience of rain rains on a setting that does not say so: a grey sky."""
+    clear = pixels(weather_still(weather, "clear")).astype(np.int16)
+    wet = pixels(weather_still(weather, "wet")).astype(np.int16)
+    sky = slice(0, clear.shape[0] // 3)
+    assert wet[sky, :, 2].mean() < clear[sky, :, 2].mean() - 20  # less blue
+    assert np.abs(wet[sky] - clear[sky]).max(axis=2).mean() > 20
+
+
+def snow_of(film: ir.Film, scene: str) -> float:
+    sc = next(s for s in film.scenes if s.name == scene)
+    return P.snow_level(P.still_spec(film, sc, sc.shots[0]))
+
+
+def test_snow_falls_as_bright_moving_flakes(weather: ir.Film) -> None:
+    assert snow_of(weather, "clear") == 0.0 and snow_of(weather, "fog") == 0.0
+    assert snow_of(weather, "snug") == 0.0  # indoors it does not snow
+    level = snow_of(weather, "snow")
+    assert 0.0 < level <= 1.0
+    image = weather_still(weather, "snow")
+    plain = frames(image, "static", 9)
+    snowy = list(P.render_frames(image, "static", 9, 24.0, W, H, 7, snow=level))
+    flakes = [(s.astype(np.int16) - p).max(axis=2) > 25 for s, p in zip(snowy, plain,
+                                                                          strict=True)]
+    # Bright flakes over a small part of the picture, never darker than the picture.
+    share = np.mean([f.mean() for f in flakes])
+    assert 0.002 < share < 0.05
+    assert all((s >= p).all() for s, p in zip(snowy, plain, strict=True))
+
+    # They fall: frame 8's flakes match frame 0's moved down by a few pixels, not in place.
+    def overlap(shift: int) -> int:
+        return int(np.count_nonzero(flakes[0][: H - shift] & flakes[8][shift:]))
+    best = max(range(40), key=overlap)
+    assert best >= 4 and overlap(best) > 2 * overlap(0)
+    # Deterministic from the seed; another seed, other flakes; the tail is the same shot.
+    again = list(P.render_frames(image, "static", 9, 24.0, W, H, 7, snow=level))
+    assert all(np.array_equal(a, b) for a, b in zip(snowy, again, strict=True))
+    other = next(iter(P.render_frames(image, "static", 9, 24.0, W, H, 8, snow=level)))
+    assert not np.array_equal(other, snowy[0])
+    tail = list(P.render_frames(image, "static", 9, 24.0, W, H, 7, start=5, snow=level))
+    assert all(np.array_equal(a, b) for a, b in zip(snowy[5:], tail, strict=True))
+    with pytest.raises(ValueError, match="snow"):
+        P.render_frames(image, "static", 9, 24.0, W, H, 7, snow=2.0)
+
+
+def test_a_build_lets_snow_fall(tmp_path: Path) -> None:
+    """The whole build path: the still job finds the snow, the segment's frames show it."""
+    scene = '''scene pass "EXT. MOUNTAIN PASS - NIGHT" {{
+    setting "a mountain pass{}"
+    shot wide 1s
+}}
+'''
+    moved = []
+    for name, words in (("clear", ""), ("snowy", ", snow falling")):
+        path = tmp_path / name / "film.film"
+        path.parent.mkdir()
+        path.write_text('film "Snow" { size 320x180\n fps 12 }\n' + scene.format(words))
+        result = build(path, jobs=1)
+        assert result.ok and result.output is not None, result.diagnostics
+        raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(result.output), "-f",
+                              "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True,
+                             check=True).stdout
+        video = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 180, 320, 3).astype(np.int16)
+        assert len(video) == 12
+        # A static camera: frames differ only where something moves.
+        moved.append(int(np.count_nonzero(np.abs(video[2] - video[8]).max(axis=2) > 20)))
+    assert moved[0] < 20 and moved[1] > 100

@@ -5,8 +5,8 @@ Takes a `Canvas` (a supersampled RGB image and the frame rectangle inside it) an
 ground is, so that figures can stand on it. Exteriors get a sky graded for the time of day
 over land or sea; interiors get a wall, a floor and a window onto that sky. Words in the
 setting (sea, lighthouse, city, street, forest, mountain, kitchen, rain …) add simple flat
-elements. Everything random is drawn from the `random.Random` the caller passes, so the
-same scene always paints the same picture.
+elements; fog lays haze over the distance (`paint_fog`). Everything random is drawn from
+the `random.Random` the caller passes, so the same scene always paints the same picture.
 """
 
 from __future__ import annotations
@@ -348,6 +348,39 @@ def paint_rain(c: Canvas, rng: random.Random, *, alpha: int = 70) -> None:
                fill=(200, 210, 225, alpha), width=max(1, round(c.fh * 0.0016)))
 
 
+def fog_color(pal: Palette) -> RGB:
+    """The colour of fog under this time's light: a pale grey leaning to the sky's."""
+    return mix(tone((206, 210, 214), pal), pal.sky_horizon, 0.25)
+
+
+def paint_fog(c: Canvas, pal: Palette, horizon: float, rng: random.Random, *,
+              strength: float, depth: float) -> None:
+    """A layer of fog over everything painted so far: thickest at the horizon, thinning
+    toward the top and, more quickly, toward the foreground (`depth`, in frame heights
+    below the horizon), in soft banks that drift across the picture (from `rng`).
+
+    Painted once after the distant set pieces and again, thinner, after the near ones:
+    the farther a thing is, the more fog lies in front of it.
+    """
+    img = c.image
+    # The mask is smooth, so it is made at an eighth of the size and scaled up.
+    q = 8
+    w, h = max(2, img.width // q), max(2, img.height // q)
+    v = (((np.arange(h, dtype=np.float32) + 0.5) * q - c.fy0) / c.fh - horizon)[:, None]
+    u = (((np.arange(w, dtype=np.float32) + 0.5) * q - c.fx0) / c.fw)[None, :]
+    profile = np.where(v < 0.0, np.exp(-((v / 0.75) ** 2)), np.exp(-((v / depth) ** 2)))
+    banks = np.ones((h, w), np.float32)
+    for _ in range(3):
+        freq, phase = rng.uniform(1.5, 3.5), rng.uniform(0.0, 2 * np.pi)
+        centre, spread = rng.uniform(-0.12, 0.06), rng.uniform(0.05, 0.1)
+        band = np.exp(-(((v - centre) / spread) ** 2))
+        banks += 0.25 * band * np.sin(2 * np.pi * freq * u + phase)
+    alpha = np.clip(strength * profile * banks, 0.0, 1.0)
+    mask = Image.fromarray(np.rint(alpha * 255).astype(np.uint8))
+    mask = mask.resize(img.size, Image.Resampling.BILINEAR)
+    img.paste(fog_color(pal), (0, 0, img.width, img.height), mask)
+
+
 # --- the two kinds of place ----------------------------------------------------------------
 
 def paint_exterior(c: Canvas, pal: Palette, words: frozenset[str], rng: random.Random) -> float:
@@ -379,6 +412,10 @@ def paint_exterior(c: Canvas, pal: Palette, words: frozenset[str], rng: random.R
         for k in range(8):
             u = c.left + k * 0.16
             rect(c, u, 0.69, u + 0.08, 0.705, line)
+    fog = has(words, "fog")
+    fog_rng = random.Random(rng.getrandbits(32)) if fog else rng
+    if fog:
+        paint_fog(c, pal, horizon, fog_rng, strength=0.82, depth=0.22)
     if sea and has(words, "cliff"):
         lu, lv = paint_cliff(c, pal, horizon)
     else:
@@ -403,6 +440,8 @@ def paint_exterior(c: Canvas, pal: Palette, words: frozenset[str], rng: random.R
     elif has(words, "street"):
         rect(c, c.left, 0.8, c.right, c.bottom, tone((120, 116, 110), pal))
         rect(c, c.left, 0.8, c.right, 0.815, tone((150, 146, 140), pal))
+    if fog:
+        paint_fog(c, pal, horizon, fog_rng, strength=0.4, depth=0.3)
     if has(words, "rain"):
         paint_rain(c, rng)
     return ground_line

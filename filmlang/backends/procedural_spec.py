@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 from filmlang import ir
 
-VERSION = "2"
+VERSION = "3"
 """Part of every key of this backend's jobs: bump it whenever its output changes."""
 
 STILL_SCALE = 1.25
@@ -48,13 +48,20 @@ KEYWORDS: dict[str, frozenset[str]] = {
                           "ridge"),
     "rain": wordset("rain raining rainy storm stormy downpour drizzle"),
     "storm": wordset("storm stormy thunder lightning gale"),
-    "snow": wordset("snow snowy winter ice frozen"),
+    "snow": wordset("snow snowy winter ice frozen snowing snowfall blizzard snowstorm"),
+    # Weather: falling snow (frames) and fog (the still). Also read from the ambience's name.
+    "snowfall": wordset("snow snowy snowing snowfall blizzard snowstorm snowflakes"),
+    "fog": wordset("fog foggy mist misty haze hazy"),
     "desert": wordset("desert dunes sand sandy"),
     "interior": wordset("room kitchen bedroom office inside interior hall hallway corridor "
                           "house apartment flat cabin bar pub cafe restaurant shop classroom "
                           "library studio attic basement"),
     "kitchen": frozenset(["kitchen"]),
 }
+
+
+WEATHER = KEYWORDS["rain"] | KEYWORDS["snowfall"] | KEYWORDS["fog"]
+"""The words of an ambience's name that change the picture."""
 
 
 def words_of(*texts: str) -> frozenset[str]:
@@ -86,6 +93,9 @@ class StillSpec:
     framing: str
     action: str
     subjects: tuple[Subject, ...]
+    ambience: str = ""
+    """The weather words of the scene's ambience (rain, fog, snow), sorted: nothing else
+    of it shows, so only they are part of the key."""
 
     def key(self) -> dict[str, object]:
         """A JSON-ready form for job keys."""
@@ -93,8 +103,14 @@ class StillSpec:
 
     @property
     def words(self) -> frozenset[str]:
-        """The words of the place, which choose its set pieces."""
-        return words_of(self.setting, self.location, self.heading)
+        """The words of the place, which choose its set pieces, and the ambience's weather."""
+        return words_of(self.setting, self.location, self.heading, self.ambience)
+
+    @property
+    def snowfall(self) -> bool:
+        """Whether snow falls in the shot's frames (an exterior whose words say so)."""
+        return (self.shot_type != "insert" and not self.interior
+                and has(self.words, "snowfall"))
 
 
 def still_spec(film: ir.Film, scene: ir.Scene, shot: ir.Shot) -> StillSpec:
@@ -106,10 +122,12 @@ def still_spec(film: ir.Film, scene: ir.Scene, shot: ir.Shot) -> StillSpec:
                      for n in shot.subjects if n in names)
     # The place depends on the film's seed and the place itself, not on the scene's name:
     # two scenes set in the same place look the same.
+    ambience = scene.ambience.name if scene.ambience is not None else ""
     place = f"{film.seed}\0{scene.setting}\0{scene.location}\0{interior}"
     return StillSpec(place_seed=zlib.crc32(place.encode("utf-8")), time=scene.time,
                      interior=interior, setting=scene.setting, location=scene.location,
                      heading=scene.heading or "", shot_type=shot.type,
-                     framing=shot.framing, action=shot.action, subjects=subjects)
+                     framing=shot.framing, action=shot.action, subjects=subjects,
+                     ambience=" ".join(sorted(words_of(ambience) & WEATHER)))
 
 
