@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from conftest import processes
-from filmlang.audio import SAMPLE_RATE, write_wav
-from filmlang.link.audio_mix import Clip, duck_envelope, mix
+from filmlang.audio import SAMPLE_RATE, read_wav, write_wav
+from filmlang.link.audio_mix import PREVIEW_RATE, Clip, duck_envelope, half_rate, mix
 from filmlang.link.ffmpeg import (
     ENV_FFMPEG,
     FfmpegError,
@@ -31,13 +31,18 @@ from filmlang.link.ffmpeg import (
 from filmlang.link.loudness import (
     TABLE_HIGHPASS_48K,
     TABLE_SHELF_48K,
+    _gain_for_peaks,
+    _interpolator,
+    _limited_peak_dbtp,
+    _oversampled_peaks,
+    _stretch_gain,
     integrated_loudness,
     k_weighting,
     limiter_gain,
     normalize,
     true_peak_dbtp,
 )
-from filmlang.link.mux import mux
+from filmlang.link.mux import PREVIEW_AUDIO, mux
 from filmlang.link.segments import SegmentEncoder, concat_segments, encode_segment
 from filmlang.link.subtitles import (
     Cue,
@@ -411,6 +416,57 @@ def test_limiter_gain_is_smooth_and_never_above_what_peaks_need() -> None:
     assert np.abs(np.diff(gain)).max() < 2e-3          # ramps, no steps
 
 
+def _direct_peaks(data: np.ndarray) -> np.ndarray:
+    """The oversampled peaks by plain convolution with each phase (the definition)."""
+    phases = _interpolator()
+    half = phases.shape[1] // 2
+    out = np.abs(data).copy()
+    for c in range(data.shape[1]):
+        for row in phases[1:]:
+            values = np.convolve(data[:, c], row)[half:half + len(data)]
+            out[:, c] = np.maximum(out[:, c], np.abs(values))
+    return out
+
+
+def test_oversampled_peaks_equal_the_direct_convolution() -> None:
+    rng = np.random.default_rng(5)
+    for n in (30, 5000, 70_000):                  # shorter than, and across, FFT blocks
+        data = rng.standard_normal((n, 2))
+        assert np.allclose(_oversampled_peaks(data), _direct_peaks(data), atol=1e-12)
+
+
+def test_limiter_is_idle_exactly_away_from_peaks() -> None:
+    rng = np.random.default_rng(9)
+    peaks = np.abs(rng.standard_normal(20 * RATE)) * 0.1
+    peaks[[3 * RATE, 3 * RATE + 900, 12 * RATE]] = 2.0
+    gain = _gain_for_peaks(peaks, -1.0)
+    everywhere = _stretch_gain(np.minimum(1.0, 10 ** (-1 / 20) / peaks), 240, 1920, 960)
+    assert np.allclose(gain, everywhere, atol=1e-9)
+    assert (gain < 1.0).sum() < RATE // 4           # only around the three peaks
+    assert gain[5 * RATE:11 * RATE].min() == 1.0
+
+
+def test_limited_true_peak_only_oversamples_where_the_gain_moves() -> None:
+    rng = np.random.default_rng(13)
+    data = 0.2 * rng.standard_normal((10 * RATE, 2))
+    data[4 * RATE: 4 * RATE + 200] *= 6.0
+    peaks = _oversampled_peaks(data).max(axis=1)
+    gain = 1.5 * _gain_for_peaks(1.5 * peaks, -1.05)
+    fast = _limited_peak_dbtp(data, gain, 1.5 * peaks, _interpolator().shape[1])
+    assert fast == pytest.approx(true_peak_dbtp(data * gain[:, None]), abs=1e-9)
+
+
+def test_normalize_with_many_transients_hits_the_target_within_its_tolerance() -> None:
+    rng = np.random.default_rng(17)
+    speech_like = 0.1 * rng.standard_normal((30 * RATE, 2)) * \
+        np.abs(np.sin(np.linspace(0, 40, 30 * RATE)))[:, None]
+    for at in range(1, 30, 3):
+        speech_like[at * RATE: at * RATE + 300] *= 8.0
+    out = normalize(speech_like, -16.0, max_true_peak=-1.5)
+    assert integrated_loudness(out) == pytest.approx(-16.0, abs=0.1)
+    assert true_peak_dbtp(out) <= -1.5
+
+
 def test_normalize_keeps_silence_and_mono_shape() -> None:
     assert np.array_equal(normalize(np.zeros((RATE, 2)), -16.0), np.zeros((RATE, 2)))
     mono = normalize(sine(997, 2, -30.0, channels=1), -20.0, max_true_peak=-1.0)
@@ -496,6 +552,19 @@ def test_mux_wav_without_subtitles_and_mkv(joined: Path, tmp_path: Path) -> None
         mux(joined, wav, tmp_path / "film.avi")
 
 
+def test_mux_preview_audio_is_24_khz_and_as_long_as_the_video(joined: Path,
+                                                              tmp_path: Path) -> None:
+    seconds = sum(SEGMENT_FRAMES) / FPS
+    audio = sine(440, seconds + 0.5, -20.0).astype(np.float32)     # long: gets cut
+    out = mux(joined, audio, tmp_path / "film.mp4", audio_bitrate=PREVIEW_AUDIO[0],
+              audio_rate=PREVIEW_AUDIO[1])
+    info = probe(out)
+    assert [(a.codec, a.sample_rate, a.channels) for a in info.audio] == [("aac", 24000, 2)]
+    decoded = capture_ffmpeg(["-i", str(out), "-map", "0:a:0", "-f", "f32le", "-ac", "2",
+                              "pipe:1"]).stdout
+    assert len(decoded) // 8 == pytest.approx(seconds * 24000, abs=1024)
+
+
 def test_failed_mux_keeps_the_last_good_film(joined: Path, tmp_path: Path) -> None:
     out = tmp_path / "film.mp4"
     out.write_bytes(b"last good film")
@@ -509,3 +578,121 @@ def test_failed_mux_keeps_the_last_good_film(joined: Path, tmp_path: Path) -> No
     assert out.read_bytes() == b"last good film"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.mp4", "film.mp4"]
     assert ffmpeg_children() == []
+
+
+# -- the preview profile's audio ----------------------------------------------------------
+
+def test_half_rate_keeps_the_band_and_removes_what_would_alias() -> None:
+    low, high = half_rate(sine(1000, 1, -6.0)), half_rate(sine(15000, 1, -6.0))
+    assert low.shape == (RATE // 2, 2) and low.dtype == np.float32
+    middle = slice(1000, -1000)
+    assert 20 * np.log10(np.abs(low[middle]).max()) == pytest.approx(-6.0, abs=0.1)
+    assert 20 * np.log10(np.abs(high[middle]).max()) < -50.0     # would fold to 9 kHz
+
+
+def test_mix_at_the_preview_rate() -> None:
+    rate = PREVIEW_RATE
+    line = Clip(np.full(rate, 0.1, dtype=np.float32), 0.5, kind="dialogue", rate=rate)
+    bed = Clip(np.full((3 * rate, 2), 0.1, dtype=np.float32), 0.0, kind="music", rate=rate)
+    out = mix([line, bed], 2.0, rate=rate)
+    assert out.shape == (2 * rate, 2)
+    assert out[int(1.0 * rate), 0] == pytest.approx(0.1 + 0.1 * 10 ** (-12 / 20), abs=1e-6)
+    assert out[int(0.1 * rate), 0] == pytest.approx(0.1, abs=1e-6)   # before the ducking
+    with pytest.raises(ValueError, match="24000 Hz in a mix at 48000 Hz"):
+        mix([line], 2.0)
+
+
+def test_preview_mix_and_mux_meet_the_loudness_target(joined: Path, tmp_path: Path) -> None:
+    """The preview profile's own jobs, on real WAVs in a real store: 24 kHz, on target."""
+    from filmlang.cache.store import Store
+    from filmlang.exec.runners import run_mix, run_mux
+    from filmlang.plan.jobs import Job
+
+    store = Store(tmp_path / "cache")
+    store.ensure()
+    rng = np.random.default_rng(21)
+    seconds = sum(SEGMENT_FRAMES) / FPS
+    voice = (0.3 * rng.standard_normal(RATE) * np.hanning(RATE)).astype(np.float32)
+    voice[RATE // 2: RATE // 2 + 100] = 0.99                      # a peak to limit
+    keys = {"speech": ("a" * 64, voice), "music": ("b" * 64, sine(330, 3, -24.0))}
+    for key, samples in keys.values():
+        store.path(key).mkdir(parents=True)
+        write_wav(store.path(key) / "audio.wav", np.asarray(samples, dtype=np.float32))
+    clips = [{"input": keys["speech"][0], "start": 0.3, "gain": 1.0, "kind": "dialogue"},
+             {"input": keys["music"][0], "start": 0.0, "gain": 0.5, "kind": "music",
+              "length": seconds, "fade_out": 0.25}]       # a bed rendered long, cut here
+    mix_job = Job(kind="mix", backend="mix@test", params={
+        "clips": clips, "seconds": seconds, "loudness": -16.0, "rate": PREVIEW_RATE})
+    store.path(mix_job.key).mkdir(parents=True)
+    run_mix(mix_job, store.path(mix_job.key), store)
+    mixed, mixed_rate = read_wav(store.path(mix_job.key) / "mix.wav")
+    assert mixed_rate == PREVIEW_RATE and mixed.shape == (round(seconds * PREVIEW_RATE), 2)
+    assert np.array_equal(mixed[:, 0], mixed[:, 1])                # dual mono
+    encoded = probe(store.path(mix_job.key) / "mix.m4a")          # the mux copies it
+    assert [(a.codec, a.sample_rate) for a in encoded.audio] == [("aac", PREVIEW_RATE)]
+    tail, body = np.abs(mixed[-48:]).max(), np.abs(mixed[-PREVIEW_RATE // 2:]).max()
+    assert tail < 0.05 * body                                    # faded out at the cut
+    video_key = "c" * 64
+    store.path(video_key).mkdir(parents=True)
+    (store.path(video_key) / "video.mp4").write_bytes(joined.read_bytes())
+    mux_job = Job(kind="mux", backend="ffmpeg@test", inputs=(video_key, mix_job.key), params={
+        "title": "T", "subtitles": "track", "cues": [], "chapters": [], "audio": "preview"})
+    out = tmp_path / "mux"
+    out.mkdir()
+    run_mux(mux_job, out, store)
+    info = probe(out / "film.mp4")
+    assert [(a.codec, a.sample_rate, a.channels) for a in info.audio] == [("aac", PREVIEW_RATE, 2)]
+    decoded = capture_ffmpeg(["-i", str(out / "film.mp4"), "-map", "0:a:0", "-f", "f32le",
+                              "-ac", "2", "-ar", str(RATE), "pipe:1"]).stdout
+    samples = np.frombuffer(decoded, dtype="<f4").reshape(-1, 2)
+    assert len(samples) == pytest.approx(seconds * RATE, abs=2048)   # the video's length
+    assert abs(integrated_loudness(samples) - (-16.0)) < 1.0
+    assert true_peak_dbtp(samples) < -1.0
+
+
+def test_a_preview_rebuild_reuses_the_beds_when_a_line_grows_a_little(tmp_path: Path) -> None:
+    """Preview beds are rendered to a whole step and cut in the mix: a line that changes
+    its scene's length a little re-renders no music; the film's beds follow the scene."""
+    from conftest import write_film
+    from filmlang.api import check_file
+    from filmlang.plan.planner import BuildConfig, plan_assembly, plan_sources
+    from filmlang.plan.timeline import solve
+
+    film = check_file(write_film(tmp_path)).film
+    assert film is not None
+
+    def beds(config: BuildConfig, seconds: float) -> tuple[float, dict[str, object]]:
+        sources = plan_sources(film, config)
+        durations = dict.fromkeys(sources.speech, seconds)
+        timeline, problems = solve(film, durations, 8.0)
+        assert not problems
+        graph = plan_assembly(film, sources, timeline, config)
+        mix_job = graph.jobs[graph.outputs["mix"]]
+        keys = {j.key: j.params["seconds"] for j in graph.jobs.values()
+                if j.kind in ("music", "ambience")}
+        cuts = [c.get("length") for c in mix_job.params["clips"] if c["kind"] == "music"]
+        return timeline.seconds, {"keys": keys, "cuts": cuts}
+
+    preview = BuildConfig(preview=True)
+    short, before = beds(preview, 2.5)
+    long, after = beds(preview, 2.8)
+    assert long > short
+    assert before["keys"] == after["keys"]              # the same music and ambience jobs
+    assert before["cuts"] != after["cuts"]              # cut to the new length in the mix
+    assert all(s % 8.0 == 0 for s in after["keys"].values())   # type: ignore[attr-defined]
+    final_before, final_after = beds(BuildConfig(), 2.5)[1], beds(BuildConfig(), 2.8)[1]
+    assert final_before["keys"] != final_after["keys"]
+    assert final_after["cuts"] == [None, None]
+
+
+def test_the_preview_film_is_the_same_from_two_fresh_caches(tmp_path: Path) -> None:
+    from conftest import write_film
+    from filmlang.build import build
+    from filmlang.plan.planner import BuildConfig
+
+    films = []
+    for name in ("one", "two"):
+        result = build(write_film(tmp_path / name), jobs=2, config=BuildConfig(preview=True))
+        assert result.ok and result.output is not None
+        films.append(result.output.read_bytes())
+    assert films[0] == films[1]

@@ -1,10 +1,11 @@
 """The film's sound mix: clips placed on a timeline, summed into one stereo track.
 
-Takes `Clip`s (float32 samples at `SAMPLE_RATE`, a start time, a gain and a kind) and gives
-a float32 (samples, 2) array of exactly the film's length. Dialogue is centred; music and
-ambience duck under dialogue, with a gain envelope built from the dialogue clips' spans
-(ramped down over `attack` before a line, back up over `release` after it, and held down
-across short gaps between lines so the music does not pump). The mix is not clipped or
+Takes `Clip`s (float32 samples at `SAMPLE_RATE`, or `PREVIEW_RATE` for a preview, a start
+time, a gain and a kind) and gives a float32 (samples, 2) array of exactly the film's length.
+Dialogue is centred; music and ambience duck under dialogue, with a gain envelope built
+from the dialogue clips' spans (ramped down over `attack` before a line, back up over
+`release` after it, and held down across short gaps between lines so the music does not
+pump). The mix is not clipped or
 normalised here: `loudness.normalize` does that once for the whole film.
 """
 
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 ClipKind = Literal["dialogue", "music", "ambience", "effect"]
 CLIP_KINDS: tuple[str, ...] = get_args(ClipKind)
 DUCKED_KINDS = frozenset({"music", "ambience"})
+PREVIEW_RATE = SAMPLE_RATE // 2      # the planner's PREVIEW_AUDIO_RATE
+DUAL_MONO_DB = 3.0103
+"""How much louder (BS.1770) a mono track is when played on both speakers."""
+"""A preview's mix runs at half the rate: half the work in mixing, loudness and AAC."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,6 +48,8 @@ class Clip:
     kind: ClipKind
     fade_in: float = 0.0
     fade_out: float = 0.0
+    rate: int = SAMPLE_RATE
+    """The samples' rate: the mix's (a preview mixes at `PREVIEW_RATE`)."""
 
     def __post_init__(self) -> None:
         if self.kind not in CLIP_KINDS:
@@ -54,7 +61,7 @@ class Clip:
 
     @property
     def duration(self) -> float:
-        return len(self.samples) / SAMPLE_RATE
+        return len(self.samples) / self.rate
 
     @property
     def end(self) -> float:
@@ -73,7 +80,7 @@ def _stereo(clip: Clip) -> Samples:
     data = data * np.float32(clip.gain)
     n = len(data)
     for seconds, at_start in ((clip.fade_in, True), (clip.fade_out, False)):
-        length = min(n, round(seconds * SAMPLE_RATE))
+        length = min(n, round(seconds * clip.rate))
         if length > 0:
             ramp = _smoothstep(np.linspace(0.0, 1.0, length, dtype=np.float32))
             if at_start:
@@ -93,7 +100,7 @@ def _smoothstep(x: Samples) -> Samples:
 def _place(bus: Samples, clip: Clip) -> None:
     """Add the clip into `bus` at its start sample, cut to the bus's length."""
     data = _stereo(clip)
-    start = round(clip.start * SAMPLE_RATE)
+    start = round(clip.start * clip.rate)
     lo, hi = max(start, 0), min(start + len(data), len(bus))
     if hi > lo:
         bus[lo:hi] += data[lo - start:hi - start]
@@ -112,7 +119,8 @@ def dialogue_spans(clips: Iterable[Clip], *, hold: float = 0.0) -> list[tuple[fl
 
 
 def duck_envelope(spans: Sequence[tuple[float, float]], n: int, *, duck_db: float = -12.0,
-                  attack: float = 0.08, release: float = 0.35) -> Samples:
+                  attack: float = 0.08, release: float = 0.35,
+                  rate: int = SAMPLE_RATE) -> Samples:
     """Gain (n,) for music and ambience: 1 away from dialogue, `duck_db` under it.
 
     The depth ramps in over `attack` seconds before each span and out over `release`
@@ -122,9 +130,9 @@ def duck_envelope(spans: Sequence[tuple[float, float]], n: int, *, duck_db: floa
     import numpy as np
 
     depth = np.zeros(n, dtype=np.float32)
-    attack_n, release_n = round(attack * SAMPLE_RATE), round(release * SAMPLE_RATE)
+    attack_n, release_n = round(attack * rate), round(release * rate)
     for start, end in spans:
-        s, e = round(start * SAMPLE_RATE), round(end * SAMPLE_RATE)
+        s, e = round(start * rate), round(end * rate)
         pieces = ((s - attack_n, s, True), (e, e + release_n, False))
         lo, hi = max(s, 0), min(e, n)
         if hi > lo:
@@ -143,8 +151,8 @@ def duck_envelope(spans: Sequence[tuple[float, float]], n: int, *, duck_db: floa
 
 
 def mix(clips: Iterable[Clip], seconds: float, *, duck_db: float = -12.0, attack: float = 0.08,
-        release: float = 0.35) -> Samples:
-    """Mix `clips` into a (round(seconds * SAMPLE_RATE), 2) float32 track.
+        release: float = 0.35, rate: int = SAMPLE_RATE) -> Samples:
+    """Mix `clips` (all at `rate`) into a (round(seconds * rate), 2) float32 track.
 
     Each clip starts at its exact sample and is cut at the film's ends. Music and ambience
     are multiplied by the ducking envelope of the dialogue spans (gaps between lines shorter
@@ -153,14 +161,42 @@ def mix(clips: Iterable[Clip], seconds: float, *, duck_db: float = -12.0, attack
     import numpy as np
 
     clips = list(clips)
-    n = max(0, round(seconds * SAMPLE_RATE))
+    for clip in clips:
+        if clip.rate != rate:
+            raise ValueError(f"a clip at {clip.rate} Hz in a mix at {rate} Hz")
+    n = max(0, round(seconds * rate))
     under = np.zeros((n, 2), dtype=np.float32)
     over = np.zeros((n, 2), dtype=np.float32)
     for clip in clips:
         _place(under if clip.kind in DUCKED_KINDS else over, clip)
     spans = dialogue_spans(clips, hold=attack + release)
     if spans and duck_db != 0.0 and n:
-        envelope = duck_envelope(spans, n, duck_db=duck_db, attack=attack, release=release)
+        envelope = duck_envelope(spans, n, duck_db=duck_db, attack=attack, release=release,
+                                 rate=rate)
         under *= envelope[:, None]
     over += under
     return over
+
+
+def half_rate(samples: Samples) -> Samples:
+    """(n,) or (n, c) at `SAMPLE_RATE` to half that rate: a windowed-sinc low-pass at 0.45
+    of the old Nyquist (10.8 kHz, under the new one's 12 kHz), then every other sample."""
+    import numpy as np
+
+    data = np.asarray(samples, dtype=np.float32)
+    if not len(data):
+        return data[::2]
+    kernel = _half_band()
+    half = len(kernel) // 2
+    columns = data[:, None] if data.ndim == 1 else data
+    out = np.stack([np.convolve(columns[:, c], kernel)[half:half + len(columns)][::2]
+                    for c in range(columns.shape[1])], axis=1).astype(np.float32)
+    return out[:, 0] if data.ndim == 1 else out
+
+
+def _half_band(taps: int = 47) -> Samples:
+    import numpy as np
+
+    t = np.arange(taps) - taps // 2
+    kernel = 0.45 * np.sinc(0.45 * t) * np.blackman(taps)
+    return np.asarray(kernel / kernel.sum(), dtype=np.float32)

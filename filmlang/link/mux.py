@@ -27,6 +27,11 @@ if TYPE_CHECKING:
     Samples = npt.NDArray[np.float32]
 
 
+PREVIEW_AUDIO = ("96k", SAMPLE_RATE // 2)
+"""A preview's AAC: bitrate and sample rate (about half the encoding time of the film's)."""
+FILM_AUDIO = ("192k", SAMPLE_RATE)
+
+
 @dataclass(frozen=True)
 class Container:
     """How one output container is written: ffmpeg muxer, subtitle codec, extra options."""
@@ -60,15 +65,35 @@ def container_for(out: Path) -> Container:
     return found
 
 
+def encode_audio(wav: Path, out: Path, *, bitrate: str = PREVIEW_AUDIO[0],
+                 rate: int = PREVIEW_AUDIO[1], timeout: float | None = 600.0) -> Path:
+    """AAC of a WAV, as it is (no cut or pad), into `out` (.m4a), atomically.
+
+    A preview's mix job encodes its own audio, so that the encoding runs alongside the
+    video's segments and the mux only copies it."""
+    temp = temp_path_beside(out, ".m4a.part")
+    try:
+        run_ffmpeg(["-i", str(wav), "-map", "0:a:0", "-c:a", "aac", "-aac_coder", "fast",
+                    "-b:a", bitrate, "-af", f"aresample={rate}", "-map_metadata", "-1",
+                    "-f", "mp4", str(temp)], timeout=timeout)
+        os.replace(temp, out)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+    return out
+
+
 def mux(video: Path, audio: Samples | Path, out: Path, *, subtitles: Path | None = None,
         chapters: Sequence[tuple[str, float, float]] = (), title: str | None = None,
-        audio_bitrate: str = "192k", language: str = "und",
+        audio_bitrate: str = "192k", audio_rate: int = SAMPLE_RATE, language: str = "und",
         timeout: float | None = 600.0) -> Path:
     """Write the film `out` (MP4, MOV or MKV by its suffix); returns `out`.
 
     `audio` is float samples at `SAMPLE_RATE`, (n,) or (n, channels), or a WAV path; it is
     padded with silence or cut to the video's exact duration. `subtitles` is an `.srt`
     file (a file with no cues adds no track). `chapters` are (title, start, end) seconds.
+    `audio_rate` is the AAC's sample rate (a preview uses 24 kHz: half the encoding).
+    An `.m4a` audio path (from `encode_audio`, exactly the video's length) is copied.
     """
     import numpy as np
 
@@ -78,7 +103,7 @@ def mux(video: Path, audio: Samples | Path, out: Path, *, subtitles: Path | None
     if info.video is None:
         raise ValueError(f"{video} has no video stream")
     seconds = info.video.duration or info.duration or 0.0
-    total = round(seconds * SAMPLE_RATE)
+    total = round(seconds * audio_rate)
     temp = temp_path_beside(out, out.suffix + ".part")
     scratch: list[Path] = [temp]
     try:
@@ -97,8 +122,10 @@ def mux(video: Path, audio: Samples | Path, out: Path, *, subtitles: Path | None
         tags = ["-metadata:s:a:0", f"language={language}"]
         # The fast AAC coder halves the encode of a long film; at 192k it is transparent.
         codecs = ["-c:v", "copy", "-c:a", "aac", "-aac_coder", "fast", "-b:a", audio_bitrate,
-                  "-af", f"aresample={SAMPLE_RATE},apad=whole_len={total},"
+                  "-af", f"aresample={audio_rate},apad=whole_len={total},"
                          f"atrim=end_sample={total}"]
+        if isinstance(audio, Path | str) and Path(audio).suffix.lower() == ".m4a":
+            codecs = ["-c:v", "copy", "-c:a", "copy"]
         if subtitles is not None and parse_srt(Path(subtitles).read_text(encoding="utf-8-sig")):
             inputs.append(["-f", "srt", "-i", str(subtitles)])
             maps += ["-map", f"{len(inputs) - 1}:s:0"]
