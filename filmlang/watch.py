@@ -7,6 +7,14 @@ cache makes the rebuild incremental. Changes made during a build start another b
 soon as it ends. After each build the set of watched files is computed again, so new
 imports and includes are followed. A source with errors prints its diagnostics and leaves
 the last good film in place (a build writes its output only on success, atomically).
+
+A save in the middle of a build cancels it: the observer thread sets the build's cancel
+token, `build` stops starting jobs, kills its ffmpeg children and returns without
+publishing anything, and the main loop starts the new build once the old one has returned.
+Jobs that finished before the cancel stay in the cache; the new build reuses them.
+
+A `BuildListener` (the `--serve` preview page) hears when each build starts, how far it
+has got, and how it ended.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from watchdog.observers.api import BaseObserver, ObservedWatch
 
 from filmlang.build import BuildResult, build, default_output
 from filmlang.diagnostics import render_all
+from filmlang.exec.scheduler import Progress, Record
 from filmlang.plan.planner import BuildConfig
 
 QUIET_SECONDS = 0.15
@@ -81,8 +90,46 @@ def describe(result: BuildResult, seconds: float, style: Callable[[str], str] = 
     return lines
 
 
+class BuildListener:
+    """Hears about each build of a watch session; all no-ops here. Called from the main
+    thread (`started`, `finished`) and the scheduler's threads (`progress`)."""
+
+    def started(self, number: int) -> None: ...
+    def progress(self, number: int, done: int, total: int, phase: str) -> None: ...
+    def finished(self, number: int, result: BuildResult | None, seconds: float) -> None: ...
+
+
+class _Progress(Progress):
+    """The scheduler's progress, passed on to a listener as (done, total, phase): the
+    speech and stills first, then the assembly."""
+
+    def __init__(self, listener: BuildListener, number: int) -> None:
+        self.listener = listener
+        self.number = number
+        self.lock = threading.Lock()
+        self.phase = 0
+        self.done = 0
+        self.total = 0
+
+    def start(self, total: int) -> None:
+        with self.lock:
+            self.phase += 1
+            self.done, self.total = 0, total
+            self._tell()
+
+    def advance(self, record: Record) -> None:
+        with self.lock:
+            self.done += 1
+            self._tell()
+
+    def _tell(self) -> None:
+        phase = "speech and stills" if self.phase <= 1 else "shots, sound and mux"
+        self.listener.progress(self.number, self.done, self.total, phase)
+
+
 class _Changes(FileSystemEventHandler):
-    """Runs in the observer thread: notes that a watched file changed, nothing more."""
+    """Runs in the observer thread: notes that a watched file changed, and cancels the
+    build in progress, if any."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -92,6 +139,8 @@ class _Changes(FileSystemEventHandler):
         self.files: set[Path] = set()
         self.any_film = False
         """After a failed build: also take any .film file (an include not yet written)."""
+        self.cancel: threading.Event | None = None
+        """The cancel token of the build running now."""
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.is_directory or event.event_type in ("opened", "closed_no_write"):
@@ -105,6 +154,8 @@ class _Changes(FileSystemEventHandler):
                 if path.resolve() in self.files or (self.any_film and path.suffix == ".film"):
                     self.last = time.monotonic()
                     self.changed.set()
+                    if self.cancel is not None:
+                        self.cancel.set()
                     return
 
     def settled(self, quiet: float) -> bool:
@@ -122,7 +173,8 @@ class Watcher:
     def __init__(self, file: Path, *, output: Path | None = None, cache: Path | None = None,
                  jobs: int | None = None, config: BuildConfig | None = None,
                  allow_outside: bool = False, echo: Echo = print,
-                 style: Callable[[str], str] = str, quiet: float = QUIET_SECONDS) -> None:
+                 style: Callable[[str], str] = str, quiet: float = QUIET_SECONDS,
+                 listener: BuildListener | None = None) -> None:
         self.file = file
         self.config = config or BuildConfig(preview=True)
         if output is None and self.config.preview:
@@ -136,21 +188,39 @@ class Watcher:
         self.echo = echo
         self.style = style
         self.quiet = quiet
+        self.listener = listener or BuildListener()
         self.changes = _Changes()
         self.watches: dict[Path, ObservedWatch] = {}
+        self.builds = 0
 
     def build_once(self) -> BuildResult | None:
-        """One build, reported; None when the cache or output could not be written."""
+        """One build, reported; None when the cache or output could not be written. A save
+        during the build cancels it (the result says `cancelled`)."""
+        self.builds += 1
+        number = self.builds
+        self.listener.started(number)
+        cancel = threading.Event()
+        with self.changes.lock:
+            self.changes.cancel = cancel
         start = time.perf_counter()
+        result: BuildResult | None = None
         try:
             result = build(self.file, output=self.output, cache=self.cache, jobs=self.jobs,
-                           config=self.config, allow_outside=self.allow_outside)
+                           config=self.config, allow_outside=self.allow_outside,
+                           progress=_Progress(self.listener, number), cancel=cancel)
         except OSError as exc:
             where = f" {exc.filename}" if exc.filename else ""
             self.echo(f"error: cannot write{where}: {exc.strerror or exc}")
-            return None
-        for line in describe(result, time.perf_counter() - start, self.style):
-            self.echo(line)
+        finally:
+            with self.changes.lock:
+                self.changes.cancel = None
+        seconds = time.perf_counter() - start
+        if result is not None and result.cancelled:
+            self.echo(f"build cancelled after {seconds:.1f}s: a file changed")
+        elif result is not None:
+            for line in describe(result, seconds, self.style):
+                self.echo(line)
+        self.listener.finished(number, result, seconds)
         return result
 
     def _follow(self, observer: BaseObserver, result: BuildResult | None) -> None:
@@ -158,7 +228,7 @@ class Watcher:
         files = watched_files(self.file, result)
         with self.changes.lock:
             self.changes.files = files
-            self.changes.any_film = result is None or not result.ok
+            self.changes.any_film = result is None or not (result.ok or result.cancelled)
         folders = {path.parent for path in files if path.parent.is_dir()}
         for folder in set(self.watches) - folders:
             observer.unschedule(self.watches.pop(folder))

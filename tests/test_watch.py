@@ -3,6 +3,7 @@ follows new includes, and stops cleanly on Ctrl-C."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -57,6 +58,15 @@ def save(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def save_whole(path: Path, text: str) -> None:
+    """Save as many editors do, by a rename: a build never reads a half-written source
+    (on a loaded machine `save` may leave the file truncated for longer than the quiet
+    spell, and a build of the half may succeed)."""
+    temp = path.with_name(f".{path.name}.saving")
+    temp.write_text(text, encoding="utf-8")
+    os.replace(temp, path)
+
+
 def test_watch_rebuilds_on_saves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     path = write_film(tmp_path)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -105,4 +115,164 @@ def test_watch_rebuilds_on_saves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
             raise
     assert code == 0
     out.until("stopped", timeout=5)
+    assert in_session(proc.pid) == []
+
+
+# -- cancelling a stale build -------------------------------------------------------------
+
+def _ffmpeg_children(parent: int) -> list[int]:
+    """ffmpeg processes (zombies included) whose parent is `parent`."""
+    return [pid for pid, name, ppid, _ in processes()
+            if ppid == parent and name.startswith("ffmpeg")]
+
+
+def _verify_cache(root: Path) -> int:
+    """Every object of the cache reads back whole (a fresh store rehashes every file), and
+    no job is left half-written in tmp/. Returns how many objects there are."""
+    from filmlang.cache.store import Store
+
+    store = Store(root)
+    keys = [folder.name for prefix in store.objects.iterdir() for folder in prefix.iterdir()]
+    bad = {key: store.lookup(key).detail for key in keys if not store.lookup(key).ok}
+    assert bad == {}, bad
+    assert list(store.tmp.iterdir()) == []
+    return len(keys)
+
+
+BIG_FILM = TINY_FILM.replace("size 160x90", "size 640x360").replace("fps 8", "fps 24")
+"""The tiny film at a size that takes seconds to encode: a build long enough to interrupt."""
+
+
+def test_cancel_stops_a_build_cleanly(tmp_path: Path) -> None:
+    from filmlang.build import build
+    from filmlang.link import ffmpeg
+    from filmlang.plan.planner import BuildConfig
+
+    path = write_film(tmp_path)
+    mp4 = tmp_path / "film.mp4"
+    first = build(path, output=mp4, jobs=2, config=BuildConfig())
+    assert first.ok
+    good = mp4.read_bytes()
+
+    save(path, BIG_FILM)
+    cancel = threading.Event()
+    results = []
+    worker = threading.Thread(
+        target=lambda: results.append(build(path, output=mp4, jobs=2, config=BuildConfig(),
+                                            cancel=cancel)))
+    worker.start()
+    deadline = time.monotonic() + TIMEOUT
+    encoding: list[subprocess.Popen[bytes]] = []
+    while not encoding:  # cancel while ffmpeg encodes a shot from frames this process makes
+        assert worker.is_alive() and time.monotonic() < deadline, "the build ended first"
+        time.sleep(0.02)
+        with ffmpeg._LIVE_LOCK:
+            encoding = [proc for proc in ffmpeg._LIVE
+                        if proc.poll() is None and "rawvideo" in proc.args]
+    cancel.set()
+    asked = time.monotonic()
+    worker.join(TIMEOUT)
+    stopped = time.monotonic() - asked
+    (result,) = results
+    assert result.cancelled and not result.ok and not result.failures
+    assert stopped < 5.0, f"the cancel took {stopped:.1f}s"
+    assert [proc.returncode for proc in encoding] == [-signal.SIGKILL] * len(encoding)
+    segments = result.counts().get("segment", {}).get("ran", 0)
+    assert segments < sum(1 for job in (result.graph.jobs.values() if result.graph else ())
+                          if job.kind == "segment")
+    assert _ffmpeg_children(os.getpid()) == []
+    assert mp4.read_bytes() == good, "a cancelled build touched the film"
+    _verify_cache(tmp_path / ".filmcache")
+    done = {job.key for job, status, _ in result.records() if status == "ran"}
+
+    again = build(path, output=mp4, jobs=2, config=BuildConfig())
+    assert again.ok and mp4.read_bytes() != good
+    reused = {job.key for job, status, _ in again.records() if status == "cached"}
+    assert done <= reused, "jobs that finished before the cancel were not kept"
+    _verify_cache(tmp_path / ".filmcache")
+
+
+def _encoding_children(parent: int) -> list[int]:
+    """ffmpeg children of `parent` encoding a shot from raw frames."""
+    found = []
+    for pid in _ffmpeg_children(parent):
+        try:
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"rawvideo" in args:
+            found.append(pid)
+    return found
+
+
+class FilmSpy:
+    """Reads the output film every few milliseconds from another thread: every version
+    a reader could ever have seen, to show that none was half-written."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.seen: set[bytes] = set()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.005):
+            with contextlib.suppress(OSError):
+                self.seen.add(self.path.read_bytes())
+
+    def close(self) -> set[bytes]:
+        self.stop.set()
+        self.thread.join()
+        return self.seen
+
+
+def test_save_during_a_build_cancels_it(tmp_path: Path) -> None:
+    from filmlang.link.ffmpeg import probe
+
+    path = write_film(tmp_path)
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "filmlang.cli", "watch", "tiny.film",
+                             "--final", "-j", "2"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env,
+                            start_new_session=True)
+    mp4 = tmp_path / "build" / "tiny.mp4"
+    try:
+        out = Reader(proc)
+        out.until("built ")
+        out.until("watching 1 file")
+        spy = FilmSpy(mp4)
+        first = mp4.read_bytes()
+
+        save_whole(path, BIG_FILM)  # long to build: it gets cancelled
+        out.until("change seen")
+        deadline = time.monotonic() + TIMEOUT
+        while not _encoding_children(proc.pid):
+            assert time.monotonic() < deadline, f"no shot encoding seen:\n{''.join(out.seen)}"
+            time.sleep(0.02)
+        newest = TINY_FILM.replace("size 160x90", "size 320x180").replace(
+            "Then we keep it burning.", "Then we keep it lit.")
+        save_whole(path, newest)
+        stale = out.until("build cancelled")
+        assert "built " not in stale, stale
+        fresh = out.until("built ")
+        assert "build cancelled" not in fresh and "change seen" in fresh, fresh
+        out.until("watching 1 file")
+        assert _ffmpeg_children(proc.pid) == []
+        last = mp4.read_bytes()
+        seen = spy.close()
+        extra = [len(film) for film in seen - {first, last}]
+        assert seen == {first, last}, f"films of {extra} bytes seen too:\n{''.join(out.seen)}"
+        info = probe(mp4)
+        assert info.video is not None and (info.video.width, info.video.height) == (320, 180)
+        assert "Then we keep it lit." in mp4.with_suffix(".srt").read_text(encoding="utf-8")
+        _verify_cache(tmp_path / ".filmcache")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            code = proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    assert code == 0
     assert in_session(proc.pid) == []

@@ -17,6 +17,8 @@ import os
 import re
 import secrets
 import subprocess
+import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -97,9 +99,33 @@ def start_ffmpeg(args: Sequence[str], *, stdin: Stream = subprocess.DEVNULL,
     """Start ffmpeg with `args`; the caller owns the child and must `stop_ffmpeg` it."""
     command = _command(args, loglevel)
     try:
-        return subprocess.Popen(command, stdin=stdin, stdout=stdout, stderr=stderr)
+        proc = subprocess.Popen(command, stdin=stdin, stdout=stdout, stderr=stderr)
     except OSError as exc:
         raise FfmpegError(f"could not start ffmpeg ({command[0]}): {exc}", args=command) from exc
+    with _LIVE_LOCK:
+        _LIVE.add(proc)
+    return proc
+
+
+_LIVE: weakref.WeakSet[subprocess.Popen[bytes]] = weakref.WeakSet()
+_LIVE_LOCK = threading.Lock()
+
+
+def kill_running_ffmpeg() -> int:
+    """Kill every ffmpeg child of this process that is still running (a cancelled build).
+
+    Their owners see them fail as if ffmpeg had crashed: they raise, reap the child and
+    remove their temp files, so nothing half-written is committed. Returns how many.
+    """
+    with _LIVE_LOCK:
+        procs = list(_LIVE)
+    killed = 0
+    for proc in procs:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+                killed += 1
+    return killed
 
 
 @contextlib.contextmanager
