@@ -68,6 +68,7 @@ CODES: dict[str, str] = {
     "E0601": "dialogue longer than its shot",
     "E0602": "transition longer than its shots",
     "E0603": "a backend is not available",
+    "E0604": "a shot the video model cannot make",
     # W: warnings
     "W0001": "heading and time of day disagree",
     "W0002": "character declared but never used",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from filmlang.api import check_file
+from filmlang.backends import diffusers_check
 from filmlang.cache.store import Store, default_cache_dir
 from filmlang.plan.jobs import Job
 from filmlang.plan.planner import BuildConfig, plan_assembly, plan_sources, preview_fps
@@ -39,6 +40,7 @@ def describe_plan(path: Path, *, cache: Path | None, config: BuildConfig, as_jso
     if not checked.ok or checked.film is None:
         return checked.report(), 1
     film = checked.film
+    config = diffusers_check.configure(film, config, path)
     store = Store(default_cache_dir(path, cache))
     sources = plan_sources(film, config)
     durations: dict[tuple[str, int, int], float] = {}
