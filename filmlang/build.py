@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from filmlang import ir
 from filmlang.api import CheckResult, check_file
 from filmlang.cache.store import Store, default_cache_dir
 from filmlang.diagnostics import Diagnostic, Label, error
+from filmlang.exec.gpu import GpuPool
 from filmlang.exec.scheduler import Explainer, JobFailed, Progress, Report, Runner, Scheduler
 from filmlang.plan.jobs import Job, JobGraph
 from filmlang.plan.planner import (
@@ -46,6 +48,9 @@ class BuildResult:
     timeline: Timeline | None = None
     graph: JobGraph | None = None
     seconds: float = 0.0
+    cancelled: bool = False
+    """Stopped by its cancel token: the output was not touched, the cache holds only the
+    jobs that finished."""
 
     @property
     def ok(self) -> bool:
@@ -85,7 +90,11 @@ def default_output(film_path: Path) -> Path:
 
 def build(path: Path | str, *, output: Path | None = None, cache: Path | None = None,
           jobs: int | None = None, config: BuildConfig | None = None,
-          allow_outside: bool = False, progress: Progress | None = None) -> BuildResult:
+          allow_outside: bool = False, progress: Progress | None = None,
+          cancel: threading.Event | None = None) -> BuildResult:
+    """Build the film at `path`. Setting `cancel` (from another thread) stops the build
+    soon: no new job starts, running ffmpeg children are killed, nothing is published, and
+    the result says `cancelled`."""
     start = time.perf_counter()
     path = Path(path)
     config = config or BuildConfig()
@@ -94,6 +103,9 @@ def build(path: Path | str, *, output: Path | None = None, cache: Path | None = 
     if not checked.ok or checked.film is None:
         return result
     film = checked.film
+    from filmlang.backends.diffusers_check import configure
+
+    config = configure(film, config, path)
     result.diagnostics = backend_problems(film, config)
     if result.diagnostics:
         return result
@@ -107,11 +119,15 @@ def build(path: Path | str, *, output: Path | None = None, cache: Path | None = 
         scheduler = Scheduler(
             store, _runners(), workers=jobs or os.cpu_count() or 1, progress=progress,
             explainer=Explainer(root / "last.json"), log=root / "log.jsonl",
-            build_id=uuid.uuid4().hex[:12])
+            build_id=uuid.uuid4().hex[:12], cancel=cancel, on_cancel=_kill_children,
+            gpu=_gpu_pool())
         sources = plan_sources(film, config)
         jobs_by_key = sources.graph.jobs
         report = scheduler.run(jobs_by_key, list(sources.speech.values()))
         result.reports.append(report)
+        if report.cancelled:
+            result.cancelled = True
+            return result
         if report.failures:
             result.failures = report.failures
             return result
@@ -124,6 +140,9 @@ def build(path: Path | str, *, output: Path | None = None, cache: Path | None = 
         result.graph = graph
         report = scheduler.run(graph.jobs, [graph.outputs["film"]])
         result.reports.append(report)
+        if report.cancelled or (cancel is not None and cancel.is_set()):
+            result.cancelled = True
+            return result
         if report.failures:
             result.failures = report.failures
             return result
@@ -150,18 +169,30 @@ def backend_problems(film: ir.Film, config: BuildConfig) -> list[Diagnostic]:
 
     problems: list[Diagnostic] = []
     visual = config.visual or film.backends.visual
-    if visual != "procedural":
+    if visual == "diffusers":
+        from filmlang.backends import diffusers_check
+
+        problems += diffusers_check.problems(film, config)
+    elif visual != "procedural":
         problems.append(error(
             "E0603", f"the '{visual}' visual backend is not available in this version of "
             "filmlang", film.origin, label="asks for it",
             help="build with the procedural backend (the default): remove "
                  f"'backend visual={visual}' or pass --backend visual=procedural"))
     music = config.music or film.backends.music
-    if music != "synth":
+    if music not in ("synth", "soundfont"):
         problems.append(error(
             "E0603", f"the '{music}' music backend is not available in this version of "
             "filmlang", film.origin, label="asks for it",
             help="the built-in synthesizer is the default: --backend music=synth"))
+    else:
+        from filmlang.backends import soundfont
+
+        needs = any(scene.music is not None for scene in film.scenes)
+        found = soundfont.selection_problem(film.backends.music, config.music, needs)
+        if found is not None:
+            problems.append(error("E0603", found[0], film.origin, label="has music",
+                                  help=found[1]))
     preferred = config.voice or film.backends.voice
     lines: dict[str, list[Label]] = {}
     for shot in film.shots:
@@ -199,7 +230,29 @@ def _publish(source: Path, target: Path) -> None:
         temp.unlink(missing_ok=True)
 
 
+def _kill_children() -> None:
+    from filmlang.link.ffmpeg import kill_running_ffmpeg
+
+    kill_running_ffmpeg()
+
+
 def _runners() -> dict[str, Runner]:
+    from filmlang.backends.diffusers_plan import run_reference
+    from filmlang.backends.soundfont import run_music
     from filmlang.exec.runners import RUNNERS
 
-    return dict(RUNNERS)
+    return {**RUNNERS, "character": run_reference, "music": run_music}
+
+
+def _gpu_pool() -> GpuPool:
+    """Batched jobs: diffusers stills, character sheets and clips (torch loads at their
+    first)."""
+    from filmlang.backends import diffusers_clips, diffusers_run
+    from filmlang.exec.gpu import Batcher, GpuPool
+
+    return GpuPool({
+        "diffusers": Batcher(group=diffusers_run.group, generate=diffusers_run.generate,
+                             write=diffusers_run.write, lanes=diffusers_run.lanes),
+        "diffusers-clip": Batcher(group=diffusers_clips.group,
+                                  generate=diffusers_clips.generate,
+                                  write=diffusers_clips.write, lanes=diffusers_run.lanes)})

@@ -46,7 +46,7 @@ def _color_report(text: str) -> str:
 
 class _Group(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return ["build", "check", "plan", "fmt", "ir", "storyboard", "watch", "cache"]
+        return ["build", "check", "plan", "fmt", "ir", "storyboard", "watch", "cache", "lsp"]
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -63,6 +63,7 @@ def main() -> None:
     filmc storyboard movie.film  a contact sheet PNG: one frame per shot
     filmc watch movie.film       build, then rebuild on every save
     filmc cache gc               keep the build cache under a size
+    filmc lsp                    the language server, for editors (docs/editors.md)
     """
 
 
@@ -109,6 +110,14 @@ def _checked_film(file: Path, allow_outside: bool) -> ir.Film:
     if not result.ok or result.film is None:
         sys.exit(EXIT_ERRORS)
     return result.film
+
+
+@main.command()
+def lsp() -> None:
+    """Run the language server on stdin/stdout (for editors; see docs/editors.md)."""
+    from filmlang.lsp import serve
+
+    serve()
 
 
 @main.command(name="ir")
@@ -197,8 +206,21 @@ def _config(preview: bool, backends: tuple[str, ...]) -> BuildConfig:
                                      "music, e.g. --backend voice=espeak",
                                      param_hint="--backend")
         chosen[kind] = name
-    return BuildConfig(preview=preview, visual=chosen.get("visual", ""),
-                       voice=chosen.get("voice", ""), music=chosen.get("music", ""))
+    context = click.get_current_context(silent=True)
+    model = str(context.meta.get(_MODEL_META, "")) if context is not None else ""
+    return BuildConfig(preview=preview, visual=chosen.get("visual", "diffusers" if model else ""),
+                       voice=chosen.get("voice", ""), music=chosen.get("music", ""),
+                       model=model)
+
+
+_MODEL_META = "filmc.model"
+
+
+def _remember_model(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """--model goes to the build config through the context (no command takes it as an
+    argument); relative to the working directory, and it implies visual=diffusers."""
+    if value:
+        ctx.meta[_MODEL_META] = str(Path(value).absolute()) if Path(value).exists() else value
 
 
 _BUILD_OPTIONS = [
@@ -208,7 +230,12 @@ _BUILD_OPTIONS = [
     click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
                  help="The cache folder (default: .filmcache beside FILE, or $FILMC_CACHE)."),
     click.option("--backend", "backends", multiple=True, metavar="KIND=NAME",
-                 help="Use a backend: visual=procedural, voice=piper|espeak|coqui, music=synth."),
+                 help="Use a backend: visual=procedural|diffusers, voice=piper|espeak|coqui, "
+                      "music=synth|soundfont."),
+    click.option("--model", metavar="PATH", default=None, expose_value=False,
+                 callback=_remember_model,
+                 help="The diffusers model folder (or a Hugging Face id in the local cache) "
+                      "for --backend visual=diffusers."),
 ]
 
 
@@ -295,11 +322,17 @@ def build(file: Path, output: Path | None, preview: bool, jobs: int | None, cach
 def plan_command(file: Path, preview: bool, jobs: int | None, cache: Path | None,
                  backends: tuple[str, ...], as_json: bool, allow_outside: bool) -> None:
     """Show the render jobs FILE needs, which are cached, and an estimate of the work."""
+    from filmlang.backends.diffusers_models import ModelProblem
     from filmlang.plan.explain import describe_plan
 
     config = _config(preview, backends)
-    text, code = describe_plan(file, cache=cache, config=config,
-                               as_json=as_json, allow_outside=allow_outside)
+    try:
+        text, code = describe_plan(file, cache=cache, config=config,
+                                   as_json=as_json, allow_outside=allow_outside)
+    except ModelProblem as exc:  # the diffusers model named cannot be used
+        click.echo(click.style("error: ", fg="red", bold=True) + f"{exc.message} [E0603]\n"
+                   f"  = help: {exc.help}", err=True)
+        sys.exit(1)
     click.echo(text, err=code != 0)
     sys.exit(code)
 
@@ -333,12 +366,17 @@ def storyboard(file: Path, output: Path | None, columns: int, width: int,
 @_build_options
 @click.option("--final", is_flag=True,
               help="Build the full film (watch builds the --preview profile by default).")
+@click.option("--serve", is_flag=True,
+              help="Also serve a live preview page (player, timeline, diagnostics) on "
+                   "127.0.0.1.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="The port of the --serve page (0: any free port).")
 @_ALLOW_OUTSIDE
 def watch(file: Path, output: Path | None, preview: bool, jobs: int | None,
-          cache: Path | None, backends: tuple[str, ...], final: bool,
-          allow_outside: bool) -> None:
+          cache: Path | None, backends: tuple[str, ...], final: bool, serve: bool,
+          port: int, allow_outside: bool) -> None:
     """Build FILE, then rebuild it each time it or a file it imports or includes is saved.
-    Ctrl-C stops."""
+    A save during a build cancels it and starts the new one. Ctrl-C stops."""
     from filmlang.link.mux import CONTAINERS
     from filmlang.watch import Watcher
 
@@ -346,10 +384,31 @@ def watch(file: Path, output: Path | None, preview: bool, jobs: int | None,
         raise click.BadParameter(
             f"filmc writes {', '.join(sorted(CONTAINERS))}, not '{output.suffix or output.name}'",
             param_hint="-o")
+    if serve and output is not None and CONTAINERS[output.suffix.lower()].muxer != "mp4":
+        raise click.BadParameter(
+            f"the --serve page plays an MP4, not '{output.suffix}': give -o a .mp4 name",
+            param_hint="-o")
     config = _config(not final, backends)
     watcher = Watcher(file, output=output, cache=cache, jobs=jobs, config=config,
                       allow_outside=allow_outside, echo=click.echo, style=_color_report)
-    sys.exit(watcher.run())
+    if not serve:
+        sys.exit(watcher.run())
+    from filmlang.serve import PortBusy, Preview
+
+    try:
+        page = Preview(file, watcher.output, port=port)
+    except PortBusy as exc:
+        click.echo(f"error: {exc}\n  = help: another program (another filmc watch?) uses it; "
+                   "pick another with --port, or --port 0 for any free port", err=True)
+        sys.exit(EXIT_ERRORS)
+    watcher.listener = page
+    page.start()
+    click.echo(f"preview page: {page.url}")
+    try:
+        code = watcher.run()
+    finally:
+        page.stop()
+    sys.exit(code)
 
 
 @main.group()

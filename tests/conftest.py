@@ -13,6 +13,19 @@ ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the suite hermetic: what the machine has installed must not change the films.
+
+    Music plays on the built-in synthesizer unless a test names a SoundFont itself (a system
+    FluidR3 would otherwise be picked up), and per-user caches go to a folder of the run's own.
+    Subprocesses inherit both.
+    """
+    os.environ["FILMC_SOUNDFONT"] = "none"
+    cache = config.rootpath / ".pytest_cache" / "xdg-cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    os.environ["XDG_CACHE_HOME"] = str(cache)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true",
                      help="rewrite golden files from the current output")

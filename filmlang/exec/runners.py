@@ -49,7 +49,8 @@ def run_still(job: Job, out: Path, store: Store) -> None:
                                                    job.params["height"])
     image.save(out / "still.png", compress_level=1)
     (out / "still.json").write_text(json.dumps(
-        {"mouths": [None if m is None else m.to_json() for m in mouths]}))
+        {"mouths": [None if m is None else m.to_json() for m in mouths],
+         "snow": procedural.snow_level(procedural.still_spec(film, scene, shot))}))
 
 
 def _still(store: Store, key: str) -> Any:
@@ -84,6 +85,13 @@ def _mouths(store: Store, picture: dict[str, Any], fps: float) -> list[Any]:
     return out
 
 
+def _snow(store: Store, picture: dict[str, Any]) -> float:
+    """How bright the shot's falling snow is (0: none), as its still job found."""
+    meta = store.path(picture["still"]) / "still.json"
+    value = json.loads(meta.read_text()).get("snow", 0.0) if meta.is_file() else 0.0
+    return float(value)
+
+
 def shot_frames(picture: dict[str, Any], still: Any, width: int, height: int, fps: float,
                 first: int, last: int, store: Store | None = None) -> Iterator[Frame]:
     """Frames [first, last) of a shot: camera move, lip sync, fades, titles, subtitles.
@@ -99,8 +107,14 @@ def shot_frames(picture: dict[str, Any], still: Any, width: int, height: int, fp
     total = picture["frames"]
     fade_in, fade_out = picture["fade_in"], picture["fade_out"]
     ramp = max(1, round(TITLE_FADE * fps))
-    frames = procedural.render_frames(still, picture["camera"], total, fps, width, height,
-                                      picture["seed"], start=first)
+    if picture.get("clip") and store is not None:  # a generated clip moves the shot
+        from filmlang.backends.diffusers_clips import clip_frames
+
+        frames = clip_frames(store.path(picture["clip"]), total, width, height, first, last)
+    else:
+        frames = procedural.render_frames(
+            still, picture["camera"], total, fps, width, height, picture["seed"],
+            start=first, snow=_snow(store, picture) if store is not None else 0.0)
     mouths = _mouths(store, picture, fps) if store is not None else []
     boxes = procedural.camera_boxes(still.size, picture["camera"], total, fps, width, height,
                                     picture["seed"], start=first)
@@ -200,27 +214,54 @@ def audio_path(store: Store, key: str) -> Path:
 
 
 def run_mix(job: Job, out: Path, store: Store) -> None:
+    import numpy as np
+
     from filmlang import audio
-    from filmlang.link.audio_mix import Clip, mix
+    from filmlang.link.audio_mix import DUAL_MONO_DB, PREVIEW_RATE, Clip, half_rate, mix
     from filmlang.link.loudness import normalize
+    from filmlang.link.mux import encode_audio
 
     p = job.params
+    rate = int(p.get("rate", audio.SAMPLE_RATE))     # a preview mixes at PREVIEW_RATE
     loaded: dict[str, Any] = {}
     clips = []
     for clip in p["clips"]:
         key = clip["input"]
         if key not in loaded:
-            samples, rate = audio.read_wav(audio_path(store, key))
-            loaded[key] = audio.resample(samples, rate)
-        clips.append(Clip(samples=loaded[key], start=clip["start"], gain=clip["gain"],
-                          kind=clip["kind"]))
-    mixed = mix(clips, p["seconds"])
+            # Cache objects never change: a long-lived process (watch) keeps the last mix's
+            # sounds decoded, so a rebuild reads only the new ones.
+            loaded[key] = _LOADED.get((key, rate))
+            if loaded[key] is None:
+                samples, source_rate = audio.read_wav(audio_path(store, key))
+                samples = audio.resample(samples, source_rate)
+                loaded[key] = half_rate(samples) if rate == PREVIEW_RATE else samples
+        samples = loaded[key]
+        if "length" in clip:        # a preview's bed, rendered long: cut, with a fade out
+            samples = samples[: round(clip["length"] * rate)]
+        clips.append(Clip(samples=samples, start=clip["start"], gain=clip["gain"],
+                          kind=clip["kind"], rate=rate, fade_out=clip.get("fade_out", 0.0)))
+    _LOADED.clear()
+    _LOADED.update(((key, rate), samples) for key, samples in loaded.items())
+    mixed = mix(clips, p["seconds"], rate=rate)
     # -1.5 dBTP in the mix keeps the film under -1 dBTP after AAC, which overshoots a little.
-    audio.write_wav(out / "mix.wav", normalize(mixed, p["loudness"], max_true_peak=-1.5))
+    if rate != PREVIEW_RATE:
+        audio.write_wav(out / "mix.wav", normalize(mixed, p["loudness"], max_true_peak=-1.5),
+                        rate)
+        return
+    # A preview is dual mono: levelled as one channel (half the work), which on both
+    # speakers is 3 dB louder than it measures alone; 0.5 LU from the target will do.
+    mono = normalize(mixed.mean(axis=1), p["loudness"] - DUAL_MONO_DB, max_true_peak=-1.5,
+                     rate=rate, tolerance=0.5)
+    audio.write_wav(out / "mix.wav", np.repeat(mono[:, None], 2, axis=1), rate)
+    encode_audio(out / "mix.wav", out / "mix.m4a")     # the mux copies it
+
+
+_LOADED: dict[tuple[str, int], Any] = {}
+"""The sounds of the last mix, decoded, by (cache key, rate)."""
 
 
 def run_mux(job: Job, out: Path, store: Store) -> None:
-    from filmlang.link.mux import mux
+    from filmlang.link.mux import FILM_AUDIO, PREVIEW_AUDIO, mux
     from filmlang.link.subtitles import Cue, write_srt
 
     p = job.params
@@ -228,9 +269,14 @@ def run_mux(job: Job, out: Path, store: Store) -> None:
             for c in p["cues"]]
     srt = out / "film.srt"
     write_srt(cues, srt)
-    mux(store.path(job.inputs[0]) / "video.mp4", store.path(job.inputs[1]) / "mix.wav",
+    bitrate, rate = PREVIEW_AUDIO if p.get("audio") == "preview" else FILM_AUDIO
+    mixed = store.path(job.inputs[1]) / "mix.wav"
+    if p.get("audio") == "preview" and mixed.with_suffix(".m4a").is_file():
+        mixed = mixed.with_suffix(".m4a")          # encoded by the mix job: copied
+    mux(store.path(job.inputs[0]) / "video.mp4", mixed,
         out / "film.mp4", subtitles=srt if p["subtitles"] == "track" and cues else None,
-        chapters=[tuple(c) for c in p["chapters"]], title=p["title"])
+        chapters=[tuple(c) for c in p["chapters"]], title=p["title"],
+        audio_bitrate=bitrate, audio_rate=rate)
 
 
 RUNNERS: dict[str, Runner] = {

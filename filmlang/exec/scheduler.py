@@ -5,7 +5,9 @@ its inputs are never looked at; otherwise its inputs are demanded first. Ready j
 on a pool of `jobs` workers (threads: the heavy work happens in ffmpeg, numpy and
 onnxruntime, which release the GIL). A failed job stops the build cleanly: nothing more
 starts, running jobs finish, their results stay cached, and the failure is reported at
-the source line its job came from.
+the source line its job came from. A cancel token set from another thread stops a run
+sooner: nothing more starts, `on_cancel` kills the running jobs' children, and the report
+says `cancelled`; only jobs that finished are committed to the cache.
 """
 
 from __future__ import annotations
@@ -17,12 +19,19 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from filmlang.cache.store import Lookup, Store
 from filmlang.plan.jobs import Job, digest
 
+if TYPE_CHECKING:
+    from filmlang.exec.gpu import GpuPool
+
 Runner = Callable[[Job, Path, Store], None]
+
+
+class Cancelled(Exception):
+    """A job stopped because its build was cancelled: neither a success nor a failure."""
 
 
 class JobFailed(Exception):
@@ -47,6 +56,8 @@ class Record:
 class Report:
     records: dict[str, Record] = field(default_factory=dict)
     failures: list[JobFailed] = field(default_factory=list)
+    cancelled: bool = False
+    """The build was cancelled: some targets were not made."""
 
     def counts(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
@@ -126,8 +137,13 @@ class Explainer:
 class Scheduler:
     def __init__(self, store: Store, runners: dict[str, Runner], *, workers: int,
                  progress: Progress | None = None, explainer: Explainer | None = None,
-                 log: Path | None = None, build_id: str = "") -> None:
+                 log: Path | None = None, build_id: str = "",
+                 cancel: threading.Event | None = None,
+                 on_cancel: Callable[[], None] | None = None,
+                 gpu: GpuPool | None = None) -> None:
         self.store = store
+        self.gpu = gpu
+        """Batched (GPU) jobs run there, beside the CPU workers."""
         self.runners = runners
         self.workers = max(1, workers)
         self.progress = progress or Progress()
@@ -136,7 +152,9 @@ class Scheduler:
         self.build_id = build_id
         self.report = Report()
         self._lock = threading.Lock()
-        self._cancel = threading.Event()
+        self._cancel = cancel or threading.Event()
+        self._on_cancel = on_cancel
+        """Called while cancelled jobs still run: stops their child processes."""
         self._lookups: dict[str, Lookup] = {}
 
     def cancel(self) -> None:
@@ -176,12 +194,24 @@ class Scheduler:
         waiting = {key: {d for d in job.inputs if d in pending} for key, job in pending.items()}
         running: dict[Future[float], Job] = {}
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="filmc") as pool:
-            while (waiting or running) and not self._cancel.is_set():
+            while waiting or running:
+                if self._cancel.is_set():
+                    # Start nothing new, stop what runs; objects already done stay cached.
+                    self.report.cancelled = True
+                    waiting.clear()
+                    if self._on_cancel is not None:
+                        self._on_cancel()
                 ready = [key for key, deps in waiting.items() if not deps]
                 # Keep the pool fed, most expensive kinds first.
                 ready.sort(key=lambda k: _PRIORITY.get(pending[k].kind, 9))
+                if self.gpu is not None and ready and not self.report.failures:
+                    for job, batched in self.gpu.submit([pending[k] for k in ready], self):
+                        del waiting[job.key]
+                        running[batched] = job
+                    ready = [key for key in ready if key in waiting]
+                on_gpu = self.gpu.busy(list(running)) if self.gpu is not None else 0
                 for key in ready:
-                    if len(running) >= self.workers or self.report.failures:
+                    if len(running) - on_gpu >= self.workers or self.report.failures:
                         break
                     del waiting[key]
                     job = pending[key]
@@ -190,11 +220,13 @@ class Scheduler:
                     running[pool.submit(self._execute, job)] = job
                 if not running:
                     break
-                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                done, _ = wait(list(running), timeout=0.1, return_when=FIRST_COMPLETED)
                 for future in done:
                     job = running.pop(future)
                     try:
                         seconds = future.result()
+                    except Cancelled:
+                        continue
                     except JobFailed as exc:
                         self.report.failures.append(exc)
                         self._record(Record(job, "failed", exc.message))
@@ -222,13 +254,18 @@ class Scheduler:
 
     def _execute(self, job: Job) -> float:
         if self._cancel.is_set():
-            raise JobFailed(job, "cancelled")
+            raise Cancelled()
         runner = self.runners.get(job.kind)
         if runner is None:
             raise JobFailed(job, f"no backend renders '{job.kind}' jobs")
         start = time.perf_counter()
-        with self.store.writing(job.key, job.kind) as out:
-            runner(job, out, self.store)
+        try:
+            with self.store.writing(job.key, job.kind) as out:
+                runner(job, out, self.store)
+        except Exception:
+            if self._cancel.is_set():  # its ffmpeg was killed: nothing was committed
+                raise Cancelled() from None
+            raise
         return time.perf_counter() - start
 
     def _record(self, record: Record) -> None:

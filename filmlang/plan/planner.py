@@ -14,6 +14,7 @@ Both are pure: IR and timeline in, jobs out. Every job's key covers all it depen
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,10 @@ from filmlang.semantic.checker import derive_seed
 
 PREVIEW_HEIGHT = 360
 LINK_VERSION = "3"
+MIX_VERSION = "2"
+PREVIEW_AUDIO_RATE = 24_000
+"""A preview's mix and AAC sample rate (`link.audio_mix.PREVIEW_RATE`)."""
+"""The mix's own version (loudness normalisation by stretches: the last bits changed)."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,10 @@ class BuildConfig:
     music: str = ""
     crf: int = 20
     preset: str = "veryfast"
+    model: str = ""
+    """The diffusers model folder (--model, or the film's `model` resolved by the build)."""
+    root: str = ""
+    """The film's folder: relative paths in the film (reference images) start there."""
 
 
 @dataclass
@@ -75,6 +84,15 @@ def plan_sources(film: ir.Film, config: BuildConfig) -> Sources:
 
     preferred = config.voice or film.backends.voice
     pillow = version("pillow")
+    generated = (config.visual or film.backends.visual) == "diffusers"
+    if generated:
+        from pathlib import Path
+
+        from filmlang.backends import diffusers_models, diffusers_plan
+
+        folder = Path(config.model or film.model or "")
+        diffusers_plan.plan_stills(sources.graph, film, diffusers_models.model_info(folder),
+                                   (width, height), Path(config.root or "."), sources.stills)
     for scene in film.scenes:
         for shot in scene.shots:
             for index, line in enumerate(shot.lines):
@@ -90,6 +108,8 @@ def plan_sources(film: ir.Film, config: BuildConfig) -> Sources:
                     identity=f"speech:{scene.name}/{shot.index}/{index}",
                     origin=line.origin, payload=request))
                 sources.speech[(scene.name, shot.index, index)] = key
+            if generated:
+                continue
             # Everything render_still reads, and the Pillow that draws it (fonts, resampling).
             params = {"width": sw, "height": sh, "pillow": pillow,
                       "spec": procedural.still_spec(film, scene, shot).key()}
@@ -187,8 +207,14 @@ def _speech_inputs(*pictures: dict[str, Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(m["speech"] for p in pictures for m in p["mouths"]))
 
 
+def _clip_inputs(*pictures: dict[str, Any]) -> tuple[str, ...]:
+    """The generated clips that move the pictures: inputs after the speech."""
+    return tuple(dict.fromkeys(p["clip"] for p in pictures if p.get("clip")))
+
+
 def plan_assembly(film: ir.Film, sources: Sources, timeline: Timeline,
                   config: BuildConfig) -> JobGraph:
+    from filmlang.backends import soundfont
     from filmlang.backends.procedural_spec import VERSION as PROCEDURAL_VERSION
     from filmlang.backends.synth import VERSION as SYNTH_VERSION
 
@@ -202,16 +228,31 @@ def plan_assembly(film: ir.Film, sources: Sources, timeline: Timeline,
     picture_backend = f"procedural@{PROCEDURAL_VERSION}"
     segments: list[str] = []
     shots = timeline.shots
+    moved: dict[tuple[str, int], str] = {}
+    if (config.visual or film.backends.visual) == "diffusers":
+        from pathlib import Path
+
+        from filmlang.backends.diffusers_clips import plan_clips
+
+        moved = plan_clips(graph, film, sources.stills, list(shots), fps,
+                           Path(config.root or "."))
+
+    def picture_of(timing: ShotTiming, still: str) -> dict[str, Any]:
+        """A shot's picture; a generated clip, when it has one, moves it."""
+        picture = _picture(film, timing, still, timeline, burn, sources.speech)
+        clip = moved.get((timing.scene.name, timing.shot.index))
+        return {**picture, "clip": clip} if clip else picture
+
     for i, timing in enumerate(shots):
         shot = timing.shot
         still = sources.stills[(timing.scene.name, shot.index)]
-        picture = _picture(film, timing, still, timeline, burn, sources.speech)
+        picture = picture_of(timing, still)
         first, last = timing.overlap_in, timing.frames - timing.overlap_out
         if last > first:
             segments.append(graph.add(Job(
                 kind="segment", backend=f"{picture_backend}+{link_backend}",
                 params={**video, "shot": picture, "range": [first, last]},
-                inputs=(still, *_speech_inputs(picture)),
+                inputs=(still, *_speech_inputs(picture), *_clip_inputs(picture)),
                 label=f"{timing.scene.name}/{shot.index + 1} {shot.type}",
                 identity=f"segment:{timing.scene.name}/{shot.index}", origin=shot.origin)))
         if timing.overlap_out and i + 1 < len(shots):
@@ -219,12 +260,13 @@ def plan_assembly(film: ir.Film, sources: Sources, timeline: Timeline,
             transition = nxt.shot.transition_in
             assert transition is not None
             nxt_still = sources.stills[(nxt.scene.name, nxt.shot.index)]
-            nxt_picture = _picture(film, nxt, nxt_still, timeline, burn, sources.speech)
+            nxt_picture = picture_of(nxt, nxt_still)
             segments.append(graph.add(Job(
                 kind="transition", backend=f"{picture_backend}+{link_backend}",
                 params={**video, "kind": transition.kind, "frames": timing.overlap_out,
                         "a": picture, "b": nxt_picture},
-                inputs=(still, nxt_still, *_speech_inputs(picture, nxt_picture)),
+                inputs=(still, nxt_still, *_speech_inputs(picture, nxt_picture),
+                        *_clip_inputs(picture, nxt_picture)),
                 label=f"{transition.kind} to {nxt.scene.name}/{nxt.shot.index + 1}",
                 identity=f"transition:{nxt.scene.name}/{nxt.shot.index}",
                 origin=transition.origin)))
@@ -253,34 +295,64 @@ def plan_assembly(film: ir.Film, sources: Sources, timeline: Timeline,
             inputs.append(key)
     for kind in ("music", "ambience"):
         for cue, start, end in _runs(timeline, kind):
-            seconds = max(0.1, end - start)
+            length = max(0.1, end - start)
+            seconds = _bed_seconds(length, config)
+            backend, payload = f"synth@{SYNTH_VERSION}", None
             if isinstance(cue, ir.Music):
                 params: dict[str, Any] = {"mood": cue.mood, "tempo": cue.tempo, "key": cue.key,
                                           "seconds": seconds,
                                           "seed": derive_seed(film.seed, "music", cue.mood)}
+                # A SoundFont when there is one: its content hash is in the key.
+                backend, extra, payload = soundfont.planned(film.backends.music, config.music,
+                                                            SYNTH_VERSION)
+                params.update(extra)
                 gain = cue.volume
             else:
                 assert isinstance(cue, ir.Ambience)
                 params = {"name": cue.name, "seconds": seconds,
                           "seed": derive_seed(film.seed, "ambience", cue.name)}
                 gain = cue.volume
-            key = graph.add(Job(kind=kind, backend=f"synth@{SYNTH_VERSION}", params=params,
+            key = graph.add(Job(kind=kind, backend=backend, params=params,
                                 label=f"{kind} {params.get('mood') or params.get('name')}",
-                                identity=f"{kind}:{start:.3f}", origin=cue.origin))
-            clips.append({"input": key, "start": start, "gain": gain, "kind": kind})
+                                identity=f"{kind}:{start:.3f}", origin=cue.origin,
+                                payload=payload))
+            clips.append({"input": key, "start": start, "gain": gain, "kind": kind,
+                          **_bed_cut(kind, length, seconds)})
             inputs.append(key)
     mix_key = graph.add(Job(
-        kind="mix", backend=f"mix@{LINK_VERSION}",
-        params={"clips": clips, "seconds": timeline.seconds, "loudness": film.loudness},
+        kind="mix", backend=f"mix@{LINK_VERSION}+{MIX_VERSION}",
+        params={"clips": clips, "seconds": timeline.seconds, "loudness": film.loudness,
+                # A preview mixes at half the rate (24 kHz); the film's keys stay as they were.
+                **({"rate": PREVIEW_AUDIO_RATE} if config.preview else {})},
         inputs=tuple(dict.fromkeys(inputs)), label="mix audio", identity="mix"))
     cues = [{"start": c.start, "end": c.end, "text": c.text, "speaker": c.speaker}
             for c in subtitle_cues(timeline)]
     mux_key = graph.add(Job(
         kind="mux", backend=link_backend,
         params={"title": film.title, "subtitles": film.subtitles, "cues": cues,
-                "chapters": [list(c) for c in chapters(timeline)]},
+                "chapters": [list(c) for c in chapters(timeline)],
+                # Only a preview names its audio: the film's keys stay as they were.
+                **({"audio": "preview"} if config.preview else {})},
         inputs=(video_key, mix_key), label="mux film", identity="mux"))
     return graph.graph({"film": mux_key, "video": video_key, "mix": mix_key})
+
+
+PREVIEW_BED_STEP = 8.0
+"""A preview renders music and ambience to a multiple of this many seconds and cuts them in
+the mix: an edit that moves a scene's end by less than that reuses its music."""
+
+
+def _bed_seconds(length: float, config: BuildConfig) -> float:
+    if not config.preview:
+        return length
+    return float(math.ceil(length / PREVIEW_BED_STEP - 1e-9) * PREVIEW_BED_STEP)
+
+
+def _bed_cut(kind: str, length: float, seconds: float) -> dict[str, float]:
+    """Where the mix cuts a bed rendered longer than its run, and its fade out there."""
+    if seconds == length:
+        return {}
+    return {"length": length, "fade_out": 1.5 if kind == "music" else 0.1}
 
 
 def _runs(timeline: Timeline, kind: str) -> list[tuple[ir.Music | ir.Ambience, float, float]]:
