@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Callable
@@ -47,6 +48,18 @@ def _color_report(text: str) -> str:
 class _Group(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return ["build", "check", "plan", "fmt", "ir", "storyboard", "watch", "cache", "lsp"]
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_on_terminate() -> None:
+    """SIGTERM and SIGHUP (a closed terminal, `kill`, a service manager) stop a build or a
+    watch the way Ctrl-C does: running jobs and their ffmpeg processes are stopped, finished
+    jobs stay cached, nothing half-written is published."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -270,6 +283,7 @@ def build(file: Path, output: Path | None, preview: bool, jobs: int | None, cach
             param_hint="-o")
     config = _config(preview, backends)
     progress = JsonProgress() if log_format == "jsonl" else RichProgress(explain=explain)
+    _stop_on_terminate()
     try:
         result = run_build(file, output=output, cache=cache, jobs=jobs,
                            config=config, allow_outside=allow_outside,
@@ -389,6 +403,7 @@ def watch(file: Path, output: Path | None, preview: bool, jobs: int | None,
             f"the --serve page plays an MP4, not '{output.suffix}': give -o a .mp4 name",
             param_hint="-o")
     config = _config(not final, backends)
+    _stop_on_terminate()
     watcher = Watcher(file, output=output, cache=cache, jobs=jobs, config=config,
                       allow_outside=allow_outside, echo=click.echo, style=_color_report)
     if not serve:

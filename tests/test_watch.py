@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import IO
 
+import pytest
+
 from conftest import TINY_FILM, processes, write_film
 
 TIMEOUT = 120.0
@@ -276,3 +278,32 @@ def test_save_during_a_build_cancels_it(tmp_path: Path) -> None:
             raise
     assert code == 0
     assert in_session(proc.pid) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_terminate_mid_build_stops_like_ctrl_c(tmp_path: Path, sig: signal.Signals) -> None:
+    """`kill` or a closed terminal during a build: running ffmpeg stopped, exit 0, nothing left,
+    the cache whole (a plain SIGTERM would kill Python and orphan its ffmpeg children)."""
+    path = write_film(tmp_path)
+    save_whole(path, BIG_FILM)
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "filmlang.cli", "watch", "tiny.film",
+                             "--final", "-j", "2"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env,
+                            start_new_session=True)
+    try:
+        out = Reader(proc)
+        deadline = time.monotonic() + TIMEOUT
+        while not _encoding_children(proc.pid):
+            assert time.monotonic() < deadline, f"no shot encoding seen:\n{''.join(out.seen)}"
+            time.sleep(0.02)
+        proc.send_signal(sig)
+        code = proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 0
+    out.until("stopped", timeout=5)
+    assert in_session(proc.pid) == []
+    assert not (tmp_path / "build" / "tiny.mp4").exists()
+    _verify_cache(tmp_path / ".filmcache")
