@@ -9,6 +9,7 @@ chain. The standard library's `std/shots` is loaded for every film.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from filmlang.syntax import ast
 from filmlang.syntax.parser import parse
 
 STD_PREFIX = "std/"
+ParseHook = Callable[[SourceFile], tuple[ast.Module, list[Diagnostic]]]
 IMPLICIT_IMPORTS = ("std/shots",)
 
 
@@ -72,15 +74,20 @@ class Program:
         return out
 
 
-def load(entry: Path | str, *, allow_outside: bool = False, text: str | None = None) -> Program:
+def load(entry: Path | str, *, allow_outside: bool = False, text: str | None = None,
+         overlay: Mapping[Path, str] | None = None, parser: ParseHook | None = None) -> Program:
     """Read and parse `entry` and everything it imports or includes.
 
-    `text`, when given, is used instead of reading the entry file (an editor's buffer).
+    `text`, when given, is used instead of reading the entry file (an editor's buffer);
+    `overlay` maps absolute paths to such texts for any file (the language server's open
+    documents), and `parser` replaces `parse` (the server's incremental parser).
     """
     entry_path = Path(entry).absolute()
     root = entry_path.parent
     program = Program(entry=entry_path.name, root=root, allow_outside=allow_outside)
     loader = _Loader(program, allow_outside)
+    loader.overlay = overlay or {}
+    loader.parse = parser or parse
     source = loader.read(entry_path, entry_path.name, text=text, at=None)
     if source is None:
         return program
@@ -98,10 +105,14 @@ class _Loader:
     def __init__(self, program: Program, allow_outside: bool) -> None:
         self.program = program
         self.allow_outside = allow_outside
+        self.overlay: Mapping[Path, str] = {}
+        self.parse: ParseHook = parse
 
     def read(self, path: Path, name: str, *, at: Span | None, text: str | None = None,
              is_std: bool = False) -> SourceFile | None:
         try:
+            if text is None:
+                text = self.overlay.get(path)
             if text is None:
                 text = path.read_bytes().decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -116,7 +127,7 @@ class _Loader:
             text = text[1:]
         source = SourceFile(path=path, name=name, text=text, is_std=is_std)
         self.program.files[name] = source
-        module, diagnostics = parse(source)
+        module, diagnostics = self.parse(source)
         self.program.modules[name] = module
         self.program.diagnostics.extend(diagnostics)
         if diagnostics:

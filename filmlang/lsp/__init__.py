@@ -1,0 +1,19 @@
+"""The language server of filmlang (`filmc lsp`), its incremental parsing, and the
+TextMate grammar generator. pygls is imported only when the server starts."""
+
+from __future__ import annotations
+
+import sys
+
+
+def serve() -> None:
+    """Run the server on stdio; a clear message, not a traceback, when pygls is missing."""
+    try:
+        from filmlang.lsp.server import start
+    except ImportError as exc:
+        if exc.name not in ("pygls", "lsprotocol") and "pygls" not in str(exc):
+            raise
+        print("error: filmc lsp needs the pygls package (2.x), which is not installed\n"
+              "  = help: pip install 'pygls>=2,<3'", file=sys.stderr)
+        sys.exit(2)
+    start()

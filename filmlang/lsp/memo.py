@@ -1,0 +1,130 @@
+"""Checking again, fast: the checker with scenes and prompt templates remembered.
+
+Two memories, both for the server's lifetime (a `MemoTemplates` holds them):
+- scenes (`semantic.scenes.SceneMemo`): a scene whose statement the incremental parser
+  reused, and whose inputs (the time of the scene before, the film's declarations) are
+  unchanged, is not checked again: its IR and diagnostics are those of last time, their
+  spans moved if lines were added or removed above it. After typing in one scene of a
+  200-scene film, one scene is checked.
+- templates: a template's text is rendered from the names it uses, so each output is
+  remembered by the template's text and the values of exactly those names; after an edit
+  of the declarations, only shots whose inputs changed are rendered again. Templates that
+  fail are never remembered, so their diagnostics are made afresh each time.
+The result is the checker's, unchanged (tests/test_lsp_memo.py compares it with full checks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from filmlang import ir
+from filmlang.diagnostics import Diagnostic
+from filmlang.semantic.checker import Checker
+from filmlang.semantic.loader import Program
+from filmlang.semantic.scenes import SceneMemo
+from filmlang.semantic.templates import Obj, Templates
+from filmlang.source import Span
+
+MAX_REMEMBERED = 100_000
+_ABSENT = ("absent",)
+_NUMBERS = frozenset({int, float, bool})
+
+
+class _Unhashable(Exception):
+    pass
+
+
+def freeze(value: Any, seen: dict[int, tuple[Any, Any]] | None = None) -> Any:
+    """A hashable image of a template value; raises _Unhashable for anything unknown.
+
+    `seen` remembers records already frozen in this check (the scene's record is shared by
+    all its shots); it holds the records too, so that their ids stay theirs.
+    """
+    kind = value.__class__
+    if kind is str or value is None:
+        return value
+    if kind in _NUMBERS:  # 2, 2.0 and True are equal, but print differently
+        return (kind.__name__, value)
+    if seen is not None:
+        known = seen.get(id(value))
+        if known is not None:
+            return known[1]
+    if kind is Obj:
+        out: Any = ("obj", str(value),
+                    tuple([(k, freeze(v, seen)) for k, v in value._fields.items()]))
+    elif isinstance(value, str):
+        out = value
+    elif isinstance(value, int | float):
+        out = (kind.__name__, value)
+    elif isinstance(value, Obj):
+        out = ("obj", str(value), tuple((k, freeze(value[k], seen)) for k in value))
+    elif isinstance(value, Mapping):
+        out = ("map", tuple((k, freeze(v, seen)) for k, v in value.items()))
+    elif isinstance(value, list | tuple):
+        out = (type(value).__name__, tuple(freeze(v, seen) for v in value))
+    else:
+        raise _Unhashable
+    if seen is not None:
+        seen[id(value)] = (value, out)
+    return out
+
+
+class MemoTemplates(Templates):
+    """Templates that remember their outputs; one for the server's lifetime."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._names: dict[str, tuple[str, ...] | None] = {}
+        self._outputs: dict[Any, str] = {}
+        self.hits = 0
+        self.seen: dict[int, tuple[Any, Any]] = {}
+        self.scenes = SceneMemo()
+
+    def _used(self, text: str) -> tuple[str, ...] | None:
+        if text not in self._names:
+            try:
+                from jinja2 import meta
+
+                tree = self._environment().parse(text)
+                self._names[text] = tuple(sorted(meta.find_undeclared_variables(tree)))
+            except Exception:  # a syntax error: the checker reports it, uncached
+                self._names[text] = None
+        return self._names[text]
+
+    def render(self, text: str, context: Mapping[str, Any], span: Span) -> str:
+        if "{" not in text:
+            return super().render(text, context, span)
+        names = self._used(text)
+        if names is None:
+            return super().render(text, context, span)
+        try:
+            key = (text, tuple((n, freeze(context[n], self.seen) if n in context else _ABSENT)
+                               for n in names))
+        except _Unhashable:
+            return super().render(text, context, span)
+        out = self._outputs.get(key)
+        if out is not None:
+            self.hits += 1
+            return out
+        out = super().render(text, context, span)
+        if len(self._outputs) >= MAX_REMEMBERED:
+            self._outputs.clear()
+        self._outputs[key] = out
+        return out
+
+
+def check(program: Program, templates: Templates) -> tuple[ir.Film | None, list[Diagnostic]]:
+    """`semantic.checker.check`, with the given templates."""
+    checker = Checker(program)
+    checker.templates = templates
+    if isinstance(templates, MemoTemplates):
+        templates.seen.clear()
+        checker.scene_memo = templates.scenes
+    film = checker.run()
+    diagnostics = checker.finish()
+    if isinstance(templates, MemoTemplates):
+        templates.seen.clear()
+    if any(d.is_error for d in diagnostics):
+        return None, diagnostics
+    return film, diagnostics
