@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from filmlang import ir
 from filmlang.diagnostics import Diagnostic, Label, error, sort_key, warning
@@ -21,6 +21,9 @@ from filmlang.semantic.templates import TemplateProblem, Templates
 from filmlang.semantic.values import Lets, literal
 from filmlang.source import Span
 from filmlang.syntax import ast
+
+if TYPE_CHECKING:
+    from filmlang.semantic.scenes import SceneMemo
 
 TEMPLATE_NAMES = ("film", "scene", "shot", "subjects", "characters")
 
@@ -80,6 +83,8 @@ class Checker:
         self.scope = Scope()
         self.binder = Binder(Lets(self.scope.lets), self.diagnostics)
         self.templates = Templates()
+        self.scene_memo: SceneMemo | None = None
+        """Scenes of earlier checks, to use again (the language server sets it)."""
         self._visited_imports: set[str] = set()
 
     def report(self, diagnostic: Diagnostic) -> None:

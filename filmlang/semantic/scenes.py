@@ -9,17 +9,20 @@ than its shots) is checked now.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
 from filmlang import ir
-from filmlang.diagnostics import Label, error, warning
+from filmlang.diagnostics import Diagnostic, Label, error, warning
 from filmlang.semantic import schema
 from filmlang.semantic.bind import Bound
 from filmlang.semantic.declarations import body_of, prompt_span
 from filmlang.semantic.headings import Heading, parse_heading
 from filmlang.semantic.templates import Obj
 from filmlang.semantic.values import did_you_mean
+from filmlang.source import Span
 from filmlang.syntax import ast
 
 if TYPE_CHECKING:
@@ -37,6 +40,59 @@ class _Transition:
     value: ir.Transition
 
 
+@dataclass
+class _Remembered:
+    """One scene's check: its IR (None when it had errors) and the diagnostics it made."""
+
+    statement: ast.Property | ast.Block
+    """Kept so that its id, the key, is not given to another object."""
+    previous_time: str
+    scene: ir.Scene | None
+    diagnostics: list[Diagnostic]
+    start: int
+    end: int
+    line: int
+    """Where the statement was when the spans the checker made were last moved."""
+    spans: list[Span] | None = None
+    """Spans the checker made inside the scene, found when it first moves; the AST's own
+    spans are moved by the incremental parser."""
+
+    def move(self) -> None:
+        """Shift the checker's spans as the scene's statement moved; columns do not change."""
+        now = self.statement.span
+        d_offset, d_line = now.start - self.start, now.line - self.line
+        if not d_offset and not d_line:
+            return
+        if self.spans is None:
+            self.spans = _made_spans(self.statement, self.scene, self.diagnostics,
+                                     self.start, self.end)
+        for made in self.spans:
+            state = made.__dict__
+            state["start"] += d_offset
+            state["end"] += d_offset
+            state["line"] += d_line
+            state["end_line"] += d_line
+        self.start, self.end, self.line = now.start, now.end, now.line
+
+
+@dataclass
+class SceneMemo:
+    """Scenes checked before, for the language server: one for the server's lifetime.
+
+    A scene's check depends only on its own statement, the time of the scene before it,
+    and the film's declarations (film block, characters, shot types, lets: `environment`).
+    The incremental parser gives the same statement object for a scene whose text did not
+    change, with its spans moved in place where lines were added above it; so when the
+    statement and its inputs are the same as last time, the last result is used again, its
+    diagnostics reported again and the spans the checker made moved as the scene moved.
+    The scene's name (declared twice?) and its joins to its neighbours are checked afresh.
+    """
+
+    films: dict[str, tuple[Any, dict[int, _Remembered]]] = field(default_factory=dict)
+    hits: int = 0
+    misses: int = 0
+
+
 class Scenes:
     def __init__(self, checker: Checker, film: ir.Film, characters: dict[str, ir.Character],
                  shottypes: dict[str, ir.ShotType], lets: dict[str, Any]) -> None:
@@ -47,6 +103,9 @@ class Scenes:
         self.lets = lets
         self.character_objs = {name: Obj(name, name, name=name, look=c.look)
                                for name, c in characters.items()}
+        self.memo: SceneMemo | None = checker.scene_memo
+        self._old: dict[int, _Remembered] = {}
+        self._new: dict[int, _Remembered] = {}
 
     def report(self, diagnostic: Any) -> None:
         self.checker.report(diagnostic)
@@ -54,6 +113,30 @@ class Scenes:
     # ---------------------------------------------------------------- the film's order
 
     def build(self, items: list[Item]) -> list[ir.Scene]:
+        if self.memo is None:
+            return self._build(items)
+        program = self.checker.program
+        entry = f"{program.root}\0{program.entry}"  # entries are named from their folder
+        environment = self._environment()
+        known = self.memo.films.get(entry)
+        self._old = known[1] if known is not None and known[0] == environment else {}
+        self._new = {}
+        scenes = self._build(items)
+        self.memo.films[entry] = (environment, self._new)
+        return scenes
+
+    def _environment(self) -> Any:
+        """By value, all a scene's check reads besides its own statement (see SceneMemo)."""
+        return (
+            self.film.model_dump(),
+            [(n, c.model_dump()) for n, c in self.characters.items()],
+            [(n, t.model_dump(), prompt_span(self.checker, t).model_dump())
+             for n, t in self.shottypes.items()],
+            list(self.lets.items()),
+            [(n, let.model_dump()) for n, let in self.checker.scope.lets.items()],
+        )
+
+    def _build(self, items: list[Item]) -> list[ir.Scene]:
         scenes: list[ir.Scene] = []
         names: dict[str, ast.Value] = {}
         pending: _Transition | None = None
@@ -159,7 +242,6 @@ class Scenes:
 
     def _scene(self, statement: ast.Property | ast.Block, previous_time: str,
                names: dict[str, ast.Value]) -> ir.Scene | None:
-        checker = self.checker
         if not statement.args or not isinstance(statement.args[0], ast.NameValue):
             span = statement.args[0].span if statement.args else statement.name_span
             self.report(error("E0203", "a scene needs a name", span, label="expected a name",
@@ -174,6 +256,28 @@ class Scenes:
                               help="give each scene its own name"))
             return None
         names[name] = name_value
+        if self.memo is None:
+            return self._scene_body(statement, previous_time, name, name_value)
+        remembered = self._old.get(id(statement))
+        if remembered is not None and remembered.statement is statement \
+                and remembered.previous_time == previous_time:
+            remembered.move()
+            self.checker.diagnostics.extend(remembered.diagnostics)
+            self._new[id(statement)] = remembered
+            self.memo.hits += 1
+            return remembered.scene
+        self.memo.misses += 1
+        mark = len(self.checker.diagnostics)
+        scene = self._scene_body(statement, previous_time, name, name_value)
+        made = self.checker.diagnostics[mark:]
+        where = statement.span
+        self._new[id(statement)] = _Remembered(statement, previous_time, scene, made,
+                                               where.start, where.end, where.line)
+        return scene
+
+    def _scene_body(self, statement: ast.Property | ast.Block, previous_time: str, name: str,
+                    name_value: ast.NameValue) -> ir.Scene | None:
+        checker = self.checker
         heading_text: str | None = None
         if len(statement.args) > 1:
             bound_heading = checker.binder.value(
@@ -521,3 +625,38 @@ class Scenes:
         return ir.Sound(name=str(bound.arg()), at=at,
                         volume=float(volume) if volume is not None else 1.0,  # type: ignore[arg-type]
                         origin=bound.span)
+
+
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
+def _all_spans(value: object, out: dict[int, Span]) -> None:
+    """Every Span object in a tree of models, tuples, lists and dicts, by id."""
+    stack = [value]
+    pop, push = stack.pop, stack.extend
+    while stack:
+        item = pop()
+        if item.__class__ in _LEAVES:
+            continue
+        if isinstance(item, Span):
+            out[id(item)] = item
+        elif isinstance(item, BaseModel):
+            push(item.__dict__.values())
+        elif isinstance(item, tuple | list):
+            push(item)
+        elif isinstance(item, dict):
+            push(item.values())
+
+
+def _made_spans(statement: ast.Property | ast.Block, scene: ir.Scene | None,
+                diagnostics: list[Diagnostic], start: int, end: int) -> list[Span]:
+    """The spans in a scene's results that the checker made (not the AST's own) inside the
+    statement, which stood at start..end when they were made."""
+    own: dict[int, Span] = {}
+    _all_spans(statement, own)
+    found: dict[int, Span] = {}
+    _all_spans(scene, found)
+    _all_spans(diagnostics, found)
+    file = statement.span.file
+    return [span for key, span in found.items() if key not in own and span.file == file
+            and start <= span.start and span.end <= end]

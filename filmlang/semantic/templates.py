@@ -60,6 +60,11 @@ class Obj:
         return list(self._fields)
 
 
+# Names of Obj's own (methods, slots): a field with one of these names is not what
+# `obj.name` finds, so the sandbox's quick path for fields leaves them to the general one.
+_OBJ_NAMES = frozenset(dir(Obj))
+
+
 class TemplateProblem(Exception):
     def __init__(self, diagnostic: Diagnostic) -> None:
         super().__init__(diagnostic.message)
@@ -135,6 +140,13 @@ def _make_environment() -> Any:
     class Sandbox(ImmutableSandboxedEnvironment):
         intercepted_binops = frozenset({"*", "**"})
 
+        def getattr(self, obj: Any, attribute: str) -> Any:
+            # A record's field (`scene.setting`, the most common lookup): what the general
+            # path returns for it, without its safety checks (a field is never internal).
+            if type(obj) is Obj and attribute in obj._fields and attribute not in _OBJ_NAMES:
+                return obj._fields[attribute]
+            return super().getattr(obj, attribute)
+
         def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
             if operator == "**" and isinstance(right, int | float) and abs(right) > 64:
                 raise SecurityError("powers above 64 are not allowed in templates")
@@ -155,6 +167,8 @@ def _make_environment() -> Any:
     env.globals = {"range": safe_range, "dict": dict, "lipsum": None, "cycler": None,
                    "joiner": None, "namespace": None}
     env.globals = {k: v for k, v in env.globals.items() if v is not None}
+    # The same source gives the same film: no filter may give another text each time.
+    del env.filters["random"]
     return env
 
 

@@ -1,0 +1,185 @@
+"""The language server's remembered scenes give exactly what a full check gives.
+
+The server checks through the incremental parser and `lsp.memo` (scenes and templates
+remembered between checks). After each edit of a series (typing, lines added and removed
+above scenes, errors made and fixed, declarations changed, a heading that makes the next
+scene's time change, scenes renamed, deleted and included), its film and diagnostics must
+equal those of `filmc check`'s full load and check of the same text, spans included.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from filmlang.lsp import memo
+from filmlang.lsp.incremental import IncrementalParser
+from filmlang.semantic.checker import check
+from filmlang.semantic.loader import load
+
+CAST = ["MARA", "TOM", "ELSA"]
+
+
+def base_film() -> str:
+    lines = [
+        'film "Memo" {', "    size 640x360", "    fps 24", "    seed 7",
+        '    style "cinematic"', "}", "",
+        'let town = "a harbour town"', "let short = 2s", "",
+        "shottype lookout {", '    prompt "a lookout shot of {{ scene.setting }}"', "}", "",
+    ]
+    for i, name in enumerate(CAST):
+        lines += [f"character {name} {{", f'    look "person {i}"', "}", ""]
+    for s in range(6):
+        time = "CONTINUOUS" if s % 3 == 2 else ("NIGHT" if s % 2 else "DAY")
+        lines.append(f'scene s{s} "EXT. QUAY {s} - {time}" {{')
+        lines.append("    setting town")
+        for k in range(3):
+            a, b = CAST[(s + k) % 3], CAST[(s + k + 1) % 3]
+            kind = ["wide", "lookout", "close_up"][k]
+            lines.append(f"    shot {kind} {a} {b} {{")
+            lines.append(f'        action "{a} looks at {b} in {{{{ scene.setting }}}}"')
+            lines.append(f'        {a}: "Line {k} of scene {s}."')
+            lines.append("    }")
+            if k == 0:
+                lines.append("    dissolve 0.5s")
+        lines.append("}")
+        lines.append("")
+        if s == 1:
+            lines += ["fade 1s", ""]
+    lines += ['include "part"', ""]
+    return "\n".join(lines)
+
+
+PART = 'scene extra "INT. CABIN - NIGHT" {\n    shot wide MARA short {\n' \
+       '        action "MARA waits"\n    }\n}\n'
+
+
+def after(text: str, anchor: str, insert: str) -> str:
+    at = text.index(anchor)
+    return text[:at] + insert + text[at:]
+
+
+def replace(text: str, old: str, new: str) -> str:
+    assert old in text, old
+    return text.replace(old, new, 1)
+
+
+def edits(text: str) -> list[tuple[str, str]]:
+    """(what, text) after each edit, each edit applied to the text before it."""
+    out: list[tuple[str, str]] = []
+
+    def step(what: str, new: str) -> None:
+        nonlocal text
+        assert new != text, what
+        text = new
+        out.append((what, text))
+
+    step("a letter typed in a line", after(text, "of scene 3.", "x"))
+    step("a blank line above scene 2", after(text, 'scene s2 "', "\n"))
+    step("a heading's time changes the next scene's", replace(text, "QUAY 1 - NIGHT",
+                                                               "QUAY 1 - DAWN"))
+    step("a character's look", replace(text, '"person 1"', '"person one"'))
+    step("a let's value", replace(text, '"a harbour town"', '"a fishing town"'))
+    step("a shot type's prompt moves", replace(text, 'prompt "a lookout',
+                                               'prompt  "a lookout'))
+    step("an unknown character in scene 4", replace(text, "shot wide ELSA MARA",
+                                                    "shot wide ELSE MARA"))
+    step("a bad template in scene 5", replace(text, "TOM looks at ELSA in {{ scene.setting }}",
+                                              "TOM looks at {{ nope }}"))
+    step("a property set twice in scene 3", after(text, "    setting town\n    shot wide MARA TOM",
+                                                  "    setting town\n"))
+    step("too many values in scene 4", replace(text, 'QUAY 4 - DAY" {\n    setting town',
+                                               'QUAY 4 - DAY" {\n    setting town "a" "b"'))
+    step("a shot type's prompt broken", replace(text, "a lookout shot of {{ scene.setting }}",
+                                                "a lookout shot of {{ scene.nowhere }}"))
+    step("a blank line above scene 3", after(text, 'scene s3 "', "\n"))
+    step("three lines above every scene", after(text, "scene s0", "\n\n\n"))
+    step("a letter typed before the errors", after(text, "of scene 0.", "y"))
+    step("lines removed above the errors", replace(text, "\n\n\n\nscene s0", "\nscene s0"))
+    step("a letter in a line of the included part's neighbour", after(text, "of scene 5.", "z"))
+    step("a scene renamed to another's name", replace(text, "scene s4 ", "scene s3 "))
+    step("and back", replace(text, "scene s3 \"EXT. QUAY 4", "scene s4 \"EXT. QUAY 4"))
+    step("errors fixed", replace(replace(text, "ELSE MARA", "ELSA MARA"), "{{ nope }}",
+                                 "{{ scene.setting }}"))
+    start, end = text.index("scene s2 "), text.index("scene s3 ")
+    step("a scene deleted", text[:start] + text[end:])
+    step("a letter typed after the deletion", after(text, "of scene 4.", "w"))
+    step("a shot made shorter than its dissolve", replace(text, "shot wide MARA TOM {",
+                                                         "shot wide MARA TOM 0.2s {"))
+    step("a blank line above it", after(text, 'scene s0 "', "\n"))
+    return out
+
+
+def dump(film: Any, diagnostics: list[Any]) -> tuple[Any, list[Any]]:
+    return (film.model_dump() if film is not None else None,
+            [d.model_dump() for d in diagnostics])
+
+
+def test_remembered_scenes_match_full_checks(tmp_path: Path) -> None:
+    path = tmp_path / "memo.film"
+    (tmp_path / "part.film").write_text(PART)
+    text = base_film()
+    parser, templates = IncrementalParser(), memo.MemoTemplates()
+    film, diagnostics = memo.check(load(path, text=text, parser=parser.parse), templates)
+    assert film is not None and diagnostics == []
+    assert dump(film, diagnostics) == dump(*check(load(path, text=text)))
+    codes: set[str] = set()
+    for what, edited in edits(text):
+        hits = templates.scenes.hits
+        got = dump(*memo.check(load(path, text=edited, parser=parser.parse), templates))
+        want = dump(*check(load(path, text=edited)))
+        assert got == want, what
+        codes.update(d["code"] for d in want[1])
+        if what.startswith("a letter"):
+            # Only the edited scene is checked again; the others are remembered.
+            assert templates.scenes.hits - hits >= 5, what
+    # The series did make the errors it meant to, so spans of remembered errors were compared.
+    assert {"E0102", "E0105", "E0107", "E0202", "E0203", "E0502"} <= codes, codes
+
+
+def test_remembered_errors_move_with_their_scene(tmp_path: Path) -> None:
+    """A scene with errors, unchanged, below an edit: its errors move with it."""
+    path = tmp_path / "memo.film"
+    (tmp_path / "part.film").write_text(PART)
+    text = replace(base_film(), "ELSA looks at MARA in {{ scene.setting }}",
+                   "ELSA looks at MARA in {{ scene.nowhere }}")
+    text = replace(text, "shot wide TOM ELSA", "shot wide TOM ELSE")
+    parser, templates = IncrementalParser(), memo.MemoTemplates()
+    first = memo.check(load(path, text=text, parser=parser.parse), templates)[1]
+    assert len(first) >= 2
+    lines = [d.span.line for d in first]  # (remembered spans are moved in place)
+    moved = after(text, "scene s0", "\n\n")
+    misses = templates.scenes.misses
+    again = memo.check(load(path, text=moved, parser=parser.parse), templates)[1]
+    assert templates.scenes.misses - misses == 1  # only the scene above which lines went
+    full = check(load(path, text=moved))[1]
+    assert [d.model_dump() for d in again] == [d.model_dump() for d in full]
+    assert [d.span.line for d in again] == [line + 2 for line in lines]
+
+
+def test_remembered_templates_tell_numbers_apart(tmp_path: Path) -> None:
+    """1, 1.0 and true are equal in Python but print differently in a template."""
+    path = tmp_path / "memo.film"
+    (tmp_path / "part.film").write_text(PART)
+    text = replace(base_film(), "let short = 2s", "let short = 2s\nlet count = 2")
+    text = replace(text, "MARA looks at TOM in", "MARA looks at {{ count }} boats in")
+    parser, templates = IncrementalParser(), memo.MemoTemplates()
+    for value in ("2", "2.0", "2", '"2"', "true"):
+        edited = replace(text, "let count = 2", f"let count = {value}")
+        film, _ = memo.check(load(path, text=edited, parser=parser.parse), templates)
+        assert film is not None
+        assert film.scenes[0].shots[0].action.startswith(f"MARA looks at {value.strip(chr(34))} ")
+        assert dump(film, []) == dump(check(load(path, text=edited))[0], [])
+
+
+def test_templates_have_no_random_filter(tmp_path: Path) -> None:
+    """A remembered text is right only if the same inputs give the same text: no `random`."""
+    path = tmp_path / "memo.film"
+    (tmp_path / "part.film").write_text(PART)
+    text = replace(base_film(), "MARA looks at TOM in",
+                   "MARA looks at {{ ['TOM', 'ELSA'] | random }} in")
+    film, diagnostics = check(load(path, text=text))
+    assert film is None
+    line = text[:text.index("| random")].count("\n") + 1
+    assert [(d.code, d.span.line) for d in diagnostics] == [("E0501", line)]
+    assert "random" in diagnostics[0].message
