@@ -120,11 +120,13 @@ def layout_for(film: ir.Film, *, columns: int = 3, width: int = 480) -> Layout:
 
 def thumbnail(film: ir.Film, scene: ir.Scene, shot: ir.Shot, width: int,
               height: int) -> Image.Image:
-    """The shot as the film shows it at rest: its still through the camera's first frame."""
+    """The shot as the film shows it at rest: its still through the camera's first frame,
+    with the snow that falls in it."""
     still = procedural.render_still(film, scene, shot, *procedural.still_size(width, height))
+    snow = procedural.snow_level(procedural.still_spec(film, scene, shot))
     frames = procedural.render_frames(still, shot.camera, FRAMES, film.fps, width, height,
-                                      shot.seed)
-    return Image.fromarray(next(iter(frames)), "RGB")
+                                      shot.seed, snow=snow)
+    return Image.fromarray(next(iter(frames)))
 
 
 def printable(text: str) -> str:

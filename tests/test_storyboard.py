@@ -89,3 +89,26 @@ def test_long_dialogue_is_wrapped_and_cut() -> None:
     assert rows[-1][1].endswith("…")
     assert all(text_width(f, prefix + line) <= 200 for prefix, line in rows)
     assert label_rows([("", "A gull.")], f, 200) == [("", "A gull.")]
+
+
+def test_snow_falls_in_the_thumbnails(tmp_path: Path) -> None:
+    """A snowy scene's thumbnail shows the snow the film shows; a clear one has none."""
+    from filmlang.backends import procedural
+    from filmlang.storyboard import thumbnail
+
+    snowy = tmp_path / "snowy.film"
+    snowy.write_text('film "Snow" { size 320x180 }\n'
+                     'scene a "EXT. SNOWY HARBOUR - NIGHT" { shot wide 1s }\n'
+                     'scene b "EXT. HARBOUR - NIGHT" { shot wide 1s }\n', encoding="utf-8")
+    film = check_file(snowy).film
+    assert film is not None
+    brighter = []
+    for scene in film.scenes:
+        shot = scene.shots[0]
+        shown = np.asarray(thumbnail(film, scene, shot, 320, 180), dtype=np.int16)
+        still = procedural.render_still(film, scene, shot, *procedural.still_size(320, 180))
+        clear = next(iter(procedural.render_frames(still, shot.camera, 1, film.fps, 320, 180,
+                                                   shot.seed))).astype(np.int16)
+        brighter.append(int(((shown - clear).max(axis=2) > 20).sum()))
+    assert brighter[0] > 50, brighter
+    assert brighter[1] == 0, brighter
