@@ -180,7 +180,7 @@ def backend_problems(film: ir.Film, config: BuildConfig) -> list[Diagnostic]:
             help="build with the procedural backend (the default): remove "
                  f"'backend visual={visual}' or pass --backend visual=procedural"))
     music = config.music or film.backends.music
-    if music not in ("synth", "soundfont"):
+    if music not in ("", "synth", "soundfont"):
         problems.append(error(
             "E0603", f"the '{music}' music backend is not available in this version of "
             "filmlang", film.origin, label="asks for it",

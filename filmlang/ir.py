@@ -155,7 +155,9 @@ class Backends(Model):
     visual: str = "procedural"
     voice: str = ""
     """Empty: the best voice available offline, chosen at build time."""
-    music: str = "synth"
+    music: str = ""
+    """Empty: the best music available, a General MIDI SoundFont when one is found, else
+    the built-in synthesizer; 'synth' or 'soundfont' when the film names one."""
 
 
 class Film(Model):

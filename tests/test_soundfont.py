@@ -378,13 +378,32 @@ def test_the_soundfont_is_found_in_order(tmp_path: Path, monkeypatch: pytest.Mon
     font = write_sf2(tmp_path / "x.sf2")
     monkeypatch.setenv(sf.ENV, str(font))
     assert sf.find() == font
-    assert sf.chosen("synth", "") == font
-    assert sf.chosen("synth", "synth") is None  # --backend music=synth
+    assert sf.chosen("", "") == font  # the film names no music backend: the best there is
+    assert sf.chosen("soundfont", "") == font
+    assert sf.chosen("synth", "") is None  # backend music=synth in the film
+    assert sf.chosen("", "synth") is None  # --backend music=synth
+    assert sf.chosen("synth", "soundfont") == font  # the command line wins
     monkeypatch.setenv(sf.ENV, "none")
-    assert sf.find() is None and sf.planned("synth", "", "2") == ("synth@2", {}, None)
+    assert sf.find() is None and sf.planned("", "", "2") == ("synth@2", {}, None)
     monkeypatch.delenv(sf.ENV)
     system = next((Path(p) for p in sf.SYSTEM_PATHS if Path(p).is_file()), None)
     assert sf.find() == system
+
+
+def test_a_film_that_names_the_synthesizer_gets_it(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`backend music=synth` in the film plays the built-in synthesizer even where a
+    SoundFont is found; `--backend music=soundfont` overrides the film."""
+    monkeypatch.setenv(sf.ENV, str(write_sf2(tmp_path / "x.sf2")))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    film = write_film(tmp_path, SCORED.replace("seed 5", "seed 5\n    backend music=synth"))
+    named = build(film, jobs=1)
+    assert named.ok, named.diagnostics or named.failures
+    ((_, backend, _),) = _music_jobs(named)
+    assert backend == f"synth@{synth.VERSION}"
+    overridden = build(film, jobs=1, config=BuildConfig(music="soundfont"))
+    ((_, backend, _),) = _music_jobs(overridden)
+    assert backend == f"soundfont@{sf.VERSION}"
 
 
 def test_the_hash_is_memoised_by_size_and_mtime(tmp_path: Path,

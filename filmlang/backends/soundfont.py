@@ -807,12 +807,12 @@ def chosen(film_music: str, cli_music: str) -> Path | None:
     """The SoundFont a build's music is played with, or None for the built-in synthesizer.
 
     `cli_music` ('--backend music=NAME', '' when not given) wins over the film's `backend
-    music=NAME`: 'synth' from the command line always plays the built-in synthesizer;
-    otherwise the SoundFont `find` gives is used when there is one (the film's default
-    'synth' means the best music available). Problems with the file are `selection_problem`'s
-    to report; here a file that is not there gives None.
+    music=NAME` ('' when the film names none): 'synth' plays the built-in synthesizer;
+    otherwise ('' means the best music available, or 'soundfont') the SoundFont `find`
+    gives is used when there is one. Problems with the file are `selection_problem`'s to
+    report; here a file that is not there gives None.
     """
-    if cli_music == "synth" or (cli_music or film_music) not in ("synth", "soundfont"):
+    if (cli_music or film_music) not in ("", "soundfont"):
         return None
     path = find()
     return path if path is not None and path.is_file() else None
@@ -840,9 +840,9 @@ def selection_problem(film_music: str, cli_music: str, needs_music: bool
     """(message, help) when the music the build asks for cannot be played, before any
     work: a `$FILMC_SOUNDFONT` that is missing or not an SF2, a system SoundFont that is
     damaged, or `music=soundfont` with no SoundFont on this machine."""
-    if cli_music == "synth" or not needs_music:
-        return None
     requested = cli_music or film_music
+    if requested == "synth" or not needs_music:
+        return None
     named = os.environ.get(ENV, "").strip()
     off = named.lower() == "none"
     path = find()
