@@ -50,59 +50,17 @@ scene storm "EXT. LIGHTHOUSE - NIGHT" {
 '''
 
 
-def _byte_chars() -> list[str]:
-    """CLIP's byte-level alphabet (GPT-2's bytes_to_unicode)."""
-    keep = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1),
-            *range(ord("®"), ord("ÿ") + 1)]
-    codes = keep[:]
-    extra = 0
-    for b in range(256):
-        if b not in keep:
-            codes.append(256 + extra)
-            extra += 1
-    return [chr(c) for c in codes]
-
-
 def make_tiny_model(folder: Path) -> Path:
-    """A Stable Diffusion pipeline of a few thousand random weights, as a model folder."""
-    from diffusers import (
-        AutoencoderKL,
-        DDIMScheduler,
-        StableDiffusionPipeline,
-        UNet2DConditionModel,
-    )
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    """A Stable Diffusion pipeline of a few thousand random weights (tokenizer included), as
+    a model folder: bench/gpu.py's tiny model, sampled in 2 steps."""
+    from conftest import ROOT
 
-    torch.manual_seed(0)
-    chars = _byte_chars()
-    vocab = {c: i for i, c in enumerate([*chars, *(c + "</w>" for c in chars),
-                                         "ea", "ea</w>", "<|startoftext|>",
-                                         "<|endoftext|>"])}
-    words = folder / "tokenizer-source"
-    words.mkdir(parents=True, exist_ok=True)
-    (words / "vocab.json").write_text(json.dumps(vocab))
-    (words / "merges.txt").write_text("#version: 0.2\ne a\n")
-    tokenizer = CLIPTokenizer(str(words / "vocab.json"), str(words / "merges.txt"),
-                              model_max_length=77)
-    end = vocab["<|endoftext|>"]
-    text = CLIPTextModel(CLIPTextConfig(
-        bos_token_id=vocab["<|startoftext|>"], eos_token_id=end, pad_token_id=end,
-        hidden_size=16, intermediate_size=32, num_attention_heads=2, num_hidden_layers=1,
-        vocab_size=len(vocab), projection_dim=16))
-    unet = UNet2DConditionModel(
-        sample_size=32, in_channels=4, out_channels=4, layers_per_block=1,
-        block_out_channels=(8, 16), down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=16,
-        norm_num_groups=4, attention_head_dim=2)
-    vae = AutoencoderKL(
-        in_channels=3, out_channels=3, block_out_channels=(8, 8),
-        down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
-        latent_channels=4, norm_num_groups=4, sample_size=64)
-    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text, tokenizer=tokenizer, unet=unet,
-                                   scheduler=DDIMScheduler(), safety_checker=None,
-                                   feature_extractor=None, requires_safety_checker=False)
-    model = folder / "model"
-    pipe.save_pretrained(model)
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import gpu
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    model: Path = gpu.make_model(folder, tiny=True, steps=2)
     (model / "filmlang.json").write_text(json.dumps({"steps": 2, "guidance": 5.0}))
     return model
 
