@@ -444,3 +444,27 @@ def test_fluidr3_plays_music_in_its_key(mood: str, key: str, scale: tuple[int, .
     classes = np.round(12.0 * np.log2(freqs[audible] / 440.0) + 69.0).astype(int) % 12
     chroma = np.bincount(classes, weights=power[audible], minlength=12)
     assert chroma[list(scale)].sum() > 0.8 * chroma.sum()
+
+
+def test_a_good_soundfont_is_parsed_once_across_builds(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check before a build remembers a file that parsed (a no-op rebuild must not parse
+    a 140 MB SoundFont again); a file saved again is parsed again."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    font = write_sf2(tmp_path / "x.sf2")
+    monkeypatch.setenv(sf.ENV, str(font))
+    assert sf.selection_problem("", "", True) is None
+    parses = []
+    real = sf.parse
+
+    def counting(path: Path) -> sf.SoundFont:
+        parses.append(path)
+        return real(path)
+
+    monkeypatch.setattr(sf, "parse", counting)
+    assert sf.selection_problem("", "", True) is None
+    assert parses == []
+    stat = font.stat()
+    os.utime(font, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # saved again
+    assert sf.selection_problem("", "", True) is None
+    assert parses == [font]

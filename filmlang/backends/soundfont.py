@@ -866,13 +866,24 @@ def selection_problem(film_music: str, cli_music: str, needs_music: bool
 
 
 def _parse_problem(path: Path) -> str | None:
-    """Why the whole file cannot be parsed (the parse is kept for the render)."""
+    """Why the whole file cannot be parsed (the parse is kept for the render).
+
+    A file that parsed once is remembered as good by (path, size, mtime), as its hash is,
+    so that a build that renders no music (a no-op rebuild) does not parse 140 MB again."""
+    try:
+        memo, key = _memo_file(), "parsed|" + "|".join(map(str, _stamp(path)))
+    except OSError:
+        memo, key = None, ""
+    if memo is not None and _load_memo(memo).get(key) == "ok":
+        return None
     try:
         parse(path)
     except SoundFontError as exc:
         return str(exc)
     except (OSError, ValueError, IndexError, KeyError, struct.error) as exc:
         return f"it is damaged ({type(exc).__name__}: {exc})"
+    if memo is not None:
+        _save_memo(memo, key, "ok")
     return None
 
 
