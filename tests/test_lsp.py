@@ -413,6 +413,8 @@ def test_incremental_parse_matches_full_parse() -> None:
         text[:cut] + "}" + text[cut:],                      # a brace in a string
         text.replace("scene s5 ", "scene s5 s5b "),         # a heading edited
         text[:cut - 200] + text[cut:],                      # text removed across chunks
+        text[:text.rindex("\n", 0, cut) + 1] + "    = oops\n"
+        + text[text.rindex("\n", 0, cut) + 1:],              # a line that does not parse
         text,
     ]
     assert parser.reparsed > 10  # opening: the whole file, shared out into chunks
@@ -546,3 +548,27 @@ def test_completion_offers_imported_shot_types(client: Client, film_dir: Path) -
     found = client.request("textDocument/definition", {
         "textDocument": {"uri": uri}, "position": pos(text, "shot dutch_angle", 6)})
     assert found["uri"] == (film_dir / "angles.film").as_uri()
+
+
+def test_navigation_keeps_working_while_a_line_does_not_parse(client: Client,
+                                                              film_dir: Path) -> None:
+    """A half-typed line is a parse error, but the rest of the file still has its outline,
+    hover and definitions (the parser blanks the broken line and parses the rest)."""
+    path = film_dir / "lighthouse.film"
+    text = path.read_text()
+    uri = client.open(path)
+    client.diagnostics(uri)
+    anchor = text.index("    shot close_up MARA")
+    broken = text[:anchor] + "    shot wide 2s oops =\n" + text[anchor:]
+    client.change(uri, broken, 2)
+    assert [d["code"] for d in client.diagnostics(uri)] == ["E0002"]
+    doc = {"uri": uri}
+    hover = client.request("textDocument/hover", {"textDocument": doc,
+                                                  "position": pos(broken, "MARA: ")})
+    assert "weathered lighthouse keeper" in hover["contents"]["value"]
+    found = client.request("textDocument/definition", {"textDocument": doc,
+                                                       "position": pos(broken, "TOM:")})
+    assert found["range"]["start"] == pos(broken, "character TOM", len("character "))
+    symbols = client.request("textDocument/documentSymbol", {"textDocument": doc})
+    names = {s["name"] for s in symbols}
+    assert "MARA" in str(symbols) and len(names) >= 3, names

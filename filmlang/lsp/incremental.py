@@ -144,34 +144,30 @@ class IncrementalParser:
                 new.setdefault(piece, []).append(chunk)
             else:
                 self.reparsed += 1
-                parsed, diagnostics = self._parse_chunk(source, piece, start, line)
-                if parsed is not None:
-                    new.setdefault(piece, []).append(parsed)
-                    chunk = parsed
+                chunk, diagnostics = self._parse_chunk(source, piece, start, line)
+                if not diagnostics:  # a chunk with errors is parsed again next time
+                    new.setdefault(piece, []).append(chunk)
                 problems.extend(diagnostics)
-            if not problems:
-                body.extend(chunk.body)
-                comments.extend(chunk.comments)
+            body.extend(chunk.body)
+            comments.extend(chunk.comments)
             line += piece.count("\n")
         self.chunks[_key(source)] = new
-        if problems:
-            # As `parse` does: a file with errors has an empty tree, so it is not checked.
-            return ast.Module(file=source.name, body=()), problems[:MAX_PARSE_ERRORS]
-        return ast.Module(file=source.name, body=tuple(body), comments=tuple(comments)), []
+        # As `parse` does: with errors, the tree is what parsed once the broken lines
+        # were blanked (for the outline and navigation; the file is not checked).
+        return (ast.Module(file=source.name, body=tuple(body), comments=tuple(comments)),
+                problems[:MAX_PARSE_ERRORS])
 
     def _parse_chunk(self, source: SourceFile, piece: str, start: int,
-                     line: int) -> tuple[_Chunk | None, list[Diagnostic]]:
+                     line: int) -> tuple[_Chunk, list[Diagnostic]]:
         # Padding puts the chunk at its real offset and line: spaces, then the newlines.
         padded = " " * (start - (line - 1)) + "\n" * (line - 1) + piece
         part = SourceFile(path=source.path, name=source.name, text=padded,
                           is_std=source.is_std)
         module, diagnostics = parse(part)
-        if diagnostics:
-            return None, diagnostics
         spans: list[Span] = []
         _spans(module.body, spans)
         _spans(module.comments, spans)
-        return _Chunk(piece, start, line, module.body, module.comments, spans), []
+        return _Chunk(piece, start, line, module.body, module.comments, spans), diagnostics
 
 
 

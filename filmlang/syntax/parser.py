@@ -298,8 +298,8 @@ def parse(source: SourceFile) -> tuple[ast.Module, list[Diagnostic]]:
                 ast.Comment(span=source.span(c.start_pos or 0, c.end_pos or 0), text=c.value)
                 for c in parser.comments
             )
-            if diagnostics:
-                return ast.Module(file=source.name, body=()), diagnostics
+            # After errors, `body` is the file with its broken lines blanked: what the
+            # language server's outline, hover and navigation use while a line is half typed.
             return ast.Module(file=source.name, body=body, comments=comments), diagnostics
 
 
