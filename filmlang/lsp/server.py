@@ -308,6 +308,15 @@ def _occurrence(ls: FilmServer, uri: str, pos: lsp.Position
     return checked, source, checked.get_index().at(source.name, offset)
 
 
+def _named(ls: FilmServer, uri: str, pos: lsp.Position
+           ) -> tuple[Checked, analysis.Occurrence] | None:
+    """The check and the name (character, shot type, let, path …) under the cursor."""
+    found = _occurrence(ls, uri, pos)
+    if found is None or found[2] is None:
+        return None
+    return found[0], found[2]
+
+
 @server.feature(lsp.TEXT_DOCUMENT_HOVER)
 def on_hover(ls: FilmServer, params: lsp.HoverParams) -> lsp.Hover | None:
     found = _occurrence(ls, params.text_document.uri, params.position)
@@ -323,11 +332,10 @@ def on_hover(ls: FilmServer, params: lsp.HoverParams) -> lsp.Hover | None:
 
 @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
 def definition(ls: FilmServer, params: lsp.DefinitionParams) -> lsp.Location | None:
-    found = _occurrence(ls, params.text_document.uri, params.position)
-    if found is None or found[2] is None:
+    named = _named(ls, params.text_document.uri, params.position)
+    if named is None:
         return None
-    checked, _, occ = found
-    assert occ is not None
+    checked, occ = named
     if occ.kind == analysis.PATH:
         target = checked.program.files.get(occ.name)
         if target is None:
@@ -340,11 +348,10 @@ def definition(ls: FilmServer, params: lsp.DefinitionParams) -> lsp.Location | N
 
 @server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
 def references(ls: FilmServer, params: lsp.ReferenceParams) -> list[lsp.Location]:
-    found = _occurrence(ls, params.text_document.uri, params.position)
-    if found is None or found[2] is None:
+    named = _named(ls, params.text_document.uri, params.position)
+    if named is None:
         return []
-    checked, _, occ = found
-    assert occ is not None
+    checked, occ = named
     occs = checked.get_index().references(occ.kind, occ.name)
     if not params.context.include_declaration:
         occs = [o for o in occs if not o.is_def]
@@ -368,11 +375,10 @@ def _renamable(checked: Checked, occ: analysis.Occurrence) -> bool:
 
 @server.feature(lsp.TEXT_DOCUMENT_RENAME)
 def rename(ls: FilmServer, params: lsp.RenameParams) -> lsp.WorkspaceEdit | None:
-    found = _occurrence(ls, params.text_document.uri, params.position)
-    if found is None or found[2] is None:
+    named = _named(ls, params.text_document.uri, params.position)
+    if named is None:
         return None
-    checked, _, occ = found
-    assert occ is not None
+    checked, occ = named
     if not _renamable(checked, occ):
         raise ValueError("only characters and let constants declared in this film can be "
                          "renamed")
