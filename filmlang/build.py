@@ -15,6 +15,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from filmlang import ir
 from filmlang.api import CheckResult, check_file
@@ -31,6 +32,9 @@ from filmlang.plan.planner import (
     preview_fps,
 )
 from filmlang.plan.timeline import Timeline, solve
+
+if TYPE_CHECKING:
+    from filmlang.link.ffmpeg import Children
 
 LOCK_TIMEOUT = 3600.0
 
@@ -116,10 +120,13 @@ def build(path: Path | str, *, output: Path | None = None, cache: Path | None = 
 
     with FileLock(str(root / "lock"), timeout=LOCK_TIMEOUT):
         store.clean_tmp()
+        from filmlang.link.ffmpeg import Children
+
+        children = Children()
         scheduler = Scheduler(
-            store, _runners(), workers=jobs or os.cpu_count() or 1, progress=progress,
+            store, _runners(children), workers=jobs or os.cpu_count() or 1, progress=progress,
             explainer=Explainer(root / "last.json"), log=root / "log.jsonl",
-            build_id=uuid.uuid4().hex[:12], cancel=cancel, on_cancel=_kill_children,
+            build_id=uuid.uuid4().hex[:12], cancel=cancel, on_cancel=children.kill,
             gpu=_gpu_pool())
         sources = plan_sources(film, config)
         jobs_by_key = sources.graph.jobs
@@ -230,18 +237,20 @@ def _publish(source: Path, target: Path) -> None:
         temp.unlink(missing_ok=True)
 
 
-def _kill_children() -> None:
-    from filmlang.link.ffmpeg import kill_running_ffmpeg
-
-    kill_running_ffmpeg()
-
-
-def _runners() -> dict[str, Runner]:
+def _runners(children: Children) -> dict[str, Runner]:
+    """The runner of each job kind; the ffmpeg they start belongs to `children`."""
     from filmlang.backends.diffusers_plan import run_reference
     from filmlang.backends.soundfont import run_music
     from filmlang.exec.runners import RUNNERS
 
-    return {**RUNNERS, "character": run_reference, "music": run_music}
+    def adopted(runner: Runner) -> Runner:
+        def run(job: Job, out: Path, store: Store) -> None:
+            with children.adopting():
+                runner(job, out, store)
+        return run
+
+    runners = {**RUNNERS, "character": run_reference, "music": run_music}
+    return {kind: adopted(runner) for kind, runner in runners.items()}
 
 
 def _gpu_pool() -> GpuPool:

@@ -145,7 +145,7 @@ BIG_FILM = TINY_FILM.replace("size 160x90", "size 640x360").replace("fps 8", "fp
 """The tiny film at a size that takes seconds to encode: a build long enough to interrupt."""
 
 
-def test_cancel_stops_a_build_cleanly(tmp_path: Path) -> None:
+def test_cancel_stops_a_build_cleanly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from filmlang.build import build
     from filmlang.link import ffmpeg
     from filmlang.plan.planner import BuildConfig
@@ -158,19 +158,26 @@ def test_cancel_stops_a_build_cleanly(tmp_path: Path) -> None:
 
     save(path, BIG_FILM)
     cancel = threading.Event()
+    killed: list[subprocess.Popen[bytes]] = []
+    kill = ffmpeg.Children.kill  # what the cancel killed, seen by the test
+
+    def recording(children: ffmpeg.Children) -> list[subprocess.Popen[bytes]]:
+        procs = kill(children)
+        killed.extend(procs)
+        return procs
+
+    monkeypatch.setattr(ffmpeg.Children, "kill", recording)
     results = []
     worker = threading.Thread(
         target=lambda: results.append(build(path, output=mp4, jobs=2, config=BuildConfig(),
                                             cancel=cancel)))
     worker.start()
     deadline = time.monotonic() + TIMEOUT
-    encoding: list[subprocess.Popen[bytes]] = []
-    while not encoding:  # cancel while ffmpeg encodes a shot from frames this process makes
+    pids: list[int] = []
+    while not pids:  # cancel while ffmpeg encodes a shot from frames this process makes
         assert worker.is_alive() and time.monotonic() < deadline, "the build ended first"
         time.sleep(0.02)
-        with ffmpeg._LIVE_LOCK:
-            encoding = [proc for proc in ffmpeg._LIVE
-                        if proc.poll() is None and "rawvideo" in proc.args]
+        pids = _encoding_children(os.getpid())
     cancel.set()
     asked = time.monotonic()
     worker.join(TIMEOUT)
@@ -178,6 +185,8 @@ def test_cancel_stops_a_build_cleanly(tmp_path: Path) -> None:
     (result,) = results
     assert result.cancelled and not result.ok and not result.failures
     assert stopped < 5.0, f"the cancel took {stopped:.1f}s"
+    encoding = [proc for proc in killed if proc.pid in pids]
+    assert encoding and {proc.pid for proc in encoding} == set(pids)
     assert [proc.returncode for proc in encoding] == [-signal.SIGKILL] * len(encoding)
     segments = result.counts().get("segment", {}).get("ran", 0)
     assert segments < sum(1 for job in (result.graph.jobs.values() if result.graph else ())
@@ -307,3 +316,34 @@ def test_terminate_mid_build_stops_like_ctrl_c(tmp_path: Path, sig: signal.Signa
     assert in_session(proc.pid) == []
     assert not (tmp_path / "build" / "tiny.mp4").exists()
     _verify_cache(tmp_path / ".filmcache")
+
+
+def test_cancelling_one_build_stops_only_its_own_ffmpeg() -> None:
+    """Each build's jobs adopt the ffmpeg they start: a cancel kills those, and a build
+    running beside it in the same process keeps its own."""
+    from filmlang.link import ffmpeg
+
+    groups = [ffmpeg.Children(), ffmpeg.Children()]
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start(children: ffmpeg.Children) -> None:
+        with children.adopting():
+            procs.append(ffmpeg.start_ffmpeg(
+                ["-f", "lavfi", "-i", "anullsrc", "-t", "60", "-f", "null", "-"]))
+
+    for children in groups:
+        thread = threading.Thread(target=start, args=(children,))
+        thread.start()
+        thread.join()
+    try:
+        assert groups[0].kill() == [procs[0]]
+        assert procs[0].wait(10) == -signal.SIGKILL
+        assert procs[1].poll() is None
+        outside = ffmpeg.start_ffmpeg(["-f", "lavfi", "-i", "anullsrc", "-t", "60",
+                                       "-f", "null", "-"])  # no build adopted it
+        procs.append(outside)
+        assert groups[1].kill() == [procs[1]] and outside.poll() is None
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()

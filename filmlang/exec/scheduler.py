@@ -139,7 +139,7 @@ class Scheduler:
                  progress: Progress | None = None, explainer: Explainer | None = None,
                  log: Path | None = None, build_id: str = "",
                  cancel: threading.Event | None = None,
-                 on_cancel: Callable[[], None] | None = None,
+                 on_cancel: Callable[[], object] | None = None,
                  gpu: GpuPool | None = None) -> None:
         self.store = store
         self.gpu = gpu

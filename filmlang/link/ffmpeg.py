@@ -102,30 +102,51 @@ def start_ffmpeg(args: Sequence[str], *, stdin: Stream = subprocess.DEVNULL,
         proc = subprocess.Popen(command, stdin=stdin, stdout=stdout, stderr=stderr)
     except OSError as exc:
         raise FfmpegError(f"could not start ffmpeg ({command[0]}): {exc}", args=command) from exc
-    with _LIVE_LOCK:
-        _LIVE.add(proc)
+    children: Children | None = getattr(_ADOPTER, "children", None)
+    if children is not None:
+        children.add(proc)
     return proc
 
 
-_LIVE: weakref.WeakSet[subprocess.Popen[bytes]] = weakref.WeakSet()
-_LIVE_LOCK = threading.Lock()
+_ADOPTER = threading.local()
+"""The `Children` that adopts the ffmpeg processes started by this thread, if any."""
 
 
-def kill_running_ffmpeg() -> int:
-    """Kill every ffmpeg child of this process that is still running (a cancelled build).
+class Children:
+    """The ffmpeg processes that one build's jobs start, so that cancelling that build stops
+    them, and only them (other builds in the same process go on)."""
 
-    Their owners see them fail as if ffmpeg had crashed: they raise, reap the child and
-    remove their temp files, so nothing half-written is committed. Returns how many.
-    """
-    with _LIVE_LOCK:
-        procs = list(_LIVE)
-    killed = 0
-    for proc in procs:
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-                killed += 1
-    return killed
+    def __init__(self) -> None:
+        self._procs: weakref.WeakSet[subprocess.Popen[bytes]] = weakref.WeakSet()
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def adopting(self) -> Iterator[None]:
+        """ffmpeg started by this thread inside the block belongs to this group."""
+        previous = getattr(_ADOPTER, "children", None)
+        _ADOPTER.children = self
+        try:
+            yield
+        finally:
+            _ADOPTER.children = previous
+
+    def add(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._procs.add(proc)
+
+    def kill(self) -> list[subprocess.Popen[bytes]]:
+        """Kill the group's ffmpeg processes that still run. Their owners see them fail as
+        if ffmpeg had crashed: they raise, reap the child and remove their temp files, so
+        nothing half-written is committed. Returns those it killed."""
+        with self._lock:
+            procs = list(self._procs)
+        killed = []
+        for proc in procs:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                    killed.append(proc)
+        return killed
 
 
 @contextlib.contextmanager
