@@ -26,6 +26,7 @@ from filmlang.lsp import analysis, complete, hover, memo, tokens
 from filmlang.lsp.incremental import IncrementalParser
 from filmlang.semantic.loader import Program, load
 from filmlang.source import SourceFile, Span
+from filmlang.syntax import ast
 
 DEBOUNCE_S = 0.02
 _FILM_BLOCK = re.compile(r"^film\b", re.MULTILINE)
@@ -396,16 +397,23 @@ def rename(ls: FilmServer, params: lsp.RenameParams) -> lsp.WorkspaceEdit | None
     return lsp.WorkspaceEdit(changes=changes)
 
 
+def _module(ls: FilmServer, uri: str) -> tuple[SourceFile, ast.Module] | None:
+    """The file at `uri` and its tree, as its program's last check parsed it."""
+    state = ls.state(uri)
+    if state is None:
+        return None
+    checked, source = state
+    module = checked.program.modules.get(source.name)
+    return None if module is None else (source, module)
+
+
 @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
 def document_symbol(ls: FilmServer, params: lsp.DocumentSymbolParams
                     ) -> list[lsp.DocumentSymbol]:
-    state = ls.state(params.text_document.uri)
-    if state is None:
+    found = _module(ls, params.text_document.uri)
+    if found is None:
         return []
-    checked, source = state
-    module = checked.program.modules.get(source.name)
-    if module is None:
-        return []
+    source, module = found
     return [_symbol(source, s) for s in analysis.outline(module)]
 
 
@@ -423,13 +431,10 @@ def _symbol(source: SourceFile, symbol: analysis.Symbol) -> lsp.DocumentSymbol:
 
 @server.feature(lsp.TEXT_DOCUMENT_FOLDING_RANGE)
 def folding_range(ls: FilmServer, params: lsp.FoldingRangeParams) -> list[lsp.FoldingRange]:
-    state = ls.state(params.text_document.uri)
-    if state is None:
+    found = _module(ls, params.text_document.uri)
+    if found is None:
         return []
-    checked, source = state
-    module = checked.program.modules.get(source.name)
-    if module is None:
-        return []
+    _, module = found
     return [lsp.FoldingRange(start_line=a - 1, end_line=b - 1)
             for a, b in analysis.folds(module)]
 
