@@ -237,19 +237,23 @@ def _publish(source: Path, target: Path) -> None:
         temp.unlink(missing_ok=True)
 
 
-def _runners(children: Children) -> dict[str, Runner]:
-    """The runner of each job kind; the ffmpeg they start belongs to `children`."""
+def _runners(children: Children | None = None) -> dict[str, Runner]:
+    """The runner of each job kind; the ffmpeg they start belongs to `children`, if given."""
     from filmlang.backends.diffusers_plan import run_reference
     from filmlang.backends.soundfont import run_music
     from filmlang.exec.runners import RUNNERS
 
+    runners = {**RUNNERS, "character": run_reference, "music": run_music}
+    if children is None:
+        return runners
+    group = children
+
     def adopted(runner: Runner) -> Runner:
         def run(job: Job, out: Path, store: Store) -> None:
-            with children.adopting():
+            with group.adopting():
                 runner(job, out, store)
         return run
 
-    runners = {**RUNNERS, "character": run_reference, "music": run_music}
     return {kind: adopted(runner) for kind, runner in runners.items()}
 
 
