@@ -14,7 +14,6 @@ torch and diffusers are imported inside the runner only.
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -134,26 +133,14 @@ _pipelines: dict[tuple[str, str], Any] = {}
 
 
 def _pipeline(model: str, device: str) -> Any:
-    from filmlang.backends.diffusers_run import _quiet, dtype_for, record
+    from filmlang.backends.diffusers_run import load_pretrained, record
 
     with _lock:
         if (model, device) in _pipelines:
             return _pipelines[(model, device)]
         _pipelines.clear()  # one video model per process at a time: they are large
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        _quiet()
-        import warnings
-
-        from diffusers import DiffusionPipeline
-
         start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
-            loader: Any = DiffusionPipeline  # typed or not, depending on version
-            pipe = loader.from_pretrained(model, torch_dtype=dtype_for(device),
-                                          local_files_only=True)
-        pipe = pipe.to(device)
-        pipe.set_progress_bar_config(disable=True)
+        pipe = load_pretrained("DiffusionPipeline", model, device)
         record("load", model=model, device=device, seconds=round(time.perf_counter() - start, 3))
         _pipelines[(model, device)] = pipe
         return pipe

@@ -92,22 +92,12 @@ def pipeline(model: str, device: str) -> Any:
     with load_lock:
         if slot in _pipelines:
             return _pipelines[slot]
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        _quiet()
-        from diffusers import AutoPipelineForText2Image
-
         if device == "cpu" and not _warned:
             _warned = True
             sys.stderr.write("warning: no GPU: the diffusers backend runs on the CPU in "
                              "float32, which is slow (minutes per still at full size)\n")
         start = time.perf_counter()
-        with warnings.catch_warnings():  # torch_dtype: renamed dtype in newer diffusers
-            warnings.simplefilter("ignore", FutureWarning)
-            loader: Any = AutoPipelineForText2Image  # typed or not, depending on version
-            pipe = loader.from_pretrained(model, torch_dtype=dtype_for(device),
-                                          local_files_only=True)
-        pipe = pipe.to(device)
-        pipe.set_progress_bar_config(disable=True)
+        pipe = load_pretrained("AutoPipelineForText2Image", model, device)
         weights = _ip_adapter_file(model)
         if weights is not None:
             encoder = "image_encoder" if (Path(model) / "ip_adapter" / "image_encoder").is_dir() \
@@ -119,6 +109,22 @@ def pipeline(model: str, device: str) -> Any:
         with _lock:
             _pipelines[slot] = pipe
         return pipe
+
+
+def load_pretrained(loader: str, model: str, device: str) -> Any:
+    """A pipeline of diffusers' class `loader` from a local model folder (offline, nothing
+    downloaded), in the device's dtype, on the device, without progress bars."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    _quiet()
+    import diffusers
+
+    with warnings.catch_warnings():  # torch_dtype: renamed dtype in newer diffusers
+        warnings.simplefilter("ignore", FutureWarning)
+        cls: Any = getattr(diffusers, loader)  # typed or not, depending on version
+        pipe = cls.from_pretrained(model, torch_dtype=dtype_for(device), local_files_only=True)
+    pipe = pipe.to(device)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
 
 
 def _quiet() -> None:
