@@ -203,12 +203,13 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from filmlang.api import check_file
-    from filmlang.backends import diffusers_run
-    from filmlang.backends.diffusers_check import configure
-    from filmlang.build import _gpu_pool, _runners
+    from filmlang.backends.diffusers import run as diffusers_run
+    from filmlang.backends.diffusers.check import configure
+    from filmlang.build import gpu_pool, runners
     from filmlang.cache.store import Store
+    from filmlang.config import BuildConfig
     from filmlang.exec.scheduler import Scheduler
-    from filmlang.plan.planner import BuildConfig, plan_sources
+    from filmlang.plan.planner import plan_sources
 
     os.environ["HF_HUB_OFFLINE"] = "1"
     cuda = torch.cuda.is_available()
@@ -243,8 +244,8 @@ def main(argv: list[str] | None = None) -> int:
 
         store = Store(work / "cache")
         store.ensure()
-        scheduler = Scheduler(store, _runners(), workers=os.cpu_count() or 1,
-                              gpu=_gpu_pool())
+        scheduler = Scheduler(store, runners(), workers=os.cpu_count() or 1,
+                              gpu=gpu_pool())
         log = work / "events.jsonl"
         os.environ[diffusers_run.LOG_ENV] = str(log)
         with Utilisation() as ours_util:

@@ -32,7 +32,7 @@ from PIL import Image
 
 from filmlang import ir
 from filmlang.api import check_file
-from filmlang.backends import procedural
+from filmlang.backends.procedural import draw as procedural
 from filmlang.link.segments import SegmentEncoder
 
 ROOT = Path(__file__).resolve().parent.parent

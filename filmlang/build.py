@@ -1,7 +1,9 @@
 """`filmc build` as a function: a film's path in, the MP4 and its subtitles out.
 
-check → plan the sources (speech, stills) → run the speech → solve the timeline → plan the
-assembly (segments, music, mix, mux) → run it → put the film where it belongs. The cache
+check → the backends' checks → plan the sources (speech, stills) → run the speech → solve
+the timeline → plan the assembly (clips, music, segments, mix, mux) → run it → put the
+film where it belongs (`plan.planner.plan_film` holds the two phases; this module runs
+them). The cache
 is locked for the whole build; the output is replaced atomically, so a failed or
 interrupted build never leaves a broken film where the last good one was.
 """
@@ -13,25 +15,23 @@ import shutil
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from filmlang import ir
 from filmlang.api import CheckResult, check_file
+from filmlang.backends.protocol import LineWhere, PlanContext
+from filmlang.backends.registry import registry
 from filmlang.cache.store import Store, default_cache_dir
-from filmlang.diagnostics import Diagnostic, Label, error
+from filmlang.config import BuildConfig
+from filmlang.diagnostics import Diagnostic
+from filmlang.exec.explain import BuildLog, Explainer
 from filmlang.exec.gpu import GpuPool
-from filmlang.exec.scheduler import Explainer, JobFailed, Progress, Report, Runner, Scheduler
-from filmlang.plan.jobs import Job, JobGraph
-from filmlang.plan.planner import (
-    BuildConfig,
-    Sources,
-    plan_assembly,
-    plan_sources,
-    preview_fps,
-)
-from filmlang.plan.timeline import Timeline, solve
+from filmlang.exec.scheduler import Progress, Report, Scheduler
+from filmlang.jobs import Job, JobFailed, JobGraph, Runner
+from filmlang.plan.planner import backend_problems, plan_film, prepared
+from filmlang.timeline import Timeline
 
 if TYPE_CHECKING:
     from filmlang.link.ffmpeg import Children
@@ -101,15 +101,12 @@ def build(path: Path | str, *, output: Path | None = None, cache: Path | None = 
     the result says `cancelled`."""
     start = time.perf_counter()
     path = Path(path)
-    config = config or BuildConfig()
     checked = check_file(path, allow_outside=allow_outside)
     result = BuildResult(check=checked)
     if not checked.ok or checked.film is None:
         return result
     film = checked.film
-    from filmlang.backends.diffusers_check import configure
-
-    config = configure(film, config, path)
+    config = prepared(film, config or BuildConfig(), path)
     result.diagnostics = backend_problems(film, config)
     if result.diagnostics:
         return result
@@ -123,107 +120,51 @@ def build(path: Path | str, *, output: Path | None = None, cache: Path | None = 
         from filmlang.link.ffmpeg import Children
 
         children = Children()
+        explainer = Explainer(root / "last.json")
         scheduler = Scheduler(
-            store, _runners(children), workers=jobs or os.cpu_count() or 1, progress=progress,
-            explainer=Explainer(root / "last.json"), log=root / "log.jsonl",
+            store, runners(children), workers=jobs or os.cpu_count() or 1, progress=progress,
+            explainer=explainer, log=BuildLog(root / "log.jsonl"),
             build_id=uuid.uuid4().hex[:12], cancel=cancel, on_cancel=children.kill,
-            gpu=_gpu_pool())
-        sources = plan_sources(film, config)
-        jobs_by_key = sources.graph.jobs
-        report = scheduler.run(jobs_by_key, list(sources.speech.values()))
-        result.reports.append(report)
-        if report.cancelled:
-            result.cancelled = True
+            gpu=gpu_pool())
+        plan = plan_film(film, config, lambda ctx: _speak(ctx, scheduler, store, result))
+        result.timeline, result.graph = plan.timeline, plan.graph
+        if plan.problems:
+            result.diagnostics = plan.problems
+        if plan.graph is None:
             return result
-        if report.failures:
-            result.failures = report.failures
+        _run(plan.graph, scheduler, result, cancel)
+        if result.cancelled or result.failures:
             return result
-        timeline, problems = solve_timeline(film, sources, store, config)
-        result.timeline = timeline
-        if problems:
-            result.diagnostics = problems
-            return result
-        graph = plan_assembly(film, sources, timeline, config)
-        result.graph = graph
-        report = scheduler.run(graph.jobs, [graph.outputs["film"]])
-        result.reports.append(report)
-        if report.cancelled or (cancel is not None and cancel.is_set()):
-            result.cancelled = True
-            return result
-        if report.failures:
-            result.failures = report.failures
-            return result
-        final = store.path(graph.outputs["film"])
+        final = store.path(plan.graph.outputs["film"])
         target = (output or default_output(path)).absolute()
         _publish(final / "film.mp4", target)
         srt = target.with_suffix(".srt")
         _publish(final / "film.srt", srt)
         result.output, result.subtitles = target, srt
+        explainer.save(complete=True)
     result.seconds = time.perf_counter() - start
     return result
 
 
-def solve_timeline(film: ir.Film, sources: Sources, store: Store, config: BuildConfig
-                   ) -> tuple[Timeline, list[Diagnostic]]:
-    durations = {where: float(store.meta(key)["duration"])
-                 for where, key in sources.speech.items()}
-    return solve(film, durations, preview_fps(film, config))
+def _speak(ctx: PlanContext, scheduler: Scheduler, store: Store, result: BuildResult
+           ) -> dict[LineWhere, float] | None:
+    """Phase one's jobs run; each line's length, or None when a job failed or the build
+    was cancelled (the result says which)."""
+    report = scheduler.run(ctx.graph.jobs, list(ctx.speech.values()))
+    result.reports.append(report)
+    result.cancelled = report.cancelled
+    result.failures = report.failures
+    if report.cancelled or report.failures:
+        return None
+    return {where: float(store.meta(key)["duration"]) for where, key in ctx.speech.items()}
 
 
-def backend_problems(film: ir.Film, config: BuildConfig) -> list[Diagnostic]:
-    """Before any work: every backend the film needs is installed, or it says what to do."""
-    from filmlang.backends import speech
-
-    problems: list[Diagnostic] = []
-    visual = config.visual or film.backends.visual
-    if visual == "diffusers":
-        from filmlang.backends import diffusers_check
-
-        problems += diffusers_check.problems(film, config)
-    elif visual != "procedural":
-        problems.append(error(
-            "E0603", f"the '{visual}' visual backend is not available in this version of "
-            "filmlang", film.origin, label="asks for it",
-            help="build with the procedural backend (the default): remove "
-                 f"'backend visual={visual}' or pass --backend visual=procedural"))
-    music = config.music or film.backends.music
-    if music not in ("", "synth", "soundfont"):
-        problems.append(error(
-            "E0603", f"the '{music}' music backend is not available in this version of "
-            "filmlang", film.origin, label="asks for it",
-            help="the built-in synthesizer is the default: --backend music=synth"))
-    else:
-        from filmlang.backends import soundfont
-
-        needs = any(scene.music is not None for scene in film.scenes)
-        found = soundfont.selection_problem(film.backends.music, config.music, needs)
-        if found is not None:
-            problems.append(error("E0603", found[0], film.origin, label="has music",
-                                  help=found[1]))
-    preferred = config.voice or film.backends.voice
-    lines: dict[str, list[Label]] = {}
-    for shot in film.shots:
-        for line in shot.lines:
-            lines.setdefault(line.speaker, []).append(
-                Label(span=line.origin, message=f"{line.speaker} speaks here"))
-    for character in film.characters:
-        if character.name not in lines:
-            continue
-        try:
-            speech.choose_engine(character.voice, preferred)
-        except speech.SpeechUnavailable as exc:
-            origin = character.origin
-            head = origin.model_copy(update={
-                "end_line": origin.line,
-                "end_column": origin.column + len(f"character {character.name}")})
-            spoken = lines[character.name]
-            more = len(spoken) - 3
-            problems.append(error(
-                "E0603", f"no voice for {character.name}: {exc}", head,
-                label=f"{len(spoken)} line{'s' if len(spoken) != 1 else ''} need a voice",
-                help=exc.install + (f" ({more} more lines need it)" if more > 0 else ""),
-                notes=spoken[:3]))
-    return problems
+def _run(graph: JobGraph, scheduler: Scheduler, result: BuildResult,
+         cancel: threading.Event | None) -> None:
+    report = scheduler.run(graph.jobs, [graph.outputs["film"]])
+    result.reports.append(report)
+    result.cancelled = report.cancelled or (cancel is not None and cancel.is_set())
+    result.failures = report.failures
 
 
 def _publish(source: Path, target: Path) -> None:
@@ -237,35 +178,30 @@ def _publish(source: Path, target: Path) -> None:
         temp.unlink(missing_ok=True)
 
 
-def _runners(children: Children | None = None) -> dict[str, Runner]:
-    """The runner of each job kind; the ffmpeg they start belongs to `children`, if given."""
-    from filmlang.backends.diffusers_plan import run_reference
-    from filmlang.backends.soundfont import run_music
-    from filmlang.exec.runners import RUNNERS
-
-    runners = {**RUNNERS, "character": run_reference, "music": run_music}
+def runners(children: Children | None = None) -> Callable[[Job], Runner | None]:
+    """Each job's runner, from the backend that planned it; the ffmpeg they start belongs
+    to `children`, if given."""
+    found = registry()
     if children is None:
-        return runners
+        return found.runner
     group = children
 
-    def adopted(runner: Runner) -> Runner:
+    def lookup(job: Job) -> Runner | None:
+        runner = found.runner(job)
+        if runner is None:
+            return None
+        chosen = runner
+
         def run(job: Job, out: Path, store: Store) -> None:
             with group.adopting():
-                runner(job, out, store)
+                chosen(job, out, store)
         return run
 
-    return {kind: adopted(runner) for kind, runner in runners.items()}
+    return lookup
 
 
-def _gpu_pool() -> GpuPool:
-    """Batched jobs: diffusers stills, character sheets and clips (torch loads at their
-    first)."""
-    from filmlang.backends import diffusers_clips, diffusers_run
-    from filmlang.exec.gpu import Batcher, GpuPool
-
-    return GpuPool({
-        "diffusers": Batcher(group=diffusers_run.group, generate=diffusers_run.generate,
-                             write=diffusers_run.write, lanes=diffusers_run.lanes),
-        "diffusers-clip": Batcher(group=diffusers_clips.group,
-                                  generate=diffusers_clips.generate,
-                                  write=diffusers_clips.write, lanes=diffusers_run.lanes)})
+def gpu_pool() -> GpuPool:
+    """The batched jobs of every backend that batches (generated stills, sheets, clips):
+    torch loads at their first."""
+    return GpuPool({(backend.name, kind): batcher for backend in registry()
+                    for kind, batcher in backend.batchers().items()})

@@ -21,7 +21,7 @@ from filmlang import __version__
 
 if TYPE_CHECKING:
     from filmlang import ir
-    from filmlang.plan.planner import BuildConfig
+    from filmlang.config import BuildConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -209,7 +209,7 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def _config(preview: bool, backends: tuple[str, ...]) -> BuildConfig:
-    from filmlang.plan.planner import BuildConfig
+    from filmlang.config import BuildConfig
 
     chosen: dict[str, str] = {}
     for item in backends:
@@ -336,8 +336,8 @@ def build(file: Path, output: Path | None, preview: bool, jobs: int | None, cach
 def plan_command(file: Path, preview: bool, jobs: int | None, cache: Path | None,
                  backends: tuple[str, ...], as_json: bool, allow_outside: bool) -> None:
     """Show the render jobs FILE needs, which are cached, and an estimate of the work."""
-    from filmlang.backends.diffusers_models import ModelProblem
-    from filmlang.plan.explain import describe_plan
+    from filmlang.backends.diffusers.models import ModelProblem
+    from filmlang.plan.estimate import describe_plan
 
     config = _config(preview, backends)
     try:

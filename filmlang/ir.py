@@ -8,12 +8,25 @@ is reported at the writer's line.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from filmlang.source import Span
+
+PALETTE = (
+    "#e6a23c", "#4fa3e0", "#d9534f", "#5cb85c", "#a27ddc", "#e07bb4",
+    "#3fc1c0", "#c9a227", "#7f8fa6", "#f08a5d", "#6c9a3f", "#b56576",
+)
+
+
+def derive_seed(*parts: object) -> int:
+    """A stable 32-bit seed from its parts (film seed, scene name, shot index, ...)."""
+    text = "\x1f".join(str(p) for p in ("filmlang-seed-v1", *parts))
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
+
 
 TimeOfDay = Literal["dawn", "day", "dusk", "night"]
 CameraMove = Literal[

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 from filmlang.build import BuildResult
 from filmlang.diagnostics import render_all
-from filmlang.plan.timeline import Timeline
+from filmlang.timeline import Timeline
 from filmlang.watch import BuildListener
 
 HOST = "127.0.0.1"

@@ -22,8 +22,8 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from filmlang import ir
-from filmlang.backends import procedural
-from filmlang.backends.procedural_text import Font, font, text_width, wrap
+from filmlang.backends.procedural import draw as procedural
+from filmlang.backends.procedural.text import Font, font, text_width, wrap
 
 __all__ = ["Layout", "label_lines", "label_rows", "layout_for", "render_storyboard", "write_png"]
 

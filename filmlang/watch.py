@@ -30,9 +30,9 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 
 from filmlang.build import BuildResult, build, default_output
+from filmlang.config import BuildConfig
 from filmlang.diagnostics import render_all
 from filmlang.exec.scheduler import Progress, Record
-from filmlang.plan.planner import BuildConfig
 
 QUIET_SECONDS = 0.15
 """How long the files must stay unchanged before a rebuild starts."""

@@ -96,7 +96,8 @@ def test_editing_one_line_reruns_only_what_it_touches(tmp_path: Path) -> None:
     log = [json.loads(x) for x in (tmp_path / ".filmcache" / "log.jsonl").read_text()
            .splitlines()]
     speech = [e for e in log if e["kind"] == "speech" and e["status"] == "ran"]
-    assert "lit" in speech[-1]["label"] and speech[-1]["reason"].startswith("changed: text")
+    assert "lit" in speech[-1]["label"]
+    assert speech[-1]["reason"] == "scene storm shot 3 dialogue 1 text"
 
 
 def test_same_source_same_film_without_cache(tmp_path: Path,
@@ -232,7 +233,7 @@ def test_a_missing_voice_is_reported_before_any_work(tmp_path: Path,
 
 def test_a_backend_that_does_not_exist_yet(tmp_path: Path) -> None:
     path = write_film(tmp_path)
-    from filmlang.plan.planner import BuildConfig
+    from filmlang.config import BuildConfig
 
     result = build(path, config=BuildConfig(visual="diffusers"))
     assert result.exit_code == 1
@@ -256,7 +257,8 @@ def test_the_mix_meets_its_loudness_target(built: tuple[Path, BuildResult],
 
 def test_identical_lines_and_shots_are_rendered_once(tmp_path: Path) -> None:
     from filmlang.api import check_file
-    from filmlang.plan.planner import BuildConfig, plan_sources
+    from filmlang.config import BuildConfig
+    from filmlang.plan.planner import plan_sources
 
     line = '        TOM: "Then we keep it burning."\n'
     text = TINY_FILM.replace(line, line + line).replace(
@@ -301,7 +303,7 @@ def test_burned_subtitles_and_cache_gc(tmp_path: Path) -> None:
 
 
 def test_preview_builds_small_and_quick(tmp_path: Path) -> None:
-    from filmlang.plan.planner import BuildConfig
+    from filmlang.config import BuildConfig
 
     text = ('film "Preview" { size 1280x720; fps 24 }\n'
             'scene s "EXT. BEACH - DAY" { shot wide 1s; dissolve 0.5s; shot establishing 1s }\n')

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import FILM_HEADER, ROOT, check_source
 from filmlang.api import check_file
-from filmlang.semantic.checker import derive_seed
+from filmlang.ir import derive_seed
 
 CAST = 'character MARA { look "keeper, grey braid" }\ncharacter TOM { look "fisherman" }\n'
 

@@ -18,9 +18,10 @@ import pytest
 
 from conftest import ROOT
 from filmlang import ir
-from filmlang.backends import speech, speech_coqui
-from filmlang.backends.speech import SpeechRequest, SpeechUnavailable
-from filmlang.backends.speech_coqui import MODEL_ENV, CoquiEngine, find_checkpoint, model_files
+from filmlang.backends.speech import coqui as speech_coqui
+from filmlang.backends.speech import engines as speech
+from filmlang.backends.speech.coqui import MODEL_ENV, CoquiEngine, find_checkpoint, model_files
+from filmlang.backends.speech.engines import SpeechRequest, SpeechUnavailable
 
 COQUI = speech.ENGINES["coqui"]
 without_tts = pytest.mark.skipif(find_spec("TTS") is not None,
@@ -170,7 +171,7 @@ def test_never_chosen_automatically(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_importing_speech_loads_neither_torch_nor_tts() -> None:
-    code = ("import sys, filmlang.backends.speech\n"
+    code = ("import sys, filmlang.backends.speech.engines\n"
             "print([m for m in ('torch', 'TTS', 'numpy') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, check=True).stdout

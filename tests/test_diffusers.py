@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from filmlang.build import BuildResult, build
-from filmlang.plan.planner import BuildConfig
+from filmlang.config import BuildConfig
 
 torch = pytest.importorskip("torch", reason="torch is not installed (pip install 'filmlang[gpu]')")
 pytest.importorskip("diffusers", reason="diffusers is not installed (pip install 'filmlang[gpu]')")
@@ -85,7 +85,7 @@ def events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     log = tmp_path / "diffusers.jsonl"
     monkeypatch.setenv("FILMC_DIFFUSERS_LOG", str(log))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    from filmlang.backends import diffusers_run
+    from filmlang.backends.diffusers import run as diffusers_run
 
     diffusers_run._pipelines.clear()  # each test loads its own copy of the model
     yield log
@@ -146,8 +146,8 @@ def test_stills_are_generated_batched_and_cached(film: Path, events: Path,
 def run_stills(film: Path, cache: Path) -> Any:
     """Only the stills of a film, through the build's scheduler and GPU pool."""
     from filmlang.api import check_file
-    from filmlang.backends.diffusers_check import configure
-    from filmlang.build import _gpu_pool, _runners
+    from filmlang.backends.diffusers.check import configure
+    from filmlang.build import gpu_pool, runners
     from filmlang.cache.store import Store
     from filmlang.exec.scheduler import Scheduler
     from filmlang.plan.planner import plan_sources
@@ -157,7 +157,7 @@ def run_stills(film: Path, cache: Path) -> Any:
     sources = plan_sources(checked.film, configure(checked.film, BuildConfig(), film))
     store = Store(cache)
     store.ensure()
-    scheduler = Scheduler(store, _runners(), workers=2, gpu=_gpu_pool())
+    scheduler = Scheduler(store, runners(), workers=2, gpu=gpu_pool())
     return scheduler.run(sources.graph.jobs, list(sources.stills.values()))
 
 
@@ -187,7 +187,7 @@ def test_a_shot_that_never_fits_is_reported_at_its_line(film: Path, events: Path
 
 def test_a_look_changes_only_the_shots_that_show_it(film: Path) -> None:
     from filmlang.api import check_file
-    from filmlang.backends.diffusers_check import configure
+    from filmlang.backends.diffusers.check import configure
     from filmlang.plan.planner import plan_sources
 
     def stills(text: str) -> dict[str, str]:
@@ -338,7 +338,7 @@ def test_generative_motion_needs_a_video_model_that_can_make_the_shot(
 
 
 def test_clip_plans_follow_each_familys_frame_rules() -> None:
-    from filmlang.backends.diffusers_clips import FAMILIES, clip_plan
+    from filmlang.backends.diffusers.clips import FAMILIES, clip_plan
 
     svd, ltx = FAMILIES["StableVideoDiffusionPipeline"], FAMILIES["LTXPipeline"]
     wan, cog = FAMILIES["WanPipeline"], FAMILIES["CogVideoXPipeline"]
@@ -382,7 +382,7 @@ def test_a_generated_clip_moves_its_shot(film: Path, events: Path, tmp_path: Pat
 def test_character_sheets_condition_shots_when_the_model_has_an_ip_adapter(
         film: Path, tmp_path: Path) -> None:
     from filmlang.api import check_file
-    from filmlang.backends.diffusers_check import configure
+    from filmlang.backends.diffusers.check import configure
     from filmlang.plan.planner import plan_sources
 
     (tmp_path / "model" / "image_encoder").mkdir()
@@ -473,7 +473,7 @@ def test_a_reference_image_is_the_characters_sheet(film: Path, events: Path,
     assert not report.failures, [f.message for f in report.failures]
     sheets = {r.job.identity: r.job for r in report.records.values()
               if r.job.kind == "character"}
-    assert sheets["character:TOM"].backend == "reference@1"
+    assert sheets["character:TOM"].params["source"] == "reference"
     tom = tmp_path / "cache" / "objects" / sheets["character:TOM"].key[:2] / \
         sheets["character:TOM"].key / "still.png"
     with Image.open(tom) as image:
@@ -483,7 +483,7 @@ def test_a_reference_image_is_the_characters_sheet(film: Path, events: Path,
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_stills_on_the_gpu_in_half_precision(film: Path, events: Path, tmp_path: Path) -> None:
-    from filmlang.backends import diffusers_run
+    from filmlang.backends.diffusers import run as diffusers_run
 
     report = run_stills(film, tmp_path / "cache")
     assert not report.failures, [f.message for f in report.failures]

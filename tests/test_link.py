@@ -605,8 +605,8 @@ def test_mix_at_the_preview_rate() -> None:
 def test_preview_mix_and_mux_meet_the_loudness_target(joined: Path, tmp_path: Path) -> None:
     """The preview profile's own jobs, on real WAVs in a real store: 24 kHz, on target."""
     from filmlang.cache.store import Store
-    from filmlang.exec.runners import run_mix, run_mux
-    from filmlang.plan.jobs import Job
+    from filmlang.jobs import Job
+    from filmlang.link.backend import run_mix, run_mux
 
     store = Store(tmp_path / "cache")
     store.ensure()
@@ -655,8 +655,9 @@ def test_a_preview_rebuild_reuses_the_beds_when_a_line_grows_a_little(tmp_path: 
     its scene's length a little re-renders no music; the film's beds follow the scene."""
     from conftest import write_film
     from filmlang.api import check_file
-    from filmlang.plan.planner import BuildConfig, plan_assembly, plan_sources
-    from filmlang.plan.timeline import solve
+    from filmlang.config import BuildConfig
+    from filmlang.plan.planner import plan_assembly, plan_sources
+    from filmlang.timeline import solve
 
     film = check_file(write_film(tmp_path)).film
     assert film is not None
@@ -666,7 +667,7 @@ def test_a_preview_rebuild_reuses_the_beds_when_a_line_grows_a_little(tmp_path: 
         durations = dict.fromkeys(sources.speech, seconds)
         timeline, problems = solve(film, durations, 8.0)
         assert not problems
-        graph = plan_assembly(film, sources, timeline, config)
+        graph = plan_assembly(sources, timeline)
         mix_job = graph.jobs[graph.outputs["mix"]]
         keys = {j.key: j.params["seconds"] for j in graph.jobs.values()
                 if j.kind in ("music", "ambience")}
@@ -688,7 +689,7 @@ def test_a_preview_rebuild_reuses_the_beds_when_a_line_grows_a_little(tmp_path: 
 def test_the_preview_film_is_the_same_from_two_fresh_caches(tmp_path: Path) -> None:
     from conftest import write_film
     from filmlang.build import build
-    from filmlang.plan.planner import BuildConfig
+    from filmlang.config import BuildConfig
 
     films = []
     for name in ("one", "two"):

@@ -18,8 +18,8 @@ import pytest
 
 from conftest import FILM_HEADER, check_source
 from filmlang import ir
-from filmlang.backends import procedural as P
-from filmlang.backends.procedural_mouths import Mouth, draw_mouths, openness
+from filmlang.backends.procedural import draw as P
+from filmlang.backends.procedural.mouths import Mouth, draw_mouths, openness
 from filmlang.build import BuildResult, build
 from filmlang.cache.store import Store, default_cache_dir
 from filmlang.link.ffmpeg import ffmpeg_exe

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from conftest import FILM_HEADER, check_source
 from filmlang.cache.store import Store, parse_size
-from filmlang.exec.scheduler import Explainer, JobFailed, Scheduler
-from filmlang.plan.jobs import GraphBuilder, Job, canonical_json
-from filmlang.plan.timeline import solve
+from filmlang.exec.explain import BuildLog, Explainer
+from filmlang.exec.scheduler import Scheduler
+from filmlang.jobs import GraphBuilder, Job, JobFailed, canonical_json
+from filmlang.timeline import solve
 
 
 def job(kind: str, inputs: tuple[str, ...] = (), **params: object) -> Job:
@@ -147,6 +149,10 @@ def _writer(record: list[str]) -> object:
     return run
 
 
+def _lookup(runners: dict[str, Any]) -> Any:
+    return lambda job: runners.get(job.kind)
+
+
 def _graph(fail: bool = False) -> tuple[dict[str, Job], str]:
     graph = GraphBuilder()
     a = graph.add(job("leaf", name="a"))
@@ -161,11 +167,11 @@ def test_scheduler_runs_what_is_missing_and_reuses_the_rest(tmp_path: Path) -> N
     ran: list[str] = []
     runners = {"leaf": _writer(ran), "join": _writer(ran)}
     jobs, target = _graph()
-    report = Scheduler(store, runners, workers=2).run(jobs, [target])  # type: ignore[arg-type]
+    report = Scheduler(store, _lookup(runners), workers=2).run(jobs, [target])
     assert sorted(ran) == ["a", "b", "c"] and not report.failures
     assert (store.path(target) / "out.txt").read_text() == "cab"
     ran.clear()
-    report = Scheduler(store, runners, workers=2).run(jobs, [target])  # type: ignore[arg-type]
+    report = Scheduler(store, _lookup(runners), workers=2).run(jobs, [target])
     assert ran == []  # the target is cached: its inputs are not even looked at
     assert [r.status for r in report.records.values()] == ["cached"]
 
@@ -176,7 +182,7 @@ def test_scheduler_stops_cleanly_on_failure_and_keeps_finished_work(tmp_path: Pa
     ran: list[str] = []
     runners = {"leaf": _writer(ran), "join": _writer(ran)}
     jobs, target = _graph(fail=True)
-    report = Scheduler(store, runners, workers=1).run(jobs, [target])  # type: ignore[arg-type]
+    report = Scheduler(store, _lookup(runners), workers=1).run(jobs, [target])
     assert [f.message for f in report.failures] == ["it broke"]
     assert "c" not in ran
     statuses = {r.job.label: r.status for r in report.records.values()}
@@ -193,23 +199,25 @@ def test_explain_says_why(tmp_path: Path) -> None:
     jobs, target = _graph()
     log = tmp_path / "log.jsonl"
     explainer = Explainer(tmp_path / "last.json")
-    report = Scheduler(store, runners, workers=1, explainer=explainer,  # type: ignore[arg-type]
-                       log=log).run(jobs, [target])
+    report = Scheduler(store, _lookup(runners), workers=1, explainer=explainer,
+                       log=BuildLog(log)).run(jobs, [target])
     assert {r.reason for r in report.records.values()} == {"new"}
     # change a leaf: the leaf and the join run again, each with its reason
     graph = GraphBuilder()
     a = graph.add(job("leaf", name="a"))
     b = graph.add(job("leaf", name="B"))
     c = graph.add(job("join", (a, b), name="c"))
-    report = Scheduler(store, runners, workers=1,  # type: ignore[arg-type]
-                       explainer=Explainer(tmp_path / "last.json"), log=log).run(graph.jobs, [c])
+    report = Scheduler(store, _lookup(runners), workers=1,
+                       explainer=Explainer(tmp_path / "last.json"),
+                       log=BuildLog(log)).run(graph.jobs, [c])
     reasons = {r.job.label: r.reason for r in report.records.values()}
     assert reasons["B"] == "new"  # a new identity ('leaf:B')
-    assert reasons["c"] == "input changed"
+    assert reasons["c"] == "new leaf B"  # named by the input that changed
     # corrupt an object: it is re-rendered, and the reason says so
     (store.path(c) / "out.txt").write_text("garbage")
-    report = Scheduler(Store(tmp_path / "cache"), runners, workers=1,  # type: ignore[arg-type]
-                       explainer=Explainer(tmp_path / "last.json"), log=log).run(graph.jobs, [c])
+    report = Scheduler(Store(tmp_path / "cache"), _lookup(runners), workers=1,
+                       explainer=Explainer(tmp_path / "last.json"),
+                       log=BuildLog(log)).run(graph.jobs, [c])
     reasons = {r.job.label: r.reason for r in report.records.values()}
     assert reasons["c"].startswith("cache object corrupt")
     assert (store.path(c) / "out.txt").read_text() == "caB"

@@ -13,7 +13,7 @@ from PIL import Image
 
 from conftest import FILM_HEADER, check_source
 from filmlang import ir
-from filmlang.backends import procedural as P
+from filmlang.backends.procedural import draw as P
 from filmlang.build import build
 from filmlang.link.ffmpeg import ffmpeg_exe
 

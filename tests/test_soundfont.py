@@ -16,10 +16,10 @@ import pytest
 
 from conftest import write_film
 from filmlang.audio import SAMPLE_RATE, read_wav
-from filmlang.backends import soundfont as sf
-from filmlang.backends import synth
+from filmlang.backends.music import soundfont as sf
+from filmlang.backends.music import synth
 from filmlang.build import BuildResult, build
-from filmlang.plan.planner import BuildConfig
+from filmlang.config import BuildConfig
 
 SR = SAMPLE_RATE
 FLUID = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
@@ -259,7 +259,7 @@ def test_cues_are_deterministic_and_not_the_synthesizer(tmp_path: Path) -> None:
 
 def test_long_cues_are_seamless_across_chunks(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from filmlang.backends import synth_music
+    from filmlang.backends.music import band as synth_music
 
     path = write_sf2(tmp_path / "test.sf2")
     whole = synth.render_music("warm", None, None, 8.0, 1, soundfont=path)
@@ -290,8 +290,9 @@ scene shore "EXT. SHORE - DAY" {
 
 def _music_jobs(result: BuildResult) -> list[tuple[str, str, dict[str, object]]]:
     assert result.graph is not None
-    return [(job.key, job.backend, job.params) for job in result.graph.jobs.values()
-            if job.kind == "music"]
+    # (key, engine, params): the music backend says which renderer plays the cue
+    return [(job.key, str(job.params["engine"]), job.params)
+            for job in result.graph.jobs.values() if job.kind == "music"]
 
 
 def _cue(folder: Path, key: str) -> Floats:
@@ -355,7 +356,7 @@ def test_a_bad_filmc_soundfont_is_an_error_before_any_work(tmp_path: Path) -> No
 def test_only_films_with_music_need_a_good_soundfont(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     from filmlang.api import check_file
-    from filmlang.build import backend_problems
+    from filmlang.plan.planner import backend_problems
 
     monkeypatch.setenv(sf.ENV, str(tmp_path / "missing.sf2"))
     scored = check_file(write_film(tmp_path / "a", SCORED)).film
@@ -384,7 +385,7 @@ def test_the_soundfont_is_found_in_order(tmp_path: Path, monkeypatch: pytest.Mon
     assert sf.chosen("", "synth") is None  # --backend music=synth
     assert sf.chosen("synth", "soundfont") == font  # the command line wins
     monkeypatch.setenv(sf.ENV, "none")
-    assert sf.find() is None and sf.planned("", "", "2") == ("synth@2", {}, None)
+    assert sf.find() is None and sf.planned("", "") is None
     monkeypatch.delenv(sf.ENV)
     system = next((Path(p) for p in sf.SYSTEM_PATHS if Path(p).is_file()), None)
     assert sf.find() == system

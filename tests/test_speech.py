@@ -21,10 +21,10 @@ import pytest
 
 from filmlang import ir
 from filmlang.audio import SAMPLE_RATE, read_wav
-from filmlang.backends import speech
-from filmlang.backends.speech import SpeechRequest, SpeechUnavailable
-from filmlang.backends.speech_dsp import CEILING, gaussian
-from filmlang.backends.speech_piper import MODEL_ENV, NATURAL_WPM, model_files
+from filmlang.backends.speech import engines as speech
+from filmlang.backends.speech.dsp import CEILING, gaussian
+from filmlang.backends.speech.engines import SpeechRequest, SpeechUnavailable
+from filmlang.backends.speech.piper import MODEL_ENV, NATURAL_WPM, model_files
 
 ROOT = Path(__file__).resolve().parent.parent
 PIPER = speech.ENGINES["piper"]
@@ -106,7 +106,7 @@ def leading_trailing(take: Take) -> tuple[float, float]:
 
 
 def test_importing_speech_loads_no_heavy_module() -> None:
-    code = ("import sys, filmlang.backends.speech\n"
+    code = ("import sys, filmlang.backends.speech.engines\n"
             "print([m for m in ('onnxruntime', 'piper') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, check=True).stdout
@@ -216,7 +216,7 @@ def test_same_request_same_bytes_whatever_came_before(say: Say, tmp_path: Path) 
 def test_same_request_same_bytes_in_another_process(say: Say, tmp_path: Path) -> None:
     out = tmp_path / "other.wav"
     code = ("import sys; from pathlib import Path; from filmlang import ir\n"
-            "from filmlang.backends import speech\n"
+            "from filmlang.backends.speech import engines as speech\n"
             "r = speech.SpeechRequest(sys.argv[1], ir.Voice(), None, 1)\n"
             "print(speech.ENGINES['piper'].synthesize([r], [Path(sys.argv[2])])[0])\n")
     done = subprocess.run([sys.executable, "-c", code, TEXT, str(out)], cwd=ROOT,

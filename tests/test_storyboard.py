@@ -12,7 +12,7 @@ from PIL import Image
 
 from conftest import ROOT
 from filmlang.api import check_file
-from filmlang.backends.procedural_text import font, text_width
+from filmlang.backends.procedural.text import font, text_width
 from filmlang.storyboard import BACKGROUND, TEXT_ROWS, label_rows, layout_for
 
 BAD = 'film "Bad" { size 320x180 }\nscene s {\n    shot wyde\n}\n'
@@ -93,7 +93,7 @@ def test_long_dialogue_is_wrapped_and_cut() -> None:
 
 def test_snow_falls_in_the_thumbnails(tmp_path: Path) -> None:
     """A snowy scene's thumbnail shows the snow the film shows; a clear one has none."""
-    from filmlang.backends import procedural
+    from filmlang.backends.procedural import draw as procedural
     from filmlang.storyboard import thumbnail
 
     snowy = tmp_path / "snowy.film"

@@ -13,7 +13,7 @@ import numpy.typing as npt
 import pytest
 
 from filmlang.audio import SAMPLE_RATE, read_wav, write_wav
-from filmlang.backends import synth
+from filmlang.backends.music import synth
 
 SR = SAMPLE_RATE
 Samples = npt.NDArray[np.float32]
@@ -136,7 +136,7 @@ def test_long_renders_are_exact_and_keep_playing_to_the_end() -> None:
 
 
 def test_long_cues_are_built_in_chunks_without_seams(monkeypatch: pytest.MonkeyPatch) -> None:
-    from filmlang.backends import synth_music
+    from filmlang.backends.music import band as synth_music
 
     whole = synth.render_music("epic", None, None, 16.0, 4)
     monkeypatch.setattr(synth_music, "CHUNK", 5.0)
@@ -144,7 +144,7 @@ def test_long_cues_are_built_in_chunks_without_seams(monkeypatch: pytest.MonkeyP
 
 
 def test_long_beds_repeat_a_seamless_loop(monkeypatch: pytest.MonkeyPatch) -> None:
-    from filmlang.backends import synth_ambience
+    from filmlang.backends.music import ambience as synth_ambience
 
     monkeypatch.setattr(synth_ambience, "LOOP", 4.0)
     bed = synth.render_ambience("forest", 10.0, 2)
@@ -330,7 +330,8 @@ def test_effects_sound_like_their_names() -> None:
 
 
 def test_every_name_the_checker_allows_has_a_design() -> None:
-    from filmlang.backends import synth_ambience, synth_sounds
+    from filmlang.backends.music import ambience as synth_ambience
+    from filmlang.backends.music import sounds as synth_sounds
     from filmlang.semantic import schema
 
     assert set(schema.AMBIENCES) <= set(synth.AMBIENCES) == set(synth_ambience.DESIGNS)

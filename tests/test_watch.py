@@ -147,8 +147,8 @@ BIG_FILM = TINY_FILM.replace("size 160x90", "size 640x360").replace("fps 8", "fp
 
 def test_cancel_stops_a_build_cleanly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from filmlang.build import build
+    from filmlang.config import BuildConfig
     from filmlang.link import ffmpeg
-    from filmlang.plan.planner import BuildConfig
 
     path = write_film(tmp_path)
     mp4 = tmp_path / "film.mp4"

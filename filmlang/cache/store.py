@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 MANIFEST = "manifest.json"
+AUDIO_FILES = ("speech.wav", "audio.wav", "mix.wav")
 CACHE_ENV = "FILMC_CACHE"
 
 
@@ -112,6 +113,14 @@ class Store:
             os.replace(folder, doomed)
         shutil.rmtree(doomed, ignore_errors=True)
         self._verified.discard(key)
+
+    def audio(self, key: str) -> Path:
+        """The audio file of an object (speech, a synthesized sound, a mix)."""
+        folder = self.path(key)
+        for name in AUDIO_FILES:
+            if (folder / name).is_file():
+                return folder / name
+        raise FileNotFoundError(f"no audio in cache object {key}")
 
     def meta(self, key: str) -> dict[str, Any]:
         data: dict[str, Any] = json.loads((self.path(key) / MANIFEST).read_text())

@@ -15,38 +15,29 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from filmlang.exec.scheduler import JobFailed
-from filmlang.plan.jobs import Job
+from filmlang.backends.protocol import Batcher
+from filmlang.jobs import Job, JobFailed
 
 if TYPE_CHECKING:
     from filmlang.exec.scheduler import Scheduler
 
 
-@dataclass(frozen=True)
-class Batcher:
-    """How one backend's jobs are batched and run."""
-
-    group: Callable[[Job], Hashable]
-    generate: Callable[[list[Job], int, Any], Iterator[tuple[Job, Any]]]
-    """Jobs, a lane and the store in; (job, result) out as each call finishes."""
-    write: Callable[[Job, Any, Path], None]
-    lanes: Callable[[], int]
-
-
 class GpuPool:
-    def __init__(self, batchers: dict[str, Batcher]) -> None:
+    def __init__(self, batchers: dict[tuple[str, str], Batcher]) -> None:
         self.batchers = batchers
         self._futures: set[Future[float]] = set()
         self._executor: ThreadPoolExecutor | None = None
         self._lanes: queue.Queue[int] = queue.Queue()
         self._count = 0
         self._lock = threading.Lock()
+
+    def _batcher(self, job: Job) -> Batcher | None:
+        batcher = self.batchers.get((job.backend_name, job.kind))
+        return batcher if batcher is not None and batcher.accepts(job) else None
 
     def owns(self, future: Future[float]) -> bool:
         return future in self._futures
@@ -57,14 +48,14 @@ class GpuPool:
 
     def submit(self, jobs: list[Job], scheduler: Scheduler) -> list[tuple[Job, Future[float]]]:
         """Take the batchable jobs among `jobs`; the others are left to the CPU pool."""
-        mine = [job for job in jobs if job.backend_name in self.batchers]
+        mine = [job for job in jobs if self._batcher(job) is not None]
         if not mine:
             return []
         executor = self._start(mine[0])
-        groups: dict[tuple[str, Hashable], list[Job]] = {}
+        groups: dict[tuple[tuple[str, str], Hashable], list[Job]] = {}
         for job in mine:
-            batcher = self.batchers[job.backend_name]
-            groups.setdefault((job.backend_name, batcher.group(job)), []).append(job)
+            batcher = self.batchers[(job.backend_name, job.kind)]
+            groups.setdefault(((job.backend_name, job.kind), batcher.group(job)), []).append(job)
             if scheduler._lookups.get(job.key) is not None \
                     and scheduler._lookups[job.key].status == "corrupt":
                 scheduler.store.discard(job.key)
@@ -84,7 +75,7 @@ class GpuPool:
     def _start(self, job: Job) -> ThreadPoolExecutor:
         with self._lock:
             if self._executor is None:
-                self._count = max(1, self.batchers[job.backend_name].lanes())
+                self._count = max(1, self.batchers[(job.backend_name, job.kind)].lanes())
                 for lane in range(self._count):
                     self._lanes.put(lane)
                 self._executor = ThreadPoolExecutor(max_workers=self._count,
@@ -93,7 +84,7 @@ class GpuPool:
 
     def _run(self, batcher: Batcher, jobs: list[Job], futures: list[Future[float]],
              scheduler: Scheduler) -> None:
-        from filmlang.exec.scheduler import Cancelled
+        from filmlang.jobs import Cancelled
 
         pending = dict(zip((job.key for job in jobs), futures, strict=True))
         lane = self._lanes.get()

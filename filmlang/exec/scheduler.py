@@ -12,36 +12,19 @@ says `cancelled`; only jobs that finished are committed to the cache.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from filmlang.cache.store import Lookup, Store
-from filmlang.plan.jobs import Job, digest
+from filmlang.exec.explain import BuildLog, Explainer
+from filmlang.jobs import Cancelled, Job, JobFailed, Runner
 
 if TYPE_CHECKING:
     from filmlang.exec.gpu import GpuPool
-
-Runner = Callable[[Job, Path, Store], None]
-
-
-class Cancelled(Exception):
-    """A job stopped because its build was cancelled: neither a success nor a failure."""
-
-
-class JobFailed(Exception):
-    """A job could not be done: what a user reads, and the job it belongs to."""
-
-    def __init__(self, job: Job, message: str) -> None:
-        super().__init__(message)
-        self.job = job
-        self.message = message
-
 
 @dataclass
 class Record:
@@ -75,69 +58,10 @@ class Progress:
     def stop(self) -> None: ...
 
 
-class Explainer:
-    """Why each job ran: compares it with what the same identity was last build."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        try:
-            self.last: dict[str, Any] = json.loads(path.read_text())
-        except (OSError, ValueError):
-            self.last = {}
-        self.now: dict[str, Any] = {}
-
-    @staticmethod
-    def summary(job: Job) -> dict[str, Any]:
-        params: dict[str, Any] = {}
-        for name, value in job.params.items():
-            if isinstance(value, dict):
-                params[name] = {k: digest(v) for k, v in value.items()}
-            else:
-                params[name] = digest(value)
-        return {"key": job.key, "backend": job.backend, "params": params,
-                "inputs": list(job.inputs), "label": job.label}
-
-    def why(self, job: Job, lookup: Lookup) -> str:
-        before = self.last.get(job.identity) if job.identity else None
-        if lookup.status == "corrupt":
-            return f"cache object corrupt ({lookup.detail})"
-        if before is None:
-            return "new"
-        if before["key"] == job.key:
-            return "cache object missing"
-        if before["backend"] != job.backend:
-            return f"backend changed ({before['backend']} -> {job.backend})"
-        now = self.summary(job)
-        changed = []
-        for name in sorted(set(now["params"]) | set(before["params"])):
-            a, b = before["params"].get(name), now["params"].get(name)
-            if a == b:
-                continue
-            if isinstance(a, dict) and isinstance(b, dict):
-                changed += [f"{name}.{k}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
-            else:
-                changed.append(name)
-        if changed:
-            return "changed: " + ", ".join(changed[:6]) + (" ..." if len(changed) > 6 else "")
-        if before["inputs"] != now["inputs"]:
-            return "input changed"
-        return "key changed"
-
-    def note(self, job: Job) -> None:
-        if job.identity:
-            self.now[job.identity] = self.summary(job)
-
-    def save(self) -> None:
-        merged = {**self.last, **self.now}
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(merged))
-        tmp.replace(self.path)
-
-
 class Scheduler:
-    def __init__(self, store: Store, runners: dict[str, Runner], *, workers: int,
+    def __init__(self, store: Store, runners: Callable[[Job], Runner | None], *, workers: int,
                  progress: Progress | None = None, explainer: Explainer | None = None,
-                 log: Path | None = None, build_id: str = "",
+                 log: BuildLog | None = None, build_id: str = "",
                  cancel: threading.Event | None = None,
                  on_cancel: Callable[[], object] | None = None,
                  gpu: GpuPool | None = None) -> None:
@@ -245,6 +169,8 @@ class Scheduler:
         self.progress.stop()
         if self.explainer is not None:
             self.explainer.save()
+        if self.log is not None:
+            self.log.close()
         return self.report
 
     def _why(self, job: Job) -> str:
@@ -255,9 +181,10 @@ class Scheduler:
     def _execute(self, job: Job) -> float:
         if self._cancel.is_set():
             raise Cancelled()
-        runner = self.runners.get(job.kind)
+        runner = self.runners(job)
         if runner is None:
-            raise JobFailed(job, f"no backend renders '{job.kind}' jobs")
+            raise JobFailed(job, f"no installed backend renders '{job.kind}' jobs of "
+                                 f"{job.backend} (is its plug-in installed?)")
         start = time.perf_counter()
         try:
             with self.store.writing(job.key, job.kind) as out:
@@ -279,8 +206,7 @@ class Scheduler:
                          "label": record.job.label, "identity": record.job.identity,
                          "status": record.status, "reason": record.reason,
                          "seconds": round(record.seconds, 4)}
-                with self.log.open("a", encoding="utf-8") as handle:
-                    handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+                self.log.write(entry)
             self.progress.advance(record)
 
 

@@ -92,21 +92,27 @@ def _timings(index: analysis.Index) -> dict[tuple[str, int], str]:
     if film is None:
         return {}
     try:
+        from filmlang.backends.protocol import LineWhere, PlanContext
         from filmlang.cache.store import Store, default_cache_dir
-        from filmlang.plan.planner import BuildConfig, plan_sources
-        from filmlang.plan.timeline import solve
+        from filmlang.config import BuildConfig
+        from filmlang.plan.planner import plan_film
 
         program = index.program
         store = Store(default_cache_dir(program.root / program.entry))
-        sources = plan_sources(film, BuildConfig())
-        if sources.speech and not store.objects.is_dir():
+
+        def durations(ctx: PlanContext) -> dict[LineWhere, float] | None:
+            if ctx.speech and not store.objects.is_dir():
+                return None
+            found: dict[LineWhere, float] = {}
+            for where, key in ctx.speech.items():
+                if not store.lookup(key, verify=False).ok:
+                    return None
+                found[where] = float(store.meta(key)["duration"])
+            return found
+
+        timeline = plan_film(film, BuildConfig(), durations, assemble=False).timeline
+        if timeline is None:
             return {}
-        durations: dict[tuple[str, int, int], float] = {}
-        for where, key in sources.speech.items():
-            if not store.lookup(key, verify=False).ok:
-                return {}
-            durations[where] = float(store.meta(key)["duration"])
-        timeline, _ = solve(film, durations)
     except Exception:  # a hover must never fail; the timing is a bonus
         return {}
     out: dict[tuple[str, int], str] = {}

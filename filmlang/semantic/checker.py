@@ -8,7 +8,6 @@ collected; the IR is given only when there are none.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -28,18 +27,6 @@ if TYPE_CHECKING:
 TEMPLATE_NAMES = ("film", "scene", "shot", "subjects", "characters")
 
 # Colours for characters that set none: distinct in hue and readable on dark and light.
-PALETTE = (
-    "#e6a23c", "#4fa3e0", "#d9534f", "#5cb85c", "#a27ddc", "#e07bb4",
-    "#3fc1c0", "#c9a227", "#7f8fa6", "#f08a5d", "#6c9a3f", "#b56576",
-)
-
-
-def derive_seed(*parts: object) -> int:
-    """A stable 32-bit seed from its parts (film seed, scene name, shot index, ...)."""
-    text = "\x1f".join(str(p) for p in ("filmlang-seed-v1", *parts))
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
-
-
 @dataclass
 class Declared:
     statement: ast.Property | ast.Block

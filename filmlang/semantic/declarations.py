@@ -71,7 +71,7 @@ class Declarations:
         return film.model_copy(update={"style": style, "negative": negative})
 
     def characters(self, film: ir.Film) -> dict[str, ir.Character]:
-        from filmlang.semantic.checker import PALETTE, derive_seed
+        from filmlang.ir import PALETTE, derive_seed
 
         checker = self.checker
         out: dict[str, ir.Character] = {}

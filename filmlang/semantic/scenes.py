@@ -419,7 +419,7 @@ class Scenes:
 
     def _shot(self, statement: ast.Property | ast.Block, scene: str, index: int,
               context: dict[str, Any], style: str, motion: str, time: str) -> ir.Shot | None:
-        from filmlang.semantic.checker import derive_seed
+        from filmlang.ir import derive_seed
 
         head = self._shot_head(statement)
         if head is None:

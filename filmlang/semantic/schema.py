@@ -99,10 +99,12 @@ FILM = Context("film", "the film block", {p.name: p for p in (
     Prop("subtitles", (_p("subtitles", "enum", choices=SUBTITLES),),
          doc="burn, track or none"),
     Prop("backend", kwargs=(
-        _p("visual", "enum", choices=VISUAL_BACKENDS, required=False),
-        _p("voice", "enum", choices=VOICE_BACKENDS, required=False),
-        _p("music", "enum", choices=MUSIC_BACKENDS, required=False),
-    ), doc="visual=NAME voice=NAME music=NAME"),
+        # Any name: plug-in backends add their own; `filmc build` says which are here.
+        _p("visual", "name", choices=VISUAL_BACKENDS, required=False),
+        _p("voice", "name", choices=VOICE_BACKENDS, required=False),
+        _p("music", "name", choices=MUSIC_BACKENDS, required=False),
+    ), doc="visual=NAME voice=NAME music=NAME (built in: visual procedural|diffusers, "
+           "voice piper|espeak|coqui, music synth|soundfont; plug-ins add more)"),
     Prop("model", (_p("model", "string"),), doc="the still-image model"),
     Prop("clip_model", (_p("clip_model", "string"),), doc="the video model"),
     Prop("motion", (_p("motion", "enum", choices=MOTIONS),), doc="camera or generative"),

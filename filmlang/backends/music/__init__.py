@@ -1,0 +1,162 @@
+"""The music backend: score cues, ambience beds and sound effects, synthesized.
+
+Music plays on a General MIDI SoundFont when one is found (`soundfont`: an SF2 reader and
+sampler) and on the built-in synthesizer otherwise (`synth`, with `score`: moods and
+composition, `band`: the instruments, `dsp`: building blocks); `ambience` and `sounds`
+synthesize beds and effects. Planned in phase two, once the timeline is solved: a cue per
+run of scenes with the same music (or ambience), an effect per `sound` of a shot.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from filmlang import ir
+from filmlang.backends.protocol import AudioCue, Base, PlanContext
+from filmlang.config import BuildConfig
+from filmlang.diagnostics import Diagnostic, error
+from filmlang.ir import derive_seed
+from filmlang.jobs import Job, Runner
+from filmlang.provenance import file_source, scene_sources, shot_name
+
+if TYPE_CHECKING:
+    from filmlang.cache.store import Store
+    from filmlang.timeline import Timeline
+
+VERSION = "1"
+PREVIEW_BED_STEP = 8.0
+"""A preview renders music and ambience to a multiple of this many seconds and cuts them in
+the mix: an edit that moves a scene's end by less than that reuses its music."""
+
+
+def run_audio(job: Job, out: Path, store: Store) -> None:
+    """Music (on the job's SoundFont when it names one), ambience or an effect."""
+    from filmlang import audio
+    from filmlang.backends.music import soundfont, synth
+
+    p = job.params
+    if job.kind == "music":
+        font: str | Path | None = None
+        if "soundfont" in p:
+            font = job.payload if isinstance(job.payload, str) else soundfont.find()
+        samples = synth.render_music(p["mood"], p["tempo"], p["key"], p["seconds"],
+                                     p["seed"], soundfont=font)
+    elif job.kind == "ambience":
+        samples = synth.render_ambience(p["name"], p["seconds"], p["seed"])
+    else:
+        samples = synth.render_sound(p["name"], p["seed"])
+    audio.write_wav(out / "audio.wav", samples)
+
+
+def _bed_seconds(length: float, config: BuildConfig) -> float:
+    if not config.preview:
+        return length
+    return float(math.ceil(length / PREVIEW_BED_STEP - 1e-9) * PREVIEW_BED_STEP)
+
+
+def runs(timeline: Timeline, kind: str
+         ) -> list[tuple[ir.Music | ir.Ambience, float, float, list[ir.Scene]]]:
+    """Consecutive scenes with the same music (or ambience) play it as one cue."""
+    out: list[tuple[ir.Music | ir.Ambience, float, float, list[ir.Scene]]] = []
+    current: ir.Music | ir.Ambience | None = None
+    start, scenes, last = 0.0, [], None
+    for timing in timeline.shots:
+        if timing.scene is last:
+            continue
+        last = timing.scene
+        cue = timing.scene.music if kind == "music" else timing.scene.ambience
+        at = timeline.time(timing.start_frame)
+        if current is not None and cue is not None and \
+                current.model_dump(exclude={"origin"}) == cue.model_dump(exclude={"origin"}):
+            scenes.append(timing.scene)
+            continue
+        if current is not None:
+            out.append((current, start, at, scenes))
+        current, start, scenes = cue, at, [timing.scene]
+    if current is not None:
+        out.append((current, start, timeline.seconds, scenes))
+    return out
+
+
+class Music(Base):
+    name = "music"
+    version = VERSION
+    role = "music"
+    engines = ("synth", "soundfont")
+    runners: Mapping[str, Runner] = {"music": run_audio, "ambience": run_audio,
+                                     "sound": run_audio}
+
+    def problems(self, film: ir.Film, config: BuildConfig) -> list[Diagnostic]:
+        from filmlang.backends.music import soundfont
+
+        needs = any(scene.music is not None for scene in film.scenes)
+        found = soundfont.selection_problem(film.backends.music, config.music, needs)
+        if found is None:
+            return []
+        return [error("E0603", found[0], film.origin, label="has music", help=found[1])]
+
+    def plan_timed(self, ctx: PlanContext, timeline: Timeline) -> None:
+        self._effects(ctx, timeline)
+        for kind in ("music", "ambience"):
+            for cue, start, end, scenes in runs(timeline, kind):
+                self._bed(ctx, kind, cue, start, end, scenes)
+
+    def _effects(self, ctx: PlanContext, timeline: Timeline) -> None:
+        from filmlang.backends.music.synth import VERSION as SYNTH
+
+        for timing in timeline.shots:
+            t0 = timeline.time(timing.start_frame)
+            where = (timing.scene.name, timing.shot.index)
+            for n, sound in enumerate(timing.shot.sounds):
+                key = ctx.graph.add(Job(
+                    kind="sound", backend=self.id,
+                    params={"name": sound.name, "engine": f"synth@{SYNTH}",
+                            "seed": derive_seed(timing.shot.seed, "sound", n)},
+                    label=f"sound {sound.name}",
+                    identity=f"sound:{timing.scene.name}/{timing.shot.index}/{n}",
+                    origin=sound.origin, sources={
+                        f"{shot_name(timing.scene.name, timing.shot.index)} sound {n + 1}":
+                        sound.name}))
+                ctx.audio.append(AudioCue(input=key, start=t0 + sound.at, gain=sound.volume,
+                                          kind="effect", shot=where))
+
+    def _bed(self, ctx: PlanContext, kind: str, cue: ir.Music | ir.Ambience, start: float,
+             end: float, scenes: list[ir.Scene]) -> None:
+        from filmlang.backends.music import soundfont
+        from filmlang.backends.music.synth import VERSION as SYNTH
+
+        film = ctx.film
+        length = max(0.1, end - start)
+        seconds = _bed_seconds(length, ctx.config)
+        payload: Any = None
+        sources: dict[str, Any] = {f"{kind} from {scenes[0].name} length": round(length, 3)}
+        for scene in scenes:
+            sources.update(scene_sources(scene, kind))
+        if isinstance(cue, ir.Music):
+            params: dict[str, Any] = {"mood": cue.mood, "tempo": cue.tempo, "key": cue.key,
+                                      "seconds": seconds, "engine": f"synth@{SYNTH}",
+                                      "seed": derive_seed(film.seed, "music", cue.mood)}
+            font = soundfont.planned(film.backends.music, ctx.config.music)
+            if font is not None:
+                path, digest = font
+                params.update(engine=f"soundfont@{soundfont.VERSION}", soundfont=digest)
+                payload = str(path)
+                sources[file_source(path, ctx.root)] = digest
+        else:
+            params = {"name": cue.name, "seconds": seconds, "engine": f"synth@{SYNTH}",
+                      "seed": derive_seed(film.seed, "ambience", cue.name)}
+        key = ctx.graph.add(Job(kind=kind, backend=self.id, params=params,
+                                label=f"{kind} {params.get('mood') or params.get('name')}",
+                                identity=f"{kind}:{scenes[0].name}", origin=cue.origin,
+                                payload=payload, sources=sources))
+        cut = seconds != length    # a preview's bed, rendered long: cut, with a fade out
+        ctx.audio.append(AudioCue(
+            input=key, start=start, gain=cue.volume, kind=kind,
+            length=length if cut else None,
+            fade_out=(1.5 if kind == "music" else 0.1) if cut else None))
+
+
+BACKEND = Music()

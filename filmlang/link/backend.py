@@ -1,0 +1,113 @@
+"""The linker's jobs: a shot's segment, a transition, the joined video, the mix, the mux.
+
+Registered like any backend (`link@VERSION`, no role: every build uses it). A segment's
+frames come from the composing backend its parameters name (`composer`, found through the
+registry), encoded here with the film's fixed codec settings so that segments join by
+stream copy; the mix levels the film's sounds; the mux puts picture, sound, subtitles and
+chapters into the MP4.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from filmlang.backends.protocol import Base
+from filmlang.jobs import Job, Runner
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from filmlang.cache.store import Store
+
+    Frame = npt.NDArray[np.uint8]
+
+VERSION = "3"
+MIX_VERSION = "2"
+"""The mix's own version (loudness normalisation by stretches: the last bits changed)."""
+
+
+def _composer(job: Job) -> Any:
+    from filmlang.backends.registry import registry
+
+    return registry().get(job.params["composer"].split("@", 1)[0])
+
+
+def _encode(job: Job, out: Path, frames: Iterator[Frame]) -> None:
+    from filmlang.link.segments import SegmentEncoder
+
+    p = job.params
+    encoder = SegmentEncoder(out / "segment.mp4", p["width"], p["height"], p["fps"],
+                             preset=p["preset"], crf=p["crf"])
+    try:
+        for frame in frames:
+            encoder.write(frame)
+    except BaseException:
+        encoder.abort()
+        raise
+    encoder.close()
+
+
+def run_segment(job: Job, out: Path, store: Store) -> None:
+    p = job.params
+    first, last = p["range"]
+    _encode(job, out, _composer(job).frames(p["shot"], p["width"], p["height"], p["fps"],
+                                            first, last, store))
+
+
+def run_transition(job: Job, out: Path, store: Store) -> None:
+    p = job.params
+    n, a, b = p["frames"], p["a"], p["b"]
+    composer = _composer(job)
+    tail = composer.frames(a, p["width"], p["height"], p["fps"], a["frames"] - n, a["frames"],
+                           store)
+    head = composer.frames(b, p["width"], p["height"], p["fps"], 0, n, store)
+
+    def blended() -> Iterator[Frame]:
+        for i, (x, y) in enumerate(zip(tail, head, strict=True)):
+            yield composer.blend(x, y, (i + 0.5) / n, p["kind"])
+
+    _encode(job, out, blended())
+
+
+def run_video(job: Job, out: Path, store: Store) -> None:
+    from filmlang.link.segments import concat_segments
+
+    concat_segments([store.path(key) / "segment.mp4" for key in job.inputs], out / "video.mp4")
+
+
+def run_mix(job: Job, out: Path, store: Store) -> None:
+    from filmlang.link.audio_mix import mix_job
+
+    mix_job(job.params, out, store.audio)
+
+
+def run_mux(job: Job, out: Path, store: Store) -> None:
+    from filmlang.link.mux import FILM_AUDIO, PREVIEW_AUDIO, mux
+    from filmlang.link.subtitles import Cue, write_srt
+
+    p = job.params
+    cues = [Cue(start=c["start"], end=c["end"], text=c["text"], speaker=c["speaker"])
+            for c in p["cues"]]
+    srt = out / "film.srt"
+    write_srt(cues, srt)
+    bitrate, rate = PREVIEW_AUDIO if p.get("audio") == "preview" else FILM_AUDIO
+    mixed = store.path(job.inputs[1]) / "mix.wav"
+    if p.get("audio") == "preview" and mixed.with_suffix(".m4a").is_file():
+        mixed = mixed.with_suffix(".m4a")          # encoded by the mix job: copied
+    mux(store.path(job.inputs[0]) / "video.mp4", mixed,
+        out / "film.mp4", subtitles=srt if p["subtitles"] == "track" and cues else None,
+        chapters=[tuple(c) for c in p["chapters"]], title=p["title"],
+        audio_bitrate=bitrate, audio_rate=rate)
+
+
+class Link(Base):
+    name = "link"
+    version = VERSION
+    runners: Mapping[str, Runner] = {"segment": run_segment, "transition": run_transition,
+                                     "video": run_video, "mix": run_mix, "mux": run_mux}
+
+
+BACKEND = Link()

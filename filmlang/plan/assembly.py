@@ -1,0 +1,241 @@
+"""Phase two's own passes: once the timeline is solved, how the film is put together.
+
+One short pure function per job kind, in `PASSES`, run in that order after the backends'
+timed passes (clips, music, ambience, effects): a segment per shot (and per dissolve or
+wipe), the joined video, the mix of every sound and the mux. Identical segments merge
+like identical stills: the same picture for the same frames is encoded once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from filmlang import ir
+from filmlang.backends.protocol import AudioCue, PlanContext
+from filmlang.config import PREVIEW_AUDIO_RATE, frame_size
+from filmlang.jobs import Job
+from filmlang.provenance import shot_name, shot_sources
+from filmlang.timeline import ShotTiming, Timeline
+
+LINK = "link@3"
+"""The linker's jobs' backend (`filmlang.link.backend`): named, never imported, here."""
+MIX_VERSION = "2"
+
+
+@dataclass
+class Assembly:
+    """What the passes hand each other: the segments in order, named results."""
+
+    ctx: PlanContext
+    timeline: Timeline
+    segments: list[str] = field(default_factory=list)
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def video(self) -> dict[str, Any]:
+        width, height = frame_size(self.ctx.film, self.ctx.config)
+        return {"width": width, "height": height, "fps": self.timeline.fps,
+                "crf": self.ctx.config.crf, "preset": self.ctx.config.preset,
+                "composer": self.ctx.composer}
+
+
+@dataclass(frozen=True)
+class Cue:
+    start: float
+    end: float
+    text: str
+    speaker: str
+
+
+def subtitle_cues(timeline: Timeline) -> list[Cue]:
+    return [Cue(start=lt.start, end=lt.end, text=lt.line.text, speaker=lt.line.speaker)
+            for st in timeline.shots for lt in st.lines]
+
+
+def chapters(timeline: Timeline) -> list[tuple[str, float, float]]:
+    """A chapter per scene: its heading (or name), from its first frame to the next's."""
+    out: list[tuple[str, float, float]] = []
+    scene = None
+    for st in timeline.shots:
+        if st.scene is scene:
+            continue
+        scene = st.scene
+        start = timeline.time(st.start_frame)
+        if out:
+            out[-1] = (out[-1][0], out[-1][1], start)
+        out.append((scene.heading or scene.name, start, timeline.seconds))
+    return out
+
+
+def durations(timeline: Timeline) -> dict[str, Any]:
+    """Every shot's solved length, by name: what moves the joined video and the mix."""
+    return {f"{shot_name(t.scene.name, t.shot.index)} duration":
+            round(t.frames / timeline.fps, 3) for t in timeline.shots}
+
+
+# ------------------------------------------------------------------ a shot's picture
+
+
+def _overlays(timing: ShotTiming, timeline: Timeline, burn: bool) -> dict[str, Any]:
+    """Titles and burned subtitles of a shot, in frames relative to the shot's start."""
+    fps = timeline.fps
+    titles = []
+    for title in timing.shot.titles:
+        last = timing.frames if title.duration is None else min(
+            timing.frames, ir.to_frames(title.at + title.duration, fps))
+        titles.append({"text": title.text, "first": ir.to_frames(title.at, fps), "last": last})
+    subtitles = []
+    if burn:
+        t0 = timeline.time(timing.start_frame)
+        subtitles = [{"text": lt.line.text, "first": ir.to_frames(lt.start - t0, fps),
+                      "last": ir.to_frames(lt.end - t0, fps)} for lt in timing.lines]
+    return {"titles": titles, "subtitles": subtitles}
+
+
+def _mouths(ctx: PlanContext, timing: ShotTiming, timeline: Timeline) -> list[dict[str, Any]]:
+    """Lip sync: for each line a subject of the shot speaks, which subject (its index among
+    the still's subjects), the line's frames relative to the shot's start, when its audio
+    starts (seconds from the shot's start) and the speech job that holds the audio."""
+    names = {c.name for c in ctx.film.characters}
+    subjects = [n for n in timing.shot.subjects if n in names]
+    fps = timeline.fps
+    t0 = timeline.time(timing.start_frame)
+    mouths = []
+    for index, lt in enumerate(timing.lines):
+        if lt.line.speaker not in subjects:
+            continue
+        mouths.append({"subject": subjects.index(lt.line.speaker),
+                       "first": ir.to_frames(lt.start - t0, fps),
+                       "last": min(timing.frames, ir.to_frames(lt.end - t0, fps)),
+                       "at": lt.start - t0,
+                       "speech": ctx.speech[(timing.scene.name, timing.shot.index, index)]})
+    return mouths
+
+
+def picture(ctx: PlanContext, timing: ShotTiming, timeline: Timeline) -> dict[str, Any]:
+    """A shot as its composer draws it; a generated clip, when it has one, moves it."""
+    where = (timing.scene.name, timing.shot.index)
+    out = {"still": ctx.stills[where], "camera": timing.shot.camera, "frames": timing.frames,
+           "seed": timing.shot.seed, "fade_in": timing.fade_in, "fade_out": timing.fade_out,
+           "mouths": _mouths(ctx, timing, timeline),
+           **_overlays(timing, timeline, ctx.film.subtitles == "burn")}
+    clip = ctx.clips.get(where)
+    return {**out, "clip": clip} if clip else out
+
+
+def _inputs(*pictures: dict[str, Any]) -> tuple[str, ...]:
+    """Stills, then the speech that moves their mouths, then the clips that move them."""
+    stills = [p["still"] for p in pictures]
+    speech = [m["speech"] for p in pictures for m in p["mouths"]]
+    clips = [p["clip"] for p in pictures if p.get("clip")]
+    return tuple(dict.fromkeys([*stills, *speech, *clips]))
+
+
+def _sources(ctx: PlanContext, timeline: Timeline, *timings: ShotTiming) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for timing in timings:
+        out.update(shot_sources(ctx.film, timing.scene, timing.shot, timing=True))
+        out[f"{shot_name(timing.scene.name, timing.shot.index)} duration"] = round(
+            timing.frames / timeline.fps, 3)
+    return out
+
+
+# ------------------------------------------------------------------ the passes
+
+
+def segments(a: Assembly) -> None:
+    """A segment per shot (its frames outside any transition) and per dissolve or wipe."""
+    ctx, timeline = a.ctx, a.timeline
+    shots = timeline.shots
+    for i, timing in enumerate(shots):
+        shot = timing.shot
+        pic = picture(ctx, timing, timeline)
+        first, last = timing.overlap_in, timing.frames - timing.overlap_out
+        if last > first:
+            a.segments.append(ctx.graph.add(Job(
+                kind="segment", backend=LINK,
+                params={**a.video, "shot": pic, "range": [first, last]},
+                inputs=_inputs(pic), label=f"{timing.scene.name}/{shot.index + 1} {shot.type}",
+                identity=f"segment:{timing.scene.name}/{shot.index}", origin=shot.origin,
+                sources=_sources(ctx, timeline, timing))))
+        if timing.overlap_out and i + 1 < len(shots):
+            a.segments.append(_transition(a, timing, pic, shots[i + 1]))
+
+
+def _transition(a: Assembly, timing: ShotTiming, pic: dict[str, Any], nxt: ShotTiming) -> str:
+    ctx, timeline = a.ctx, a.timeline
+    transition = nxt.shot.transition_in
+    assert transition is not None
+    nxt_pic = picture(ctx, nxt, timeline)
+    return ctx.graph.add(Job(
+        kind="transition", backend=LINK,
+        params={**a.video, "kind": transition.kind, "frames": timing.overlap_out,
+                "a": pic, "b": nxt_pic},
+        inputs=_inputs(pic, nxt_pic),
+        label=f"{transition.kind} to {nxt.scene.name}/{nxt.shot.index + 1}",
+        identity=f"transition:{nxt.scene.name}/{nxt.shot.index}", origin=transition.origin,
+        sources=_sources(ctx, timeline, timing, nxt)))
+
+
+def video(a: Assembly) -> None:
+    a.outputs["video"] = a.ctx.graph.add(Job(
+        kind="video", backend=LINK, params={"segments": len(a.segments)},
+        inputs=tuple(a.segments), label="join video", identity="video",
+        sources=durations(a.timeline)))
+
+
+def _cues(a: Assembly) -> list[AudioCue]:
+    """Every sound of the film in mix order: each shot's lines, then its effects; then the
+    beds (music, ambience)."""
+    ctx, film = a.ctx, a.ctx.film
+    by_shot: dict[tuple[str, int], list[AudioCue]] = {}
+    beds: list[AudioCue] = []
+    for cue in ctx.audio:
+        if cue.shot is None:
+            beds.append(cue)
+        else:
+            by_shot.setdefault(cue.shot, []).append(cue)
+    out: list[AudioCue] = []
+    for timing in a.timeline.shots:
+        where = (timing.scene.name, timing.shot.index)
+        for index, lt in enumerate(timing.lines):
+            out.append(AudioCue(input=ctx.speech[(*where, index)], start=lt.start,
+                                gain=film.character(lt.line.speaker).voice.volume,
+                                kind="dialogue", shot=where))
+        out += by_shot.get(where, [])
+    return out + beds
+
+
+def mix(a: Assembly) -> None:
+    cues = _cues(a)
+    config = a.ctx.config
+    a.outputs["mix"] = a.ctx.graph.add(Job(
+        kind="mix", backend=LINK,
+        params={"clips": [c.params() for c in cues], "seconds": a.timeline.seconds,
+                "loudness": a.ctx.film.loudness, "version": MIX_VERSION,
+                # A preview mixes at half the rate (24 kHz); the film's keys stay as they were.
+                **({"rate": PREVIEW_AUDIO_RATE} if config.preview else {})},
+        inputs=tuple(dict.fromkeys(c.input for c in cues)), label="mix audio",
+        identity="mix", sources={"film loudness": a.ctx.film.loudness,
+                                 **durations(a.timeline)}))
+
+
+def mux(a: Assembly) -> None:
+    film, timeline = a.ctx.film, a.timeline
+    cues = [{"start": c.start, "end": c.end, "text": c.text, "speaker": c.speaker}
+            for c in subtitle_cues(timeline)]
+    a.outputs["film"] = a.ctx.graph.add(Job(
+        kind="mux", backend=LINK,
+        params={"title": film.title, "subtitles": film.subtitles, "cues": cues,
+                "chapters": [list(c) for c in chapters(timeline)],
+                # Only a preview names its audio: the film's keys stay as they were.
+                **({"audio": "preview"} if a.ctx.config.preview else {})},
+        inputs=(a.outputs["video"], a.outputs["mix"]), label="mux film", identity="mux",
+        sources={"film title": film.title, "film subtitles": film.subtitles,
+                 **durations(timeline)}))
+
+
+PASSES: tuple[Callable[[Assembly], None], ...] = (segments, video, mix, mux)
+"""Phase two's passes, in order; each reads what the ones before it made."""
