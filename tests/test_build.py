@@ -274,6 +274,28 @@ def test_identical_lines_and_shots_are_rendered_once(tmp_path: Path) -> None:
     assert sources.graph.merged >= 2
 
 
+def test_identical_segments_are_encoded_once(tmp_path: Path) -> None:
+    """The same picture for the same frames is one segment job, like the same still."""
+    from filmlang.api import check_file
+    from filmlang.config import BuildConfig
+    from filmlang.plan.planner import plan_film
+
+    same = "    shot wide 1.5s { seed 9 }\n"
+    text = TINY_FILM.replace("    shot wide 1.5s\n", same * 3)
+    film = check_file(write_film(tmp_path, text)).film
+    assert film is not None
+    plan = plan_film(film, BuildConfig(), lambda ctx: dict.fromkeys(ctx.speech, 1.0))
+    assert plan.graph is not None
+    video = plan.graph.jobs[plan.graph.outputs["video"]]
+    segments = [plan.graph.jobs[key] for key in video.inputs]
+    dawn = [job for job in plan.graph.jobs.values()
+            if job.kind == "segment" and job.identity.startswith("segment:dawn/")]
+    # the first two dawn shots are alike (the third fades out): one job, used twice
+    assert len(dawn) == 2
+    assert [job.key for job in segments].count(dawn[0].key) == 2
+    assert len(video.inputs) == len(set(video.inputs)) + 1
+
+
 def test_two_builds_of_one_cache_wait_for_each_other(tmp_path: Path,
                                                      built: tuple[Path, BuildResult]) -> None:
     _, reference = built

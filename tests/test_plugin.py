@@ -1,6 +1,7 @@
 """A backend that lives only in another distribution's entry point builds a film.
 
-The test writes a small project (one module, one `filmlang.backends` entry point), installs
+The test writes the small project of docs/backends.md ("Write a backend in one folder":
+one module, one `filmlang.backends` entry point), installs
 it with pip into a folder of its own, and builds a film that asks for it with
 `backend visual=flatcolor` in a real `filmc` process: its stills, flat red, come out in
 the MP4. Without the plug-in on the path the same film is an E0603 naming what is here.
@@ -9,6 +10,7 @@ the MP4. Without the plug-in on the path the same film is an E0603 naming what i
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,66 +21,23 @@ import pytest
 from conftest import TINY_FILM
 from filmlang.link.ffmpeg import capture_ffmpeg
 
-PLUGIN = '''"""A plug-in visual backend: every still is one flat colour."""
-
-import json
-
-from filmlang.backends.protocol import Base
-from filmlang.config import frame_size, still_size
-from filmlang.jobs import Job
+DOC = Path(__file__).resolve().parent.parent / "docs" / "backends.md"
 
 
-def run_still(job, out, store):
-    from PIL import Image
-
-    size = (job.params["width"], job.params["height"])
-    Image.new("RGB", size, tuple(job.params["rgb"])).save(out / "still.png")
-    (out / "still.json").write_text(json.dumps({"mouths": [], "snow": 0.0}))
-
-
-class FlatColor(Base):
-    name = "flatcolor"
-    version = "1"
-    role = "visual"
-    engines = ("flatcolor",)
-    runners = {"still": run_still}
-
-    def plan_sources(self, ctx):
-        width, height = still_size(*frame_size(ctx.film, ctx.config))
-        for scene in ctx.film.scenes:
-            for shot in scene.shots:
-                ctx.stills[(scene.name, shot.index)] = ctx.graph.add(Job(
-                    kind="still", backend=self.id,
-                    params={"width": width, "height": height, "rgb": [200, 30, 30]},
-                    label=f"{scene.name}/{shot.index + 1} flat",
-                    identity=f"still:{scene.name}/{shot.index}", origin=shot.origin))
-
-
-BACKEND = FlatColor()
-'''
-
-PYPROJECT = '''[build-system]
-requires = ["setuptools>=68"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "filmlang-flatcolor"
-version = "0.1"
-
-[tool.setuptools]
-py-modules = ["flatcolor_backend"]
-
-[project.entry-points."filmlang.backends"]
-flatcolor = "flatcolor_backend:BACKEND"
-'''
+def example(name: str) -> str:
+    """The code block of docs/backends.md that follows `<!-- plug-in: NAME -->`."""
+    text = DOC.read_text(encoding="utf-8")
+    found = re.search(rf"<!-- plug-in: {re.escape(name)} -->\n```\w+\n(.*?)```", text, re.S)
+    assert found, f"docs/backends.md has no plug-in example {name}"
+    return found.group(1)
 
 
 @pytest.fixture(scope="module")
 def plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("plugin")
     (root / "src").mkdir()
-    (root / "src" / "flatcolor_backend.py").write_text(PLUGIN)
-    (root / "src" / "pyproject.toml").write_text(PYPROJECT)
+    (root / "src" / "flatcolor_backend.py").write_text(example("flatcolor_backend.py"))
+    (root / "src" / "pyproject.toml").write_text(example("pyproject.toml"))
     site = root / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
                     "--no-build-isolation", "--target", str(site), str(root / "src")],
