@@ -196,3 +196,26 @@ def test_markers_are_read() -> None:
     assert source_of(shot).count("{") == source_of(shot).count("}")
     with pytest.raises(ValueError):
         _example(page, 1, "# fragment: in a film block\nfps 24\n")
+
+
+def test_every_module_is_on_the_map() -> None:
+    """docs/architecture.md names every module under filmlang/, or its package's
+    docstring does (as `name`)."""
+    import ast as python_ast
+
+    package = ROOT / "filmlang"
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    missing = []
+    for path in sorted(package.rglob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        relative = path.relative_to(package).as_posix()
+        if relative in text:
+            continue
+        init = path.parent / "__init__.py"
+        doc = python_ast.get_docstring(python_ast.parse(init.read_text())) if init.is_file() \
+            else None
+        if doc and f"`{path.stem}`" in doc:
+            continue
+        missing.append(relative)
+    assert not missing, f"name these in docs/architecture.md: {missing}"

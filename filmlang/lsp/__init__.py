@@ -1,5 +1,11 @@
 """The language server of filmlang (`filmc lsp`), its incremental parsing, and the
-TextMate grammar generator. pygls is imported only when the server starts."""
+TextMate grammar generator. pygls is imported only when the server starts.
+
+`server` (the pygls server and its handlers), `analysis` (a checked document's names,
+occurrences and blocks), `incremental` (re-parsing only changed top-level blocks), `memo`
+(what is remembered between checks), `complete` (schema-driven completion), `hover`
+(hover text, with timing from the build cache), `tokens` (semantic tokens), `textmate`
+(the editors' TextMate grammar, generated from the grammar's tokens)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The speech backend: every line of dialogue as a 48 kHz mono WAV, and its length.
 
 One job per distinct line said the same way (phase one: the timeline is solved from these
-lengths). The engine that speaks a character is chosen per voice (`engines.choose_engine`:
+lengths). The engine that speaks a character is chosen per voice (`engines`, `choose_engine`:
 the film's `backend voice=NAME`, else the best available) and is part of the job's
 parameters: `piper` (`piper`, `onnx`: the bundled joe voice or a Piper model), `espeak`
 (`espeak`: espeak-ng), `coqui` (`coqui`: a local Coqui TTS model). `core` holds what the
