@@ -148,9 +148,11 @@ def build(path: Path | str, *, output: Path | None = None, cache: Path | None = 
 
 def _speak(ctx: PlanContext, scheduler: Scheduler, store: Store, result: BuildResult
            ) -> dict[LineWhere, float] | None:
-    """Phase one's jobs run; each line's length, or None when a job failed or the build
+    """Phase one's jobs run, stills beside speech (no still waits for a line's length, so
+    the GPU starts at once); each line's length, or None when a job failed or the build
     was cancelled (the result says which)."""
-    report = scheduler.run(ctx.graph.jobs, list(ctx.speech.values()))
+    targets = [*ctx.stills.values(), *ctx.speech.values()]
+    report = scheduler.run(ctx.graph.jobs, list(dict.fromkeys(targets)))
     result.reports.append(report)
     result.cancelled = report.cancelled
     result.failures = report.failures
