@@ -41,3 +41,12 @@ def test_a_backend_importing_the_build_breaks_the_contracts(tmp_path: Path) -> N
     assert "The pipeline's layers point down BROKEN" in done.stdout
     assert "Backends depend only on the shared types and the IR BROKEN" in done.stdout
     assert "filmlang.backends.music -> filmlang.build" in done.stdout
+
+
+def test_the_planner_and_the_scheduler_name_no_backend() -> None:
+    """They reach backends through the registry only."""
+    names = re.compile(r"procedural|piper|espeak|coqui|synth|soundfont|diffusers", re.I)
+    found = [f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+             for folder in ("plan", "exec") for path in (ROOT / "filmlang" / folder).glob("*.py")
+             for n, line in enumerate(path.read_text().splitlines(), 1) if names.search(line)]
+    assert not found, "\n".join(found)

@@ -8,7 +8,7 @@ record against the job now and names the input that changed:
     character MARA.look
     scene storm shot 2 dialogue 1 text
     scene storm shot 3 duration 4s → 5s
-    backend procedural version 3 → 4
+    backend music version 1 → 2
     file music/FluidR3_GM.sf2
 
 A job made from other jobs whose own sources did not change (the joined video, the mix)

@@ -1,7 +1,7 @@
 """The GPU pool: batched jobs beside the scheduler's CPU pool.
 
 The scheduler offers the pool every ready job; the pool takes those whose backend it
-batches (diffusers stills and character sheets), groups them by what lets them share a
+batches (generated stills, character sheets, clips), groups them by what lets them share a
 pipeline call (model, size, steps), splits each group over its lanes (one per visible
 GPU) and runs each part on a lane's thread. It gives the scheduler one future per job,
 so the scheduler's bookkeeping (records, failures, dependants) is the same as for CPU
