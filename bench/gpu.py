@@ -171,9 +171,11 @@ class Utilisation:
         self._thread.join()
 
     def mean(self) -> str:
-        if not self.samples:
-            return "n/a"
-        return f"{sum(self.samples) / len(self.samples):.0f}%"
+        value = self.value()
+        return "n/a" if value is None else f"{value:.0f}%"
+
+    def value(self) -> float | None:
+        return sum(self.samples) / len(self.samples) if self.samples else None
 
 
 def naive(pipe: Any, jobs: list[Any]) -> None:
@@ -195,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--keep", type=Path, default=None, help="work here and keep it")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args(argv)
     shots = args.shots or (6 if args.tiny else 48)
     steps = args.steps or (2 if args.tiny else 20)
@@ -271,6 +274,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"filmlang:    {shots / ours_s:6.2f} stills/s ({ours_s:.1f} s), "
               f"GPU utilisation {ours_util.mean()}")
         print(f"ratio: {naive_s / ours_s:.2f}x (target >= 2x)")
+        if args.json is not None:
+            results = {
+                "device": device, "dtype": str(diffusers_run.dtype_for(
+                    diffusers_run.device_for(0))), "tiny": args.tiny,
+                "width": width, "height": height, "steps": steps, "shots": shots,
+                "distinct_stills": distinct, "model_written_s": round(made, 2),
+                "model_loaded_s": round(loaded, 2), "naive_s": round(naive_s, 3),
+                "filmlang_s": round(ours_s, 3), "naive_stills_per_s": round(shots / naive_s, 3),
+                "filmlang_stills_per_s": round(shots / ours_s, 3),
+                "filmlang_images_per_s": round(distinct / ours_s, 3),
+                "ratio": round(naive_s / ours_s, 3), "target_ratio": 2.0,
+                "target_met": naive_s / ours_s >= 2.0,
+                "pipeline_calls": len(calls), "batches": [c["batch"] for c in calls],
+                "naive_mean_utilization": naive_util.value(),
+                "filmlang_mean_utilization": ours_util.value()}
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -275,6 +275,41 @@ def test_the_gpu_bench_runs_tiny_on_the_cpu(monkeypatch: pytest.MonkeyPatch,
     assert "naive loop:" in out and "filmlang:" in out and "ratio: " in out
 
 
+def test_the_busy_bench_builds_tiny_with_a_stand_in_sampler(
+        model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """bench/gpu_busy.py (run on a GPU by bench/gpu_device.sh): a real `filmc build` of
+    the tiny model, sampled by a stand-in nvidia-smi that reports 0, 35, 100, 0, ..."""
+    from conftest import ROOT
+
+    fake = tmp_path / "bin" / "nvidia-smi"
+    fake.parent.mkdir()
+    fake.write_text(f"#!{sys.executable}\n" + '''import datetime, sys, time
+if "-lms" not in sys.argv:
+    sys.exit(0)
+for i in range(100000):
+    now = datetime.datetime.now().strftime("%Y/%m/%d %H:%M:%S.%f")[:-3]
+    print(f"{now}, {[0, 35, 100][i % 3]}, {1000 + i}", flush=True)
+    time.sleep(0.05)
+''')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import gpu_busy
+
+    out = tmp_path / "busy.json"
+    assert gpu_busy.main(["--tiny", "--model", str(model), "--shots", "2",
+                          "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["build_exit"] == 0 and not result["timed_out"]
+    assert result["images"] == 2 and result["jobs"]["still"]["count"] == 2
+    assert result["jobs"]["mux"]["count"] == 1  # the whole film, linked
+    assert {"startup_s", "load_s", "generation_s", "tail_s"} <= set(result["phases"])
+    build = result["build"]
+    assert build["samples"] >= 10 and 0.5 < build["busy_fraction"] < 0.8
+    assert result["target_met"] is False
+    assert gpu_busy.parse_sample("[N/A], [N/A], 0", 1.0) is None
+
+
 def make_tiny_svd(folder: Path) -> Path:
     """A Stable Video Diffusion pipeline with tiny random weights, as a model folder."""
     from diffusers import (
