@@ -15,6 +15,7 @@ import numpy.typing as npt
 import pytest
 
 from conftest import write_film
+from filmlang import session
 from filmlang.audio import SAMPLE_RATE, read_wav
 from filmlang.backends.music import soundfont as sf
 from filmlang.backends.music import synth
@@ -246,8 +247,9 @@ def test_drums_come_from_bank_128(font: sf.SoundFont) -> None:
 def test_cues_are_deterministic_and_not_the_synthesizer(tmp_path: Path) -> None:
     path = write_sf2(tmp_path / "test.sf2")
     first = synth.render_music("upbeat", None, "A minor", 6.0, 3, soundfont=path)
-    sf._PARSED.clear()  # a fresh parse, as in another process
-    again = synth.render_music("upbeat", None, "A minor", 6.0, 3, soundfont=path)
+    # A fresh parse, as in another process.
+    with session.Session() as fresh, session.active(fresh):
+        again = synth.render_music("upbeat", None, "A minor", 6.0, 3, soundfont=path)
     assert first.tobytes() == again.tobytes()
     assert first.shape == (6 * SR, 2)
     builtin = synth.render_music("upbeat", None, "A minor", 6.0, 3)
@@ -420,7 +422,7 @@ def test_the_hash_is_memoised_by_size_and_mtime(tmp_path: Path,
     write_sf2(path, kind="saw")
     os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
     assert sf.identity(path) == first
-    sf._HASHES.clear()
+    session.current().cache("soundfont.hashes").clear()
     assert sf.identity(path) == first
     os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000))
     assert sf.identity(path) == hashlib.sha256(path.read_bytes()).hexdigest() != first

@@ -86,7 +86,7 @@ def test_watch_rebuilds_on_saves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         edited = TINY_FILM.replace("Then we keep it burning.", "Then we keep it lit.")
         save(path, edited)
         second = out.until("built ")
-        assert "ran speech" in second and "(changed: text)" in second, second
+        assert "ran speech" in second and "(scene storm shot 3 dialogue 1 text" in second, second
         assert "reused" in second
         good = mp4.read_bytes()
 

@@ -10,9 +10,10 @@ by the zone's volume envelope (delay, attack, hold, decay, sustain, release) and
 - Which file: `$FILMC_SOUNDFONT` wins (a file that is missing or not an SF2 is error
   E0603 before any work; `none` turns SoundFonts off), else the first of `SYSTEM_PATHS`
   that exists, else no SoundFont (the built-in synthesizer plays).
-- Keys: `identity` gives the file's sha256, memoised per (path, size, mtime) in the process
-  and in `~/.cache/filmlang/soundfonts.json`, so a 140 MB file is hashed once; `parse` is
-  cached per process the same way.
+- Keys: `identity` gives the file's sha256, memoised per (path, size, mtime) in the build
+  session (`filmlang.session`, cache `soundfont.hashes`) and in
+  `~/.cache/filmlang/soundfonts.json`, so a 140 MB file is hashed once; `parse` is cached
+  per session the same way (`soundfont.fonts`).
 - Levels: each GM preset is levelled against the synthesizer's voices (`level`), so the
   mix keeps the synthesizer's balance of lead, pads, bass, arpeggios and drums.
 - Cost: release tails are kept until they have fallen TAIL_DB (at most MAX_RELEASE
@@ -33,6 +34,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from filmlang import session
 
 if TYPE_CHECKING:
     import numpy as np
@@ -104,10 +107,6 @@ def problem(path: Path) -> str | None:
     return None
 
 
-_HASHES: dict[tuple[str, int, int], str] = {}
-_LOCK = threading.Lock()
-
-
 def _stamp(path: Path) -> tuple[str, int, int]:
     real = os.path.realpath(path)
     info = os.stat(real)
@@ -118,9 +117,8 @@ def identity(path: Path) -> str:
     """The sha256 of the file's content, memoised per (path, size, mtime): in the process,
     and across builds in `$XDG_CACHE_HOME/filmlang/soundfonts.json` (as make trusts mtimes)."""
     stamp = _stamp(path)
-    with _LOCK:
-        known = _HASHES.get(stamp)
-    if known is None:
+
+    def digest() -> str:
         memo = _memo_file()
         key = "|".join(map(str, stamp))
         known = _load_memo(memo).get(key)
@@ -129,9 +127,10 @@ def identity(path: Path) -> str:
 
             known = file_digest(Path(stamp[0]))
             _save_memo(memo, key, known)
-        with _LOCK:
-            _HASHES[stamp] = known
-    return known
+        return known
+
+    found: str = session.current().cache("soundfont.hashes").get_or_make(stamp, digest)
+    return found
 
 
 def _memo_file() -> Path:
@@ -464,21 +463,18 @@ def _read(path: Path) -> SoundFont:
     return SoundFont(path, samples, presets)
 
 
-_PARSED: dict[tuple[str, int, int], SoundFont] = {}
-_PARSE_LOCK = threading.Lock()
-
-
 def parse(path: Path) -> SoundFont:
-    """The SoundFont at `path`, parsed once per process (per path, size and mtime)."""
+    """The SoundFont at `path`, parsed once per session (per path, size and mtime)."""
     stamp = _stamp(path)
-    with _PARSE_LOCK:
-        font = _PARSED.get(stamp)
-        if font is None:
-            font = _read(Path(stamp[0]))
-            for old in [s for s in _PARSED if s[0] == stamp[0]]:
-                del _PARSED[old]  # the file changed: let its old mapping go
-            _PARSED[stamp] = font
-        return font
+    fonts = session.current().cache("soundfont.fonts")
+
+    def read() -> SoundFont:
+        # The file changed: let its old mapping go.
+        fonts.drop_where(lambda old: old[0] == stamp[0])
+        return _read(Path(stamp[0]))
+
+    font: SoundFont = fonts.get_or_make(stamp, read)
+    return font
 
 
 # Playing notes -----------------------------------------------------------------------------
