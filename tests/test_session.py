@@ -147,17 +147,17 @@ def test_the_soundfont_parse_is_once_per_session(tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     from test_soundfont import write_sf2
 
-    from filmlang.backends.music import soundfont as sf2
+    from filmlang.backends.music import sf2
 
     path = write_sf2(tmp_path / "count.sf2")
     reads: list[Path] = []
-    read = sf2._read
+    read = sf2.read
 
     def counting(where: Path) -> Any:
         reads.append(where)
         return read(where)
 
-    monkeypatch.setattr(sf2, "_read", counting)
+    monkeypatch.setattr(sf2, "read", counting)
     first = Session()
     with session.active(first):
         font = sf2.parse(path)
