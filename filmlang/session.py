@@ -22,8 +22,9 @@ Where the state lives (cache names):
 - `piper.voices`: the Piper voice, by .onnx path (`backends/speech/piper.py`).
 - `coqui.models`: the Coqui TTS model, by (checkpoint, size, mtime)
   (`backends/speech/coqui.py`).
-- `soundfont.hashes`: an SF2 file's sha256, by (path, size, mtime); `soundfont.fonts`: the
-  parsed SF2, by the same stamp, one per path (`backends/music/soundfont.py`, `sf2.py`).
+- `soundfont.hashes`: an SF2 file's sha256, by (path, size, mtime)
+  (`backends/music/soundfont.py`); `soundfont.fonts`: the parsed SF2, by the same stamp,
+  one per path (`backends/music/sf2.py`).
 - `diffusers.pipelines`: text-to-image pipelines, by (model, device), one model per device;
   `diffusers.ip-adapters`: id() of those with an IP-Adapter loaded
   (`backends/diffusers/run.py`); `diffusers.clip-pipelines`: the video pipeline, one at a
