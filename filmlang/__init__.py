@@ -8,6 +8,9 @@
         print(result.film.title)
     else:
         print(result.report())
+
+What a build loads (voices, pipelines, a parsed SoundFont) is kept in a build session
+(`session`), not in module globals: `filmlang.session.Session`.
 """
 
 from __future__ import annotations

@@ -3,9 +3,11 @@
 check → the backends' checks → plan the sources (speech, stills) → run the speech → solve
 the timeline → plan the assembly (clips, music, segments, mix, mux) → run it → put the
 film where it belongs (`plan.planner.plan_film` holds the two phases; this module runs
-them). The cache
-is locked for the whole build; the output is replaced atomically, so a failed or
-interrupted build never leaves a broken film where the last good one was.
+them). The cache is locked for the whole build; the output is replaced atomically, so a
+failed or interrupted build never leaves a broken film where the last good one was.
+
+A build runs in a `Session` (`filmlang.session`): the models its backends load stay loaded
+in it for the next build of the same session.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from filmlang.exec.gpu import GpuPool
 from filmlang.exec.scheduler import Progress, Report, Scheduler
 from filmlang.jobs import Job, JobFailed, JobGraph, Runner
 from filmlang.plan.planner import backend_problems, plan_film, prepared
+from filmlang.session import Session, active, current
 from filmlang.timeline import Timeline
 
 if TYPE_CHECKING:
@@ -95,12 +98,22 @@ def default_output(film_path: Path) -> Path:
 def build(path: Path | str, *, output: Path | None = None, cache: Path | None = None,
           jobs: int | None = None, config: BuildConfig | None = None,
           allow_outside: bool = False, progress: Progress | None = None,
-          cancel: threading.Event | None = None) -> BuildResult:
+          cancel: threading.Event | None = None, session: Session | None = None
+          ) -> BuildResult:
     """Build the film at `path`. Setting `cancel` (from another thread) stops the build
     soon: no new job starts, running ffmpeg children are killed, nothing is published, and
-    the result says `cancelled`."""
+    the result says `cancelled`. The build runs in `session` (its loaded models are kept
+    there for the next build); None: the current session, the process default unless one
+    is active."""
+    with active(session if session is not None else current()):
+        return _build(Path(path), output=output, cache=cache, jobs=jobs, config=config,
+                      allow_outside=allow_outside, progress=progress, cancel=cancel)
+
+
+def _build(path: Path, *, output: Path | None, cache: Path | None, jobs: int | None,
+           config: BuildConfig | None, allow_outside: bool, progress: Progress | None,
+           cancel: threading.Event | None) -> BuildResult:
     start = time.perf_counter()
-    path = Path(path)
     checked = check_file(path, allow_outside=allow_outside)
     result = BuildResult(check=checked)
     if not checked.ok or checked.film is None:

@@ -68,26 +68,8 @@ def solve(film: ir.Film, durations: dict[tuple[str, int, int], float],
     lengths: list[tuple[ir.Scene, ir.Shot, int, list[tuple[float, float]]]] = []
     for scene in film.scenes:
         for shot in scene.shots:
-            spans: list[tuple[float, float]] = []
-            t = 0.0
-            for index, line in enumerate(shot.lines):
-                t += line.gap_before
-                length = durations[(scene.name, shot.index, index)]
-                spans.append((t, t + length))
-                t += length
-            if shot.duration is not None:
-                frames = ir.to_frames(shot.duration, fps)
-                if spans and spans[-1][1] > shot.duration + 1e-9:
-                    diagnostics.append(error(
-                        "E0601", f"the dialogue of this shot runs {spans[-1][1]:.2f}s, longer "
-                        f"than its {shot.duration:g}s", shot.origin,
-                        label="fixed length too short",
-                        help=f"make the shot at least {spans[-1][1]:.1f}s long, or leave out "
-                             "its duration so that it fits its lines"))
-            else:
-                natural = (spans[-1][1] + shot.tail) if spans else 0.0
-                frames = ir.to_frames(max(natural, shot.min_duration), fps)
-            lengths.append((scene, shot, max(1, frames), spans))
+            frames, spans = _shot_length(scene, shot, durations, fps, diagnostics)
+            lengths.append((scene, shot, frames, spans))
 
     timeline = Timeline(fps=fps)
     frame = 0
@@ -134,3 +116,30 @@ def solve(film: ir.Film, durations: dict[tuple[str, int, int], float],
         frame = start + frames
     timeline.frames = frame
     return timeline, diagnostics
+
+
+def _shot_length(scene: ir.Scene, shot: ir.Shot, durations: dict[tuple[str, int, int], float],
+                 fps: float, diagnostics: list[Diagnostic]
+                 ) -> tuple[int, list[tuple[float, float]]]:
+    """A shot's frames (at least one) and its lines' (start, end) in seconds from its start;
+    E0601 when its fixed duration is shorter than its dialogue."""
+    spans: list[tuple[float, float]] = []
+    t = 0.0
+    for index, line in enumerate(shot.lines):
+        t += line.gap_before
+        length = durations[(scene.name, shot.index, index)]
+        spans.append((t, t + length))
+        t += length
+    if shot.duration is not None:
+        frames = ir.to_frames(shot.duration, fps)
+        if spans and spans[-1][1] > shot.duration + 1e-9:
+            diagnostics.append(error(
+                "E0601", f"the dialogue of this shot runs {spans[-1][1]:.2f}s, longer "
+                f"than its {shot.duration:g}s", shot.origin,
+                label="fixed length too short",
+                help=f"make the shot at least {spans[-1][1]:.1f}s long, or leave out "
+                     "its duration so that it fits its lines"))
+    else:
+        natural = (spans[-1][1] + shot.tail) if spans else 0.0
+        frames = ir.to_frames(max(natural, shot.min_duration), fps)
+    return max(1, frames), spans

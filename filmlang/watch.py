@@ -15,6 +15,9 @@ Jobs that finished before the cancel stay in the cache; the new build reuses the
 
 A `BuildListener` (the `--serve` preview page) hears when each build starts, how far it
 has got, and how it ended.
+
+A watcher owns a `Session`: every build of it runs there, so the voice and the models load
+once for all the rebuilds; `close` (at the end of `run`) lets them go.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from filmlang.build import BuildResult, build, default_output
 from filmlang.config import BuildConfig
 from filmlang.diagnostics import render_all
 from filmlang.exec.scheduler import Progress, Record
+from filmlang.session import Session
 
 QUIET_SECONDS = 0.15
 """How long the files must stay unchanged before a rebuild starts."""
@@ -192,6 +196,12 @@ class Watcher:
         self.changes = _Changes()
         self.watches: dict[Path, ObservedWatch] = {}
         self.builds = 0
+        self.session = Session(f"watch {file.name}")
+        """What the builds keep loaded between rebuilds; closed by `close`."""
+
+    def close(self) -> None:
+        """Let go of what the builds loaded (voices, models, decoded sounds)."""
+        self.session.close()
 
     def build_once(self) -> BuildResult | None:
         """One build, reported; None when the cache or output could not be written. A save
@@ -207,7 +217,8 @@ class Watcher:
         try:
             result = build(self.file, output=self.output, cache=self.cache, jobs=self.jobs,
                            config=self.config, allow_outside=self.allow_outside,
-                           progress=_Progress(self.listener, number), cancel=cancel)
+                           progress=_Progress(self.listener, number), cancel=cancel,
+                           session=self.session)
         except OSError as exc:
             where = f" {exc.filename}" if exc.filename else ""
             self.echo(f"error: cannot write{where}: {exc.strerror or exc}")
@@ -263,6 +274,7 @@ class Watcher:
         finally:
             observer.stop()
             observer.join(timeout=10)
+            self.close()
         return 0
 
     def _waiting(self) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from filmlang import session
 from filmlang.build import BuildResult, build
 from filmlang.config import BuildConfig
 
@@ -85,10 +86,9 @@ def events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     log = tmp_path / "diffusers.jsonl"
     monkeypatch.setenv("FILMC_DIFFUSERS_LOG", str(log))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    from filmlang.backends.diffusers import run as diffusers_run
-
-    diffusers_run._pipelines.clear()  # each test loads its own copy of the model
-    yield log
+    # Each test loads its own copy of the model, in a session of its own.
+    with session.Session("test") as own, session.active(own):
+        yield log
 
 
 def read_events(log: Path) -> list[dict[str, Any]]:

@@ -21,3 +21,27 @@ def test_ruff() -> None:
 def test_mypy_strict() -> None:
     result = _run("mypy", "--strict", "filmlang")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+MAX_LINES = 600
+MAX_COMPLEXITY = 15
+SIZE_EXCEPTIONS = {
+    # Temporary: split on branch issue12b.
+    "filmlang/semantic/scenes.py",
+}
+
+
+def test_files_and_functions_stay_small() -> None:
+    """No file under filmlang/ over MAX_LINES lines, no function over MAX_COMPLEXITY
+    (ruff's C901, McCabe) (ARCHITECTURE.md section 7: a file past that is two ideas)."""
+    long = []
+    for path in sorted((ROOT / "filmlang").rglob("*.py")):
+        name = path.relative_to(ROOT).as_posix()
+        count = len(path.read_text(encoding="utf-8").splitlines())
+        if count > MAX_LINES and name not in SIZE_EXCEPTIONS:
+            long.append(f"{name}: {count} lines")
+    assert not long, f"files over {MAX_LINES} lines: {long}"
+    result = _run("ruff", "check", "filmlang", "--select", "C901", "--output-format", "concise",
+                  "--config", f"lint.mccabe.max-complexity={MAX_COMPLEXITY}",
+                  *(f"--extend-exclude={name}" for name in sorted(SIZE_EXCEPTIONS)))
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -15,9 +15,10 @@ import numpy.typing as npt
 import pytest
 
 from conftest import write_film
+from filmlang import session
 from filmlang.audio import SAMPLE_RATE, read_wav
+from filmlang.backends.music import sampler, sf2, synth
 from filmlang.backends.music import soundfont as sf
-from filmlang.backends.music import synth
 from filmlang.build import BuildResult, build
 from filmlang.config import BuildConfig
 
@@ -81,20 +82,20 @@ def write_sf2(path: Path, kind: str = "sine", attack: float = 0.05, release: flo
     ])
     igen = [
         # instrument 0, global zone: the envelope
-        _gen(sf.ATTACK, _timecents(attack)), _gen(sf.RELEASE, _timecents(release)),
+        _gen(sf2.ATTACK, _timecents(attack)), _gen(sf2.RELEASE, _timecents(release)),
         # zone: loud notes
-        _gen(sf.KEY_RANGE, _range(0, 127)), _gen(sf.VEL_RANGE, _range(64, 127)),
-        _gen(sf.SAMPLE_MODES, 1), _gen(sf.SAMPLE_ID, 0),
+        _gen(sf2.KEY_RANGE, _range(0, 127)), _gen(sf2.VEL_RANGE, _range(64, 127)),
+        _gen(sf2.SAMPLE_MODES, 1), _gen(sf2.SAMPLE_ID, 0),
         # zone: soft notes, an octave up
-        _gen(sf.KEY_RANGE, _range(0, 127)), _gen(sf.VEL_RANGE, _range(0, 63)),
-        _gen(sf.COARSE_TUNE, 12), _gen(sf.SAMPLE_MODES, 1), _gen(sf.SAMPLE_ID, 0),
+        _gen(sf2.KEY_RANGE, _range(0, 127)), _gen(sf2.VEL_RANGE, _range(0, 63)),
+        _gen(sf2.COARSE_TUNE, 12), _gen(sf2.SAMPLE_MODES, 1), _gen(sf2.SAMPLE_ID, 0),
         # instrument 1: the drum
-        _gen(sf.KEY_RANGE, _range(36, 36)), _gen(sf.SAMPLE_ID, 1),
+        _gen(sf2.KEY_RANGE, _range(36, 36)), _gen(sf2.SAMPLE_ID, 1),
         _gen(0, 0),
     ]
     ibag = [(0, 0), (2, 0), (6, 0), (11, 0), (13, 0)]
     inst = [(b"tone", 0), (b"kit", 3), (b"EOI", 4)]
-    pgen = [_gen(sf.INSTRUMENT, 0), _gen(sf.INSTRUMENT, 1), _gen(0, 0)]
+    pgen = [_gen(sf2.INSTRUMENT, 0), _gen(sf2.INSTRUMENT, 1), _gen(0, 0)]
     pbag = [(0, 0), (1, 0), (2, 0)]
     phdr = [(b"Tone", 0, 0, 0)] + ([(b"Kit", 0, 128, 1)] if drums else []) + [
         (b"EOP", 0, 0, 2 if drums else 1)]
@@ -118,8 +119,8 @@ def write_sf2(path: Path, kind: str = "sine", attack: float = 0.05, release: flo
 
 
 @pytest.fixture
-def font(tmp_path: Path) -> sf.SoundFont:
-    return sf.parse(write_sf2(tmp_path / "test.sf2"))
+def font(tmp_path: Path) -> sf2.SoundFont:
+    return sf2.parse(write_sf2(tmp_path / "test.sf2"))
 
 
 def peak_frequency(x: Floats, sr: int = SR) -> float:
@@ -138,7 +139,7 @@ def level_db(x: Floats) -> float:
 # Parsing ----------------------------------------------------------------------------------
 
 
-def test_the_parsed_structure(font: sf.SoundFont) -> None:
+def test_the_parsed_structure(font: sf2.SoundFont) -> None:
     assert sorted(font.presets) == [(0, 0), (128, 0)]
     tone = font.presets[(0, 0)]
     assert tone.name == "Tone"
@@ -172,8 +173,8 @@ def test_what_is_not_an_sf2_is_named(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("key", [69, 76])
-def test_a_note_sounds_at_its_pitch(font: sf.SoundFont, key: int) -> None:
-    played = sf.note(font, font.presets[(0, 0)], key, 100, SR, SR)
+def test_a_note_sounds_at_its_pitch(font: sf2.SoundFont, key: int) -> None:
+    played = sampler.note(font, font.presets[(0, 0)], key, 100, SR, SR)
     assert played is not None
     left, right = played
     assert np.allclose(left, right)  # a centred zone
@@ -181,16 +182,16 @@ def test_a_note_sounds_at_its_pitch(font: sf.SoundFont, key: int) -> None:
     assert peak_frequency(left[SR // 10:SR]) == pytest.approx(expected, abs=0.5)
 
 
-def test_velocity_chooses_the_zone(font: sf.SoundFont) -> None:
-    played = sf.note(font, font.presets[(0, 0)], 69, 40, SR // 2, SR)
+def test_velocity_chooses_the_zone(font: sf2.SoundFont) -> None:
+    played = sampler.note(font, font.presets[(0, 0)], 69, 40, SR // 2, SR)
     assert played is not None
     assert peak_frequency(played[0][SR // 10:SR // 2]) == pytest.approx(880.0, abs=1.0)
-    assert sf.velocity_gain(40) < 0.25 * sf.velocity_gain(100)
+    assert sampler.velocity_gain(40) < 0.25 * sampler.velocity_gain(100)
 
 
-def test_the_loop_has_no_seam(font: sf.SoundFont) -> None:
+def test_the_loop_has_no_seam(font: sf2.SoundFont) -> None:
     """A sustained note runs through its loop many times; its steps stay those of a sine."""
-    played = sf.note(font, font.presets[(0, 0)], 69, 100, 2 * SR, SR)
+    played = sampler.note(font, font.presets[(0, 0)], 69, 100, 2 * SR, SR)
     assert played is not None
     held = played[0][SR // 5:2 * SR]
     amplitude = float(np.abs(held).max())
@@ -199,13 +200,13 @@ def test_the_loop_has_no_seam(font: sf.SoundFont) -> None:
     assert level_db(held[:SR // 2]) == pytest.approx(level_db(held[-SR // 2:]), abs=0.1)
 
 
-def test_envelope_attack_and_release(font: sf.SoundFont) -> None:
+def test_envelope_attack_and_release(font: sf2.SoundFont) -> None:
     gate = SR // 2
-    played = sf.note(font, font.presets[(0, 0)], 69, 100, gate, SR)
+    played = sampler.note(font, font.presets[(0, 0)], 69, 100, gate, SR)
     assert played is not None
     x = played[0]
     # Held, then the 0.5 s release, kept until it has fallen TAIL_DB (60 dB: 0.3 s).
-    assert len(x) == gate + round(0.5 * sf.TAIL_DB / 100.0 * SR)
+    assert len(x) == gate + round(0.5 * sampler.TAIL_DB / 100.0 * SR)
     ms = SR // 1000
     # A linear attack over 50 ms: the first 5 ms are ~26 dB below the sustain.
     assert level_db(x[:5 * ms]) < level_db(x[100 * ms:200 * ms]) - 20.0
@@ -217,24 +218,24 @@ def test_envelope_attack_and_release(font: sf.SoundFont) -> None:
 
 
 def test_a_long_release_is_cut_without_a_click(tmp_path: Path) -> None:
-    font = sf.parse(write_sf2(tmp_path / "long.sf2", release=20.0))
+    font = sf2.parse(write_sf2(tmp_path / "long.sf2", release=20.0))
     gate = SR // 4
-    played = sf.note(font, font.presets[(0, 0)], 69, 100, gate, SR)
+    played = sampler.note(font, font.presets[(0, 0)], 69, 100, gate, SR)
     assert played is not None
     x = played[0]
-    assert len(x) == gate + round(sf.MAX_RELEASE * SR)
-    tail = x[-round(sf.END_FADE * SR):]
+    assert len(x) == gate + round(sampler.MAX_RELEASE * SR)
+    tail = x[-round(sampler.END_FADE * SR):]
     before = float(np.abs(x[-2 * len(tail):-len(tail)]).max())
     assert before > 0.05  # still ringing when the tail is cut ...
     # ... so it fades out over its last 5 ms: the last millisecond is below a fifth.
     assert float(np.abs(x[-48:]).max()) < 0.22 * before and abs(x[-1]) < 1e-9
 
 
-def test_drums_come_from_bank_128(font: sf.SoundFont) -> None:
+def test_drums_come_from_bank_128(font: sf2.SoundFont) -> None:
     kit = font.preset(128, 0)
     assert kit is not None
-    assert sf.note(font, kit, 38, 100, SR // 10, SR, one_shot=True) is None  # no snare here
-    hit = sf.note(font, kit, 36, 100, SR // 10, SR, one_shot=True)
+    assert sampler.note(font, kit, 38, 100, SR // 10, SR, one_shot=True) is None  # no snare here
+    hit = sampler.note(font, kit, 36, 100, SR // 10, SR, one_shot=True)
     assert hit is not None
     assert len(hit[0]) == pytest.approx(2400 * SR / RATE, abs=2)  # its natural length
     assert peak_frequency(np.pad(hit[0], (0, SR - len(hit[0])))) == pytest.approx(110, abs=3)
@@ -246,8 +247,9 @@ def test_drums_come_from_bank_128(font: sf.SoundFont) -> None:
 def test_cues_are_deterministic_and_not_the_synthesizer(tmp_path: Path) -> None:
     path = write_sf2(tmp_path / "test.sf2")
     first = synth.render_music("upbeat", None, "A minor", 6.0, 3, soundfont=path)
-    sf._PARSED.clear()  # a fresh parse, as in another process
-    again = synth.render_music("upbeat", None, "A minor", 6.0, 3, soundfont=path)
+    # A fresh parse, as in another process.
+    with session.Session() as fresh, session.active(fresh):
+        again = synth.render_music("upbeat", None, "A minor", 6.0, 3, soundfont=path)
     assert first.tobytes() == again.tobytes()
     assert first.shape == (6 * SR, 2)
     builtin = synth.render_music("upbeat", None, "A minor", 6.0, 3)
@@ -420,7 +422,7 @@ def test_the_hash_is_memoised_by_size_and_mtime(tmp_path: Path,
     write_sf2(path, kind="saw")
     os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
     assert sf.identity(path) == first
-    sf._HASHES.clear()
+    session.current().cache("soundfont.hashes").clear()
     assert sf.identity(path) == first
     os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000))
     assert sf.identity(path) == hashlib.sha256(path.read_bytes()).hexdigest() != first
@@ -456,9 +458,9 @@ def test_a_good_soundfont_is_parsed_once_across_builds(tmp_path: Path,
     monkeypatch.setenv(sf.ENV, str(font))
     assert sf.selection_problem("", "", True) is None
     parses = []
-    real = sf.parse
+    real = sf2.parse
 
-    def counting(path: Path) -> sf.SoundFont:
+    def counting(path: Path) -> sf2.SoundFont:
         parses.append(path)
         return real(path)
 

@@ -125,45 +125,15 @@ class Scheduler:
                     waiting.clear()
                     if self._on_cancel is not None:
                         self._on_cancel()
-                ready = [key for key, deps in waiting.items() if not deps]
-                # Keep the pool fed, most expensive kinds first.
-                ready.sort(key=lambda k: _PRIORITY.get(pending[k].kind, 9))
-                if self.gpu is not None and ready and not self.report.failures:
-                    for job, batched in self.gpu.submit([pending[k] for k in ready], self):
-                        del waiting[job.key]
-                        running[batched] = job
-                    ready = [key for key in ready if key in waiting]
-                on_gpu = self.gpu.busy(list(running)) if self.gpu is not None else 0
-                for key in ready:
-                    if len(running) - on_gpu >= self.workers or self.report.failures:
-                        break
-                    del waiting[key]
-                    job = pending[key]
-                    if self._lookups.get(key, Lookup("missing")).status == "corrupt":
-                        self.store.discard(key)
-                    running[pool.submit(self._execute, job)] = job
+                self._start(pool, pending, waiting, running)
                 if not running:
                     break
                 done, _ = wait(list(running), timeout=0.1, return_when=FIRST_COMPLETED)
                 for future in done:
                     job = running.pop(future)
-                    try:
-                        seconds = future.result()
-                    except Cancelled:
-                        continue
-                    except JobFailed as exc:
-                        self.report.failures.append(exc)
-                        self._record(Record(job, "failed", exc.message))
-                        continue
-                    except Exception as exc:  # a bug in a backend: still reported at its line
-                        failure = JobFailed(job, f"{type(exc).__name__}: {exc}")
-                        self.report.failures.append(failure)
-                        self._record(Record(job, "failed", failure.message))
-                        continue
-                    reason = self._why(job)
-                    self._record(Record(job, "ran", reason, seconds))
-                    for deps in waiting.values():
-                        deps.discard(job.key)
+                    if self._finished(job, future):
+                        for deps in waiting.values():
+                            deps.discard(job.key)
                 if self.report.failures:
                     waiting.clear()  # start nothing new; let running jobs finish
         self.progress.stop()
@@ -172,6 +142,46 @@ class Scheduler:
         if self.log is not None:
             self.log.close()
         return self.report
+
+    def _start(self, pool: ThreadPoolExecutor, pending: dict[str, Job],
+               waiting: dict[str, set[str]], running: dict[Future[float], Job]) -> None:
+        """Start the jobs whose inputs are done: the batched ones on the GPU pool, the rest
+        on the threads while one is free; nothing new after a failure."""
+        ready = [key for key, deps in waiting.items() if not deps]
+        # Keep the pool fed, most expensive kinds first.
+        ready.sort(key=lambda k: _PRIORITY.get(pending[k].kind, 9))
+        if self.gpu is not None and ready and not self.report.failures:
+            for job, batched in self.gpu.submit([pending[k] for k in ready], self):
+                del waiting[job.key]
+                running[batched] = job
+            ready = [key for key in ready if key in waiting]
+        on_gpu = self.gpu.busy(list(running)) if self.gpu is not None else 0
+        for key in ready:
+            if len(running) - on_gpu >= self.workers or self.report.failures:
+                break
+            del waiting[key]
+            job = pending[key]
+            if self._lookups.get(key, Lookup("missing")).status == "corrupt":
+                self.store.discard(key)
+            running[pool.submit(self._execute, job)] = job
+
+    def _finished(self, job: Job, future: Future[float]) -> bool:
+        """Record how a job that stopped went; True when it ran to the end."""
+        try:
+            seconds = future.result()
+        except Cancelled:
+            return False
+        except JobFailed as exc:
+            self.report.failures.append(exc)
+            self._record(Record(job, "failed", exc.message))
+            return False
+        except Exception as exc:  # a bug in a backend: still reported at its line
+            failure = JobFailed(job, f"{type(exc).__name__}: {exc}")
+            self.report.failures.append(failure)
+            self._record(Record(job, "failed", failure.message))
+            return False
+        self._record(Record(job, "ran", self._why(job), seconds))
+        return True
 
     def _why(self, job: Job) -> str:
         if self.explainer is None:

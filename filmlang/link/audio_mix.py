@@ -208,19 +208,20 @@ def mix_job(params: dict[str, Any], out: Path, audio_of: Callable[[str], Path]) 
     the film's loudness and written to `out/mix.wav` (and, for a preview, `mix.m4a`)."""
     import numpy as np
 
-    from filmlang import audio
+    from filmlang import audio, session
     from filmlang.link.loudness import normalize
     from filmlang.link.mux import encode_audio
 
     rate = int(params.get("rate", audio.SAMPLE_RATE))     # a preview mixes at PREVIEW_RATE
+    # Cache objects never change: a long-lived process (watch) keeps the last mix's sounds
+    # decoded, by (cache key, rate), in its session, so a rebuild reads only the new ones.
+    last_mix = session.current().cache("mix.sounds")
     loaded: dict[str, Any] = {}
     clips = []
     for clip in params["clips"]:
         key = clip["input"]
         if key not in loaded:
-            # Cache objects never change: a long-lived process (watch) keeps the last mix's
-            # sounds decoded, so a rebuild reads only the new ones.
-            loaded[key] = _LOADED.get((key, rate))
+            loaded[key] = last_mix.get((key, rate))
             if loaded[key] is None:
                 samples, source_rate = audio.read_wav(audio_of(key))
                 samples = audio.resample(samples, source_rate)
@@ -230,8 +231,7 @@ def mix_job(params: dict[str, Any], out: Path, audio_of: Callable[[str], Path]) 
             samples = samples[: round(clip["length"] * rate)]
         clips.append(Clip(samples=samples, start=clip["start"], gain=clip["gain"],
                           kind=clip["kind"], rate=rate, fade_out=clip.get("fade_out", 0.0)))
-    _LOADED.clear()
-    _LOADED.update(((key, rate), samples) for key, samples in loaded.items())
+    last_mix.replace({(key, rate): samples for key, samples in loaded.items()})
     mixed = mix(clips, params["seconds"], rate=rate)
     # -1.5 dBTP in the mix keeps the film under -1 dBTP after AAC, which overshoots a little.
     if rate != PREVIEW_RATE:
@@ -245,6 +245,3 @@ def mix_job(params: dict[str, Any], out: Path, audio_of: Callable[[str], Path]) 
     audio.write_wav(out / "mix.wav", np.repeat(mono[:, None], 2, axis=1), rate)
     encode_audio(out / "mix.wav", out / "mix.m4a")     # the mux copies it
 
-
-_LOADED: dict[tuple[str, int], Any] = {}
-"""The sounds of the last mix, decoded, by (cache key, rate)."""

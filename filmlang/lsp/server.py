@@ -5,6 +5,9 @@ as `filmc check`; the loader reads open buffers from memory, and parses through 
 incremental parser, so only what changed is parsed again. Every request is answered from the
 last check of the document's program (`analysis.Index`). pygls is imported only here, and
 this module only by `filmc lsp`.
+
+The server owns a `Session` (`filmlang.session`) for whatever it loads that a backend would
+(it builds nothing today); it is closed when the client asks the server to shut down.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from filmlang.diagnostics import Diagnostic, Severity
 from filmlang.lsp import analysis, complete, hover, memo, tokens
 from filmlang.lsp.incremental import IncrementalParser
 from filmlang.semantic.loader import Program, load
+from filmlang.session import Session
 from filmlang.source import SourceFile, Span
 from filmlang.syntax import ast
 
@@ -58,6 +62,9 @@ class FilmServer(LanguageServer):
         """file -> the entry whose program holds it."""
         self.published: dict[Path, set[str]] = {}
         self.pending: dict[Path, asyncio.TimerHandle] = {}
+        self.session = Session("lsp")
+        """The server's process state: run work that loads models inside
+        `filmlang.session.active(self.session)`; closed at shutdown."""
 
     # ------------------------------------------------------------ documents
 
@@ -244,6 +251,11 @@ def to_lsp_diagnostic(d: Diagnostic, program: Program) -> lsp.Diagnostic:
 # ---------------------------------------------------------------- features
 
 server = FilmServer()
+
+
+@server.feature(lsp.SHUTDOWN)
+def shutdown(ls: FilmServer, params: None) -> None:
+    ls.session.close()
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)

@@ -53,6 +53,13 @@ def lex(text: str) -> list[Token]:
     return [t for t in _lexer().lex(text, dont_ignore=True) if t.type != "WS"]
 
 
+LITERALS = {"STRING": "string", "LONG_STRING": "string", "NUMBER": "number",
+            "DURATION": "number", "SIZE": "number", "PARENTHETICAL": "modifier",
+            "EQUAL": "operator", "COLON": "operator"}
+"""Tokens whose kind is their type's, wherever they are."""
+STATEMENT_ENDS = ("_SEP", "NEWLINE", "SEMICOLON", "LBRACE", "RBRACE")
+
+
 def classify(text: str) -> Iterator[Classified]:
     toks = lex(text)
     statement_start = True
@@ -61,50 +68,50 @@ def classify(text: str) -> Iterator[Classified]:
     brackets = 0
     for i, tok in enumerate(toks):
         kind = tok.type
-        nxt = toks[i + 1].type if i + 1 < len(toks) else ""
         if kind in ("LSQB", "RSQB"):
             brackets = max(0, brackets + (1 if kind == "LSQB" else -1))
             continue
         if kind == "_SEP" and brackets and tok.value != ";":
             continue  # newlines inside [...] do not end the statement (as in the parser)
-        if kind in ("_SEP", "NEWLINE", "SEMICOLON", "LBRACE", "RBRACE"):
+        if kind in STATEMENT_ENDS:
             statement_start, head, names_after_head = True, None, 0
             continue
         if kind == "COMMENT":
             yield Classified(tok, "comment")
             continue
-        if kind in ("STRING", "LONG_STRING"):
-            yield Classified(tok, "string")
-        elif kind in ("NUMBER", "DURATION", "SIZE"):
-            yield Classified(tok, "number")
+        if kind in LITERALS:
+            yield Classified(tok, LITERALS[kind])
         elif kind in ("IMPORT", "INCLUDE", "LET"):
             yield Classified(tok, "keyword")
             head = tok.value
-        elif kind == "PARENTHETICAL":
-            yield Classified(tok, "modifier")
-        elif kind in ("EQUAL", "COLON"):
-            yield Classified(tok, "operator")
         elif kind == "NAME":
-            value = tok.value
+            nxt = toks[i + 1].type if i + 1 < len(toks) else ""
+            yield _name(tok, nxt, statement_start, head, names_after_head)
             if statement_start:
-                if nxt in ("COLON", "PARENTHETICAL"):
-                    yield Classified(tok, "class")
-                elif value in BLOCK_KEYWORDS or value in TRANSITIONS:
-                    yield Classified(tok, "keyword")
-                else:
-                    yield Classified(tok, "property")
-                head = value
-            elif head in DECLARES and names_after_head == 0:
-                yield Classified(tok, DECLARES[head], declaration=head != "shot")
-            elif nxt == "EQUAL":
-                yield Classified(tok, "parameter")
-            elif value in KEYWORD_VALUES:
-                yield Classified(tok, "enumMember")
+                head = tok.value
             else:
-                yield Classified(tok, "variable")
-            if not statement_start:
                 names_after_head += 1
         statement_start = False
+
+
+def _name(tok: Token, nxt: str, statement_start: bool, head: str | None,
+          names_after_head: int) -> Classified:
+    """A name by its place: a statement's first name (a speaking character, a keyword or a
+    property), the name a declaration declares, a parameter, a keyword value, a variable."""
+    value = tok.value
+    if statement_start:
+        if nxt in ("COLON", "PARENTHETICAL"):
+            return Classified(tok, "class")
+        if value in BLOCK_KEYWORDS or value in TRANSITIONS:
+            return Classified(tok, "keyword")
+        return Classified(tok, "property")
+    if head in DECLARES and names_after_head == 0:
+        return Classified(tok, DECLARES[head], declaration=head != "shot")
+    if nxt == "EQUAL":
+        return Classified(tok, "parameter")
+    if value in KEYWORD_VALUES:
+        return Classified(tok, "enumMember")
+    return Classified(tok, "variable")
 
 
 def encode(text: str) -> list[int]:

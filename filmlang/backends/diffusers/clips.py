@@ -14,14 +14,13 @@ torch and diffusers are imported inside the runner only.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from filmlang import ir
+from filmlang import ir, session
 from filmlang.backends.diffusers.models import VERSION, ModelInfo
 from filmlang.jobs import Job
 
@@ -128,22 +127,19 @@ def clip_job(info: ModelInfo, family: Family, longest: int, shot: ir.Shot, scene
 
 # ------------------------------------------------------------------ running
 
-_lock = threading.Lock()
-_pipelines: dict[tuple[str, str], Any] = {}
-
-
 def _pipeline(model: str, device: str) -> Any:
+    """The video pipeline, loaded once per session; one video model at a time (they are
+    large): loading another lets the last go first."""
     from filmlang.backends.diffusers.run import load_pretrained, record
 
-    with _lock:
-        if (model, device) in _pipelines:
-            return _pipelines[(model, device)]
-        _pipelines.clear()  # one video model per process at a time: they are large
+    def load() -> Any:
         start = time.perf_counter()
         pipe = load_pretrained("DiffusionPipeline", model, device)
         record("load", model=model, device=device, seconds=round(time.perf_counter() - start, 3))
-        _pipelines[(model, device)] = pipe
         return pipe
+
+    pipelines = session.current().cache("diffusers.clip-pipelines", limit=1)
+    return pipelines.get_or_make((model, device), load)
 
 
 def group(job: Job) -> Any:

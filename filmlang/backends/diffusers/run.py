@@ -4,7 +4,8 @@ The scheduler hands this module groups of compatible jobs (same model, size, ste
 guidance: `group`); each group runs as pipeline calls with a list of prompts and a list
 of per-shot CPU generators, so a shot's image depends on its seed, not on its batch
 neighbours' (up to floating-point rounding in batched kernels). Pipelines are loaded once
-per process and device (`pipeline`), so weights load once per build. A call that runs out
+per build session and device (`pipeline`; `filmlang.session`), so weights load once per
+build, and once for all the rebuilds of a watch. A call that runs out
 of GPU memory is retried with half the batch, down to one image; one image that still
 does not fit fails that shot, at its line. Results are yielded as each call finishes, so
 the scheduler commits them to the cache at once and an error later loses nothing.
@@ -24,6 +25,7 @@ from collections.abc import Hashable, Iterator
 from pathlib import Path
 from typing import Any
 
+from filmlang import session
 from filmlang.jobs import Job, JobFailed
 
 CPU_BATCH = 4
@@ -32,13 +34,8 @@ LOG_ENV = "FILMC_DIFFUSERS_LOG"
 OOM_ENV = "FILMC_SIMULATE_OOM"
 """Test hook: a pipeline call with more images than this raises an out-of-memory error."""
 
-_lock = threading.Lock()
-_pipelines: dict[tuple[str, str], Any] = {}
-_load_locks: dict[tuple[str, str], threading.Lock] = {}
-_conditioned: set[int] = set()
-"""id() of the pipelines with an IP-Adapter loaded."""
+_log_lock = threading.Lock()
 IP_SCALE = 0.6
-_warned = False
 
 
 class SimulatedOOM(RuntimeError):
@@ -51,7 +48,7 @@ def record(event: str, **values: Any) -> None:
     if not path:
         return
     entry = {"event": event, "time": round(time.time(), 4), **values}
-    with _lock, open(path, "a", encoding="utf-8") as handle:
+    with _log_lock, open(path, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(entry) + "\n")
 
 
@@ -77,37 +74,37 @@ def dtype_for(device: str) -> Any:
 
 
 def pipeline(model: str, device: str) -> Any:
-    """The text-to-image pipeline of a model folder on a device, loaded once per process,
+    """The text-to-image pipeline of a model folder on a device, loaded once per session,
     with the folder's IP-Adapter when it has one. A device holds one model at a time:
     loading another drops the last."""
-    global _warned
-    slot = (model, device)
-    with _lock:
-        if slot in _pipelines:
-            return _pipelines[slot]
-        for other in [s for s in _pipelines if s[1] == device and s[0] != model]:
-            del _pipelines[other]
-        load_lock = _load_locks.setdefault(slot, threading.Lock())
-    with load_lock:
-        if slot in _pipelines:
-            return _pipelines[slot]
-        if device == "cpu" and not _warned:
-            _warned = True
-            sys.stderr.write("warning: no GPU: the diffusers backend runs on the CPU in "
-                             "float32, which is slow (minutes per still at full size)\n")
-        start = time.perf_counter()
-        pipe = load_pretrained("AutoPipelineForText2Image", model, device)
-        weights = _ip_adapter_file(model)
-        if weights is not None:
-            encoder = "image_encoder" if (Path(model) / "ip_adapter" / "image_encoder").is_dir() \
-                else "./image_encoder"
-            pipe.load_ip_adapter(model, subfolder="ip_adapter", weight_name=weights,
-                                 image_encoder_folder=encoder, local_files_only=True)
-            _conditioned.add(id(pipe))
-        record("load", model=model, device=device, seconds=round(time.perf_counter() - start, 3))
-        with _lock:
-            _pipelines[slot] = pipe
-        return pipe
+    state = session.current()
+    pipelines = state.cache("diffusers.pipelines")
+
+    def load() -> Any:
+        dropped = {id(pipe) for pipe in pipelines.drop_where(
+            lambda slot: slot[1] == device and slot[0] != model)}
+        state.cache("diffusers.ip-adapters").drop_where(lambda ident: ident in dropped)
+        return _load(model, device)
+
+    return pipelines.get_or_make((model, device), load)
+
+
+def _load(model: str, device: str) -> Any:
+    state = session.current()
+    if device == "cpu" and state.once("diffusers.cpu-warning"):
+        sys.stderr.write("warning: no GPU: the diffusers backend runs on the CPU in "
+                         "float32, which is slow (minutes per still at full size)\n")
+    start = time.perf_counter()
+    pipe = load_pretrained("AutoPipelineForText2Image", model, device)
+    weights = _ip_adapter_file(model)
+    if weights is not None:
+        encoder = "image_encoder" if (Path(model) / "ip_adapter" / "image_encoder").is_dir() \
+            else "./image_encoder"
+        pipe.load_ip_adapter(model, subfolder="ip_adapter", weight_name=weights,
+                             image_encoder_folder=encoder, local_files_only=True)
+        state.cache("diffusers.ip-adapters").put(id(pipe), True)
+    record("load", model=model, device=device, seconds=round(time.perf_counter() - start, 3))
+    return pipe
 
 
 def load_pretrained(loader: str, model: str, device: str) -> Any:
@@ -213,7 +210,7 @@ def _call(pipe: Any, jobs: list[Job], device: str, store: Any) -> list[Any]:
     p = jobs[0].params
     generators = [torch.Generator("cpu").manual_seed(job.params["seed"]) for job in jobs]
     kwargs: dict[str, Any] = {}
-    if id(pipe) in _conditioned:
+    if id(pipe) in session.current().cache("diffusers.ip-adapters"):
         # Shots conditioned on a character sheet; the rest (and the sheets themselves) get
         # a grey image at scale 0, which leaves them as the plain model makes them.
         conditioned = bool(p.get("reference_inputs"))

@@ -1,10 +1,11 @@
 """The music backend: score cues, ambience beds and sound effects, synthesized.
 
-Music plays on a General MIDI SoundFont when one is found (`soundfont`: an SF2 reader and
-sampler) and on the built-in synthesizer otherwise (`synth`, with `score`: moods and
-composition, `band`: the instruments, `dsp`: building blocks); `ambience` and `sounds`
-synthesize beds and effects. Planned in phase two, once the timeline is solved: a cue per
-run of scenes with the same music (or ambience), an effect per `sound` of a shot.
+Music plays on a General MIDI SoundFont when one is found (`soundfont`: the file and the
+band, `sf2`: the reader, `sampler`: the notes) and on the built-in synthesizer otherwise
+(`synth`, with `score`: moods and composition, `band`: the instruments, `dsp`: building
+blocks); `ambience` and `sounds` synthesize beds and effects. Planned in phase two, once
+the timeline is solved: a cue per run of scenes with the same music (or ambience), an
+effect per `sound` of a shot.
 """
 
 from __future__ import annotations

@@ -269,9 +269,10 @@ def render(mood_text: str, tempo: float | None, key: str | None, seconds: float,
     if soundfont is None:
         band = Band(score.notes, score.hits, mood.cutoff, drums)
     else:
-        from filmlang.backends.music import soundfont as sf2
+        from filmlang.backends.music.sf2 import parse
+        from filmlang.backends.music.soundfont import SoundFontBand
 
-        band = sf2.SoundFontBand(sf2.parse(soundfont), score, drums, SR)
+        band = SoundFontBand(parse(soundfont), score, drums, SR)
     room = dsp.Reverb(dsp.generator(seed, "room", mood.name), mood.rt60, mood.send)
     chunk = round(CHUNK * SR)
     margin = round(room.memory * SR)  # the room still rings with what came before

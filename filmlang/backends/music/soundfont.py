@@ -1,23 +1,22 @@
-"""SoundFont (SF2) music: a pure numpy SF2 reader and sampler for the composer's scores.
+"""SoundFont (SF2) music: the composer's scores played on a General MIDI SoundFont.
 
 Takes an `.sf2` file and a `synth_score.Score`; gives the same cue the built-in
-synthesizer would play, on General MIDI instruments. No C library: the RIFF file is read
-here (16-bit `smpl`, memory-mapped, so only the samples played are ever read; `pdta`:
-presets, instruments, zones, generators, sample headers), and notes are played by
-resampling their sample with linear interpolation, looped where the zone says so, shaped
-by the zone's volume envelope (delay, attack, hold, decay, sustain, release) and panned.
+synthesizer would play, on General MIDI instruments. No C library: `sf2` reads the file,
+`sampler` plays its notes; this module chooses the file, keys it, and plays a score on it
+(`SoundFontBand`).
 
 - Which file: `$FILMC_SOUNDFONT` wins (a file that is missing or not an SF2 is error
   E0603 before any work; `none` turns SoundFonts off), else the first of `SYSTEM_PATHS`
   that exists, else no SoundFont (the built-in synthesizer plays).
-- Keys: `identity` gives the file's sha256, memoised per (path, size, mtime) in the process
-  and in `~/.cache/filmlang/soundfonts.json`, so a 140 MB file is hashed once; `parse` is
-  cached per process the same way.
+- Keys: `identity` gives the file's sha256, memoised per (path, size, mtime) in the build
+  session (`filmlang.session`, cache `soundfont.hashes`) and in
+  `~/.cache/filmlang/soundfonts.json`, so a 140 MB file is hashed once; `sf2.parse` is
+  cached per session the same way (`soundfont.fonts`).
 - Levels: each GM preset is levelled against the synthesizer's voices (`level`), so the
   mix keeps the synthesizer's balance of lead, pads, bass, arpeggios and drums.
-- Cost: release tails are kept until they have fallen TAIL_DB (at most MAX_RELEASE
-  seconds), and notes that repeat in a cue are rendered once (`NoteCache`): a minute of
-  music takes one to two seconds of one core.
+- Cost: release tails are kept until they have fallen `sampler.TAIL_DB` (at most
+  `sampler.MAX_RELEASE` seconds), and notes that repeat in a cue are rendered once
+  (`sampler.NoteCache`): a minute of music takes one to two seconds of one core.
 - Modulators, filters, LFOs, chorus and the SoundFont's own reverb are not applied (the
   cue gets the synthesizer's room instead); 24-bit `sm24` is ignored (16 bits are used).
 
@@ -29,10 +28,19 @@ from __future__ import annotations
 import os
 import struct
 import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from filmlang import session
+from filmlang.backends.music.sampler import MAX_RELEASE, NoteCache, note, velocity_gain
+from filmlang.backends.music.sf2 import (
+    Preset,
+    SoundFont,
+    SoundFontError,
+    check_header,
+    parse,
+    stamp,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -61,21 +69,6 @@ SYSTEM_PATHS = (
 INSTALL_HELP = ("install a General MIDI SoundFont (`apt install fluid-soundfont-gm`) or set "
                 f"{ENV}=/path/to/file.sf2")
 
-MAX_RELEASE = 2.0
-"""Seconds of release tail kept at most (the tail is faded to silence at its end)."""
-TAIL_DB = 60.0
-"""A release tail is kept until it has fallen this far (then faded out over END_FADE):
-the 100 dB of the SF2 release time would spend most of the work on inaudible tails."""
-END_FADE = 0.005
-CACHE_SAMPLES = 16_000_000
-"""Samples of rendered notes kept for reuse in a cue (float32: 64 MB)."""
-CACHE_NOTE = 6.0
-"""Seconds: notes longer than this are not kept for reuse."""
-
-
-class SoundFontError(Exception):
-    """A file that is not a usable SF2: the message says why, in words."""
-
 
 # Where the file is and what it is ----------------------------------------------------------
 
@@ -98,40 +91,30 @@ def find() -> Path | None:
 def problem(path: Path) -> str | None:
     """Why `path` cannot be played (in words), or None when it is a readable SF2."""
     try:
-        _check_header(path)
+        check_header(path)
     except SoundFontError as exc:
         return str(exc)
     return None
 
 
-_HASHES: dict[tuple[str, int, int], str] = {}
-_LOCK = threading.Lock()
-
-
-def _stamp(path: Path) -> tuple[str, int, int]:
-    real = os.path.realpath(path)
-    info = os.stat(real)
-    return real, info.st_size, info.st_mtime_ns
-
-
 def identity(path: Path) -> str:
-    """The sha256 of the file's content, memoised per (path, size, mtime): in the process,
+    """The sha256 of the file's content, memoised per (path, size, mtime): in the session,
     and across builds in `$XDG_CACHE_HOME/filmlang/soundfonts.json` (as make trusts mtimes)."""
-    stamp = _stamp(path)
-    with _LOCK:
-        known = _HASHES.get(stamp)
-    if known is None:
+    file = stamp(path)
+
+    def digest() -> str:
         memo = _memo_file()
-        key = "|".join(map(str, stamp))
+        key = "|".join(map(str, file))
         known = _load_memo(memo).get(key)
         if known is None:
             from filmlang.jobs import file_digest
 
-            known = file_digest(Path(stamp[0]))
+            known = file_digest(Path(file[0]))
             _save_memo(memo, key, known)
-        with _LOCK:
-            _HASHES[stamp] = known
-    return known
+        return known
+
+    found: str = session.current().cache("soundfont.hashes").get_or_make(file, digest)
+    return found
 
 
 def _memo_file() -> Path:
@@ -164,465 +147,6 @@ def _save_memo(memo: Path, key: str, value: str) -> None:
         os.replace(temp, memo)
     except OSError:
         pass
-
-
-# RIFF parsing ------------------------------------------------------------------------------
-
-_PDTA = {"phdr": 38, "pbag": 4, "pmod": 10, "pgen": 4, "inst": 22, "ibag": 4, "imod": 10,
-         "igen": 4, "shdr": 46}
-
-
-def _chunks(data: bytes | memoryview, start: int, end: int,
-            where: str) -> list[tuple[str, int, int]]:
-    """(id, offset of the body, size) of each chunk in data[start:end]."""
-    out = []
-    at = start
-    while at + 8 <= end:
-        name = bytes(data[at:at + 4]).decode("latin-1")
-        (size,) = struct.unpack_from("<I", data, at + 4)
-        if at + 8 + size > end:
-            raise SoundFontError(f"the '{name}' chunk in {where} runs past the end of the file "
-                                 "(the file is truncated)")
-        out.append((name, at + 8, size))
-        at += 8 + size + (size & 1)
-    return out
-
-
-def _lists(path: Path) -> tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]]]:
-    """The sdta and pdta sub-chunks of a file: id -> (offset, size). Reads headers only."""
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as handle:
-            head = handle.read(12)
-            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"sfbk":
-                raise SoundFontError("it is not a SoundFont 2 file (no 'RIFF sfbk' header)")
-            found: dict[str, dict[str, tuple[int, int]]] = {}
-            at = 12
-            while at + 12 <= size:
-                handle.seek(at)
-                header = handle.read(12)
-                tag, length = header[:4], struct.unpack_from("<I", header, 4)[0]
-                if at + 8 + length > size:
-                    raise SoundFontError("the file is truncated")
-                if tag == b"LIST":
-                    kind = header[8:12].decode("latin-1")
-                    if kind == "pdta":
-                        handle.seek(at + 12)
-                        body = handle.read(length - 4)
-                        found[kind] = {n: (at + 12 + o, s)
-                                       for n, o, s in _chunks(body, 0, len(body), "pdta")}
-                    elif kind == "sdta":
-                        handle.seek(at + 12)
-                        subs: dict[str, tuple[int, int]] = {}
-                        inner = at + 12
-                        while inner + 8 <= at + 8 + length:
-                            handle.seek(inner)
-                            sub = handle.read(8)
-                            sub_size = struct.unpack_from("<I", sub, 4)[0]
-                            subs[sub[:4].decode("latin-1")] = (inner + 8, sub_size)
-                            inner += 8 + sub_size + (sub_size & 1)
-                        found[kind] = subs
-                at += 8 + length + (length & 1)
-    except OSError as exc:
-        raise SoundFontError(f"it cannot be read ({exc.strerror or exc})") from None
-    if "pdta" not in found:
-        raise SoundFontError("it has no preset data (no 'pdta' list)")
-    if "smpl" not in found.get("sdta", {}):
-        raise SoundFontError("it has no samples (no 'sdta/smpl' chunk)")
-    pdta = found["pdta"]
-    for name, record in _PDTA.items():
-        if name not in pdta:
-            raise SoundFontError(f"its preset data has no '{name}' chunk")
-        if pdta[name][1] % record or pdta[name][1] < record:
-            raise SoundFontError(f"its '{name}' chunk has a bad size ({pdta[name][1]} bytes)")
-    return found["sdta"], pdta
-
-
-def _check_header(path: Path) -> None:
-    if not path.exists():
-        raise SoundFontError("the file does not exist")
-    if not path.is_file():
-        raise SoundFontError("it is not a file")
-    _lists(path)
-
-
-# The model ---------------------------------------------------------------------------------
-
-# Generator numbers (SF2.04, section 8.1.2).
-START, END, LOOP_START, LOOP_END, START_COARSE = 0, 1, 2, 3, 4
-END_COARSE, PAN = 12, 17
-DELAY, ATTACK, HOLD, DECAY, SUSTAIN, RELEASE = 33, 34, 35, 36, 37, 38
-KEY_TO_HOLD, KEY_TO_DECAY = 39, 40
-INSTRUMENT, KEY_RANGE, VEL_RANGE, LOOP_START_COARSE = 41, 43, 44, 45
-KEYNUM, VELOCITY, ATTENUATION, LOOP_END_COARSE = 46, 47, 48, 50
-COARSE_TUNE, FINE_TUNE, SAMPLE_ID, SAMPLE_MODES = 51, 52, 53, 54
-SCALE_TUNING, ROOT_KEY = 56, 58
-DEFAULTS = {DELAY: -12000, ATTACK: -12000, HOLD: -12000, DECAY: -12000, RELEASE: -12000,
-            KEY_RANGE: 127 << 8, VEL_RANGE: 127 << 8, KEYNUM: -1, VELOCITY: -1,
-            SCALE_TUNING: 100, ROOT_KEY: -1}
-NOT_ADDITIVE = {START, END, LOOP_START, LOOP_END, START_COARSE, END_COARSE, LOOP_START_COARSE,
-                LOOP_END_COARSE, KEY_RANGE, VEL_RANGE, KEYNUM, VELOCITY, SAMPLE_MODES,
-                ROOT_KEY, 57, INSTRUMENT, SAMPLE_ID}
-"""Generators a preset zone may not offset (the rest add to the instrument's)."""
-
-
-@dataclass(frozen=True)
-class Region:
-    """One instrument zone as it sounds in one preset: a sample and how to play it."""
-
-    keys: tuple[int, int]
-    velocities: tuple[int, int]
-    start: int
-    end: int
-    loop_start: int
-    loop_end: int
-    loops: bool
-    rate: int
-    root: int
-    cents: float
-    """Tuning in cents: coarse and fine tune plus the sample's pitch correction."""
-    scale: float
-    """Cents a key (100 normally)."""
-    gain: float
-    pan: float
-    """-1 (left) to 1 (right)."""
-    delay: float
-    attack: float
-    hold: float
-    decay: float
-    sustain: float
-    """Sustain level as a gain (1 is full)."""
-    release: float
-    key_to_hold: int
-    key_to_decay: int
-
-
-@dataclass(frozen=True)
-class Preset:
-    name: str
-    bank: int
-    program: int
-    regions: tuple[Region, ...]
-
-
-@dataclass
-class SoundFont:
-    path: Path
-    samples: Any
-    """The `smpl` chunk as int16 (memory-mapped)."""
-    presets: dict[tuple[int, int], Preset]
-    name: str = ""
-
-    def preset(self, bank: int, program: int) -> Preset | None:
-        """The preset at (bank, program); for melodic banks, else the same program in bank 0,
-        else the first preset of bank 0 (or of any melodic bank)."""
-        if (bank, program) in self.presets:
-            return self.presets[(bank, program)]
-        if bank == 128:
-            kits = sorted(k for k in self.presets if k[0] == 128)
-            return self.presets[kits[0]] if kits else None
-        if (0, program) in self.presets:
-            return self.presets[(0, program)]
-        melodic = sorted(k for k in self.presets if k[0] != 128)
-        return self.presets[melodic[0]] if melodic else None
-
-
-def _seconds(timecents: int) -> float:
-    return float(2.0 ** (max(-12000, min(8000, timecents)) / 1200.0))
-
-
-def _zones(bags: Any, gens: Any, first: int, last: int, terminal: int
-           ) -> tuple[dict[int, int], list[dict[int, int]]]:
-    """The global zone and the other zones of bags[first:last] as {generator: amount}."""
-    zones = []
-    for bag in range(first, last):
-        lo, hi = int(bags[bag]["gen"]), int(bags[bag + 1]["gen"])
-        zone: dict[int, int] = {}
-        for index in range(lo, min(hi, len(gens))):
-            oper = int(gens[index]["oper"])
-            if oper in (KEY_RANGE, VEL_RANGE, INSTRUMENT, SAMPLE_ID):
-                zone[oper] = int(gens[index]["amount"]) & 0xFFFF
-            else:
-                zone[oper] = int(gens[index]["amount"])
-        zones.append(zone)
-    global_zone: dict[int, int] = {}
-    if zones and terminal not in zones[0]:
-        global_zone = zones.pop(0)
-    return global_zone, [z for z in zones if terminal in z]
-
-
-def _range(value: int) -> tuple[int, int]:
-    return value & 0xFF, (value >> 8) & 0xFF
-
-
-def _region(gens: dict[int, int], header: Any) -> Region | None:
-    """A region from merged generators and its sample header."""
-    def g(oper: int) -> int:
-        return gens.get(oper, DEFAULTS.get(oper, 0))
-
-    if int(header["type"]) & 0x8000:  # a ROM sample: not in the file
-        return None
-    start = int(header["start"]) + g(START) + 32768 * g(START_COARSE)
-    end = int(header["end"]) + g(END) + 32768 * g(END_COARSE)
-    loop_start = int(header["loop_start"]) + g(LOOP_START) + 32768 * g(LOOP_START_COARSE)
-    loop_end = int(header["loop_end"]) + g(LOOP_END) + 32768 * g(LOOP_END_COARSE)
-    if end - start < 2:
-        return None
-    mode = g(SAMPLE_MODES) & 3
-    loops = mode in (1, 3) and start <= loop_start < loop_end - 1 and loop_end <= end
-    pitch = int(header["pitch"])
-    root = g(ROOT_KEY) if g(ROOT_KEY) >= 0 else (pitch if pitch <= 127 else 60)
-    keys = _range(g(KEY_RANGE))
-    velocities = _range(g(VEL_RANGE))
-    rate = int(header["rate"]) or 44100
-    attenuation = max(0, min(1440, g(ATTENUATION)))
-    return Region(
-        keys=keys, velocities=velocities, start=start, end=end, loop_start=loop_start,
-        loop_end=loop_end, loops=loops, rate=rate, root=root,
-        cents=100.0 * g(COARSE_TUNE) + g(FINE_TUNE) + int(header["correction"]),
-        scale=float(g(SCALE_TUNING)), gain=10.0 ** (-attenuation / 200.0),
-        pan=max(-1.0, min(1.0, g(PAN) / 500.0)),
-        delay=_seconds(g(DELAY)), attack=_seconds(g(ATTACK)), hold=_seconds(g(HOLD)),
-        decay=_seconds(g(DECAY)),
-        sustain=10.0 ** (-max(0, min(1440, g(SUSTAIN))) / 200.0),
-        release=_seconds(g(RELEASE)), key_to_hold=g(KEY_TO_HOLD),
-        key_to_decay=g(KEY_TO_DECAY))
-
-
-def _read(path: Path) -> SoundFont:
-    import numpy as np
-
-    sdta, pdta = _lists(path)
-    with open(path, "rb") as handle:
-        tables: dict[str, Any] = {}
-        dtypes = {
-            "phdr": [("name", "S20"), ("program", "<u2"), ("bank", "<u2"), ("bag", "<u2"),
-                     ("library", "<u4"), ("genre", "<u4"), ("morphology", "<u4")],
-            "pbag": [("gen", "<u2"), ("mod", "<u2")],
-            "ibag": [("gen", "<u2"), ("mod", "<u2")],
-            "pgen": [("oper", "<u2"), ("amount", "<i2")],
-            "igen": [("oper", "<u2"), ("amount", "<i2")],
-            "inst": [("name", "S20"), ("bag", "<u2")],
-            "shdr": [("name", "S20"), ("start", "<u4"), ("end", "<u4"),
-                     ("loop_start", "<u4"), ("loop_end", "<u4"), ("rate", "<u4"),
-                     ("pitch", "u1"), ("correction", "i1"), ("link", "<u2"),
-                     ("type", "<u2")],
-        }
-        for name, dtype in dtypes.items():
-            offset, size = pdta[name]
-            handle.seek(offset)
-            tables[name] = np.frombuffer(handle.read(size), dtype=np.dtype(dtype))
-    offset, size = sdta["smpl"]
-    samples = np.memmap(path, dtype="<i2", mode="r", offset=offset, shape=(size // 2,))
-    phdr, inst, shdr = tables["phdr"], tables["inst"], tables["shdr"]
-    count = len(samples)
-    instruments: list[list[tuple[dict[int, int], Any]]] = []
-    for index in range(len(inst) - 1):
-        glob, zones = _zones(tables["ibag"], tables["igen"], int(inst[index]["bag"]),
-                             int(inst[index + 1]["bag"]), SAMPLE_ID)
-        entries = []
-        for zone in zones:
-            sample = zone[SAMPLE_ID]
-            if sample >= len(shdr) - 1:
-                continue
-            entries.append(({**glob, **zone}, shdr[sample]))
-        instruments.append(entries)
-    presets: dict[tuple[int, int], Preset] = {}
-    for index in range(len(phdr) - 1):
-        glob, zones = _zones(tables["pbag"], tables["pgen"], int(phdr[index]["bag"]),
-                             int(phdr[index + 1]["bag"]), INSTRUMENT)
-        regions: list[Region] = []
-        for zone in zones:
-            merged_preset = {**glob, **zone}
-            number = zone[INSTRUMENT]
-            if number >= len(instruments):
-                continue
-            p_keys = _range(merged_preset.get(KEY_RANGE, 127 << 8))
-            p_vels = _range(merged_preset.get(VEL_RANGE, 127 << 8))
-            for gens, header in instruments[number]:
-                merged = dict(gens)
-                for oper, amount in merged_preset.items():
-                    if oper not in NOT_ADDITIVE:
-                        merged[oper] = merged.get(oper, DEFAULTS.get(oper, 0)) + amount
-                keys = _range(merged.get(KEY_RANGE, 127 << 8))
-                vels = _range(merged.get(VEL_RANGE, 127 << 8))
-                lo, hi = max(keys[0], p_keys[0]), min(keys[1], p_keys[1])
-                vlo, vhi = max(vels[0], p_vels[0]), min(vels[1], p_vels[1])
-                if lo > hi or vlo > vhi:
-                    continue
-                merged[KEY_RANGE] = lo | (hi << 8)
-                merged[VEL_RANGE] = vlo | (vhi << 8)
-                region = _region(merged, header)
-                if region is not None and region.end <= count:
-                    regions.append(region)
-        key = (int(phdr[index]["bank"]), int(phdr[index]["program"]))
-        if key not in presets and regions:
-            name = bytes(phdr[index]["name"]).split(b"\0")[0].decode("latin-1")
-            presets[key] = Preset(name, key[0], key[1], tuple(regions))
-    if not presets:
-        raise SoundFontError("it has no playable presets")
-    return SoundFont(path, samples, presets)
-
-
-_PARSED: dict[tuple[str, int, int], SoundFont] = {}
-_PARSE_LOCK = threading.Lock()
-
-
-def parse(path: Path) -> SoundFont:
-    """The SoundFont at `path`, parsed once per process (per path, size and mtime)."""
-    stamp = _stamp(path)
-    with _PARSE_LOCK:
-        font = _PARSED.get(stamp)
-        if font is None:
-            font = _read(Path(stamp[0]))
-            for old in [s for s in _PARSED if s[0] == stamp[0]]:
-                del _PARSED[old]  # the file changed: let its old mapping go
-            _PARSED[stamp] = font
-        return font
-
-
-# Playing notes -----------------------------------------------------------------------------
-
-
-def _envelope(region: Region, key: int, n: int, gate: int, sr: int) -> Signal:
-    """The volume envelope of a note held for `gate` samples, over n samples: a linear
-    attack after the delay, the hold, a decay falling 100 dB over the decay time (in dB,
-    as SF2 says) to the sustain level, and after the gate a release falling 100 dB over
-    the release time; the last END_FADE seconds fade to zero."""
-    import numpy as np
-
-    env = np.empty(n)
-    delay = region.delay if region.delay > 0.0011 else 0.0
-    attack = max(region.attack, 0.002)
-    hold = region.hold * 2.0 ** (region.key_to_hold * (60 - key) / 1200.0)
-    hold = hold if hold > 0.0011 else 0.0
-    decay = max(region.decay * 2.0 ** (region.key_to_decay * (60 - key) / 1200.0), 1e-3)
-    sustain = max(region.sustain, 1e-5)
-    i_delay = min(n, round(delay * sr))
-    i_attack = min(n, round((delay + attack) * sr))
-    i_hold = min(n, round((delay + attack + hold) * sr))
-    falls = -20.0 * float(np.log10(sustain)) / 100.0 * decay  # seconds to reach sustain
-    i_decay = min(n, i_hold + round(falls * sr))
-    env[:i_delay] = 0.0
-    ramp = np.arange(1, i_attack - i_delay + 1, dtype=np.float64)
-    env[i_delay:i_attack] = ramp / max(1.0, attack * sr)
-    env[i_attack:i_hold] = 1.0
-    per_sample = np.log(10.0) * 5.0 / (decay * sr)  # 100 dB over the decay time
-    env[i_hold:i_decay] = np.exp(np.arange(i_decay - i_hold) * -per_sample)
-    env[i_decay:] = sustain
-    if gate < n:
-        level = env[gate]
-        per_sample = np.log(10.0) * 5.0 / (max(region.release, 0.01) * sr)
-        env[gate:] = level * np.exp(np.arange(n - gate) * -per_sample)
-    fade = min(n, max(1, round(END_FADE * sr)))
-    env[n - fade:] *= np.linspace(1.0, 0.0, fade)
-    result: Signal = env
-    return result
-
-
-def play_region(font: SoundFont, region: Region, key: int, gate: int, sr: int,
-                one_shot: bool = False) -> Signal:
-    """A mono note of `region` at MIDI `key`, held `gate` samples, at unit velocity: the
-    sample resampled (linear interpolation, looped where the region loops) under its
-    envelope, release tail included."""
-    import numpy as np
-
-    release = min(max(region.release, 0.01) * TAIL_DB / 100.0, MAX_RELEASE)
-    semis = (key - region.root) * region.scale / 100.0 + region.cents / 100.0
-    step = 2.0 ** (semis / 12.0) * region.rate / sr
-    if region.loops and not one_shot:
-        n = gate + round(release * sr)
-    else:
-        natural = int((region.end - region.start - 1) / step)
-        n = min(natural, gate + round(release * sr)) if not one_shot else natural
-    n = max(1, n)
-    pos = np.arange(n, dtype=np.float64) * step
-    base = pos.astype(np.int64)
-    frac = pos - base
-    index = base
-    index += region.start
-    if region.loops and not one_shot:
-        length = region.loop_end - region.loop_start
-        first = int(np.searchsorted(index, region.loop_start))
-        looped = index[first:]
-        looped -= region.loop_start
-        looped %= length
-        looped += region.loop_start
-        after = index + 1
-        after[after == region.loop_end] = region.loop_start
-    else:
-        after = np.minimum(index + 1, region.end - 1)
-    data = font.samples
-    a = data[index].astype(np.float64)
-    b = data[after].astype(np.float64)
-    sig = a + (b - a) * frac
-    sig *= region.gain / 32768.0
-    sig *= _envelope(region, key, n, min(gate, n), sr)
-    result: Signal = sig
-    return result
-
-
-def velocity_gain(velocity: int) -> float:
-    """SF2's default velocity curve: 96 dB over 127 steps on a concave (squared) curve,
-    approximately (velocity / 127) squared."""
-    return (max(1, min(127, velocity)) / 127.0) ** 2
-
-
-@dataclass
-class NoteCache:
-    """Rendered notes (unit velocity), reused when a note repeats in a cue: up to
-    CACHE_SAMPLES samples of notes no longer than CACHE_NOTE seconds, the least recently
-    used let go first."""
-
-    notes: OrderedDict[tuple[object, ...], tuple[Mono, Mono]] = field(
-        default_factory=OrderedDict)
-    samples: int = 0
-
-    def get(self, key: tuple[object, ...]) -> tuple[Mono, Mono] | None:
-        found = self.notes.get(key)
-        if found is not None:
-            self.notes.move_to_end(key)
-        return found
-
-    def put(self, key: tuple[object, ...], played: tuple[Mono, Mono], sr: int) -> None:
-        size = 2 * len(played[0])
-        if size > 2 * CACHE_NOTE * sr:
-            return
-        while self.notes and self.samples + size > CACHE_SAMPLES:
-            _, old = self.notes.popitem(last=False)
-            self.samples -= 2 * len(old[0])
-        self.notes[key] = played
-        self.samples += size
-
-
-def note(font: SoundFont, preset: Preset, key: int, velocity: int, gate: int, sr: int,
-         one_shot: bool = False, cache: NoteCache | None = None
-         ) -> tuple[Mono, Mono] | None:
-    """A stereo note (left, right) at unit velocity gain (see `velocity_gain`), or None
-    when no region of the preset plays this key and velocity."""
-    import numpy as np
-
-    regions = tuple(r for r in preset.regions
-                    if r.keys[0] <= key <= r.keys[1]
-                    and r.velocities[0] <= velocity <= r.velocities[1])
-    if not regions:
-        return None
-    cache_key = (preset.bank, preset.program, key, gate, sr, one_shot,
-                 tuple(id(r) for r in regions))
-    cached = cache.get(cache_key) if cache is not None else None
-    if cached is not None:
-        return cached
-    signals = [play_region(font, r, key, gate, sr, one_shot) for r in regions]
-    n = max(len(s) for s in signals)
-    left = np.zeros(n, dtype=np.float32)
-    right = np.zeros(n, dtype=np.float32)
-    for region, sig in zip(regions, signals, strict=True):
-        angle = (region.pan + 1.0) * np.pi / 4.0
-        left[:len(sig)] += sig * np.cos(angle)
-        right[:len(sig)] += sig * np.sin(angle)
-    if cache is not None:
-        cache.put(cache_key, (left, right), sr)
-    return left, right
 
 
 # GM instruments for the composer's voices ---------------------------------------------------
@@ -862,7 +386,7 @@ def _parse_problem(path: Path) -> str | None:
     A file that parsed once is remembered as good by (path, size, mtime), as its hash is,
     so that a build that renders no music (a no-op rebuild) does not parse 140 MB again."""
     try:
-        memo, key = _memo_file(), "parsed|" + "|".join(map(str, _stamp(path)))
+        memo, key = _memo_file(), "parsed|" + "|".join(map(str, stamp(path)))
     except OSError:
         memo, key = None, ""
     if memo is not None and _load_memo(memo).get(key) == "ok":

@@ -50,7 +50,7 @@ def render_music(mood: str, tempo: float | None, key: str | None, seconds: float
     mood's own when None); `key` is like "D minor" or "F# major" (the mood's own when
     None: minor for sad, tense, melancholy, dark, mysterious, epic and action moods).
     With `soundfont` (an .sf2 path), the same composition is played on that SoundFont's
-    General MIDI instruments instead of the built-in ones (`backends/soundfont.py`).
+    General MIDI instruments instead of the built-in ones (`soundfont.py`).
     """
     from filmlang.backends.music import band as synth_music
 

@@ -396,22 +396,13 @@ def paint_exterior(c: Canvas, pal: Palette, words: frozenset[str], rng: random.R
         shore = 0.8
         paint_sea(c, pal, horizon, shore, words, rng)
     else:
-        base = (230, 234, 240) if has(words, "snow") else \
-            (196, 168, 118) if has(words, "desert") else \
-            (82, 84, 88) if city else pal.ground
-        ground = tone(base, pal) if base != pal.ground else base
-        gradient(c, horizon, c.bottom, mix(ground, pal.sky_horizon, 0.3), scale(ground, 0.8))
+        _paint_land(c, pal, horizon, words, city)
     if city:
         paint_city(c, pal, horizon, rng)
     if has(words, "forest"):
         paint_trees(c, pal, horizon, rng)
     if has(words, "street"):
-        road = tone((62, 62, 68), pal)
-        rect(c, c.left, horizon + 0.02, c.right, 0.8, road)
-        line = tone((224, 210, 150), pal)
-        for k in range(8):
-            u = c.left + k * 0.16
-            rect(c, u, 0.69, u + 0.08, 0.705, line)
+        _paint_road(c, pal, horizon)
     fog = has(words, "fog")
     fog_rng = random.Random(rng.getrandbits(32)) if fog else rng
     if fog:
@@ -425,18 +416,7 @@ def paint_exterior(c: Canvas, pal: Palette, words: frozenset[str], rng: random.R
     if sea and has(words, "boat"):
         paint_boat(c, pal, 0.3 if has(words, "cliff") else 0.62, horizon + 0.045)
     if sea:
-        # The foreground the figures stand on: sand, planks or rock.
-        if has(words, "beach"):
-            front, edge = tone((206, 184, 140), pal), tone((230, 220, 196), pal)
-        elif has(words, "pier"):
-            front, edge = tone((112, 84, 60), pal), tone((84, 62, 44), pal)
-        else:
-            front, edge = tone((70, 68, 66), pal), tone((96, 92, 88), pal)
-        polygon(c, [(c.left, 0.84), (0.2, 0.81), (0.45, 0.83), (0.7, 0.8), (c.right, 0.82),
-                    (c.right, c.bottom), (c.left, c.bottom)], front)
-        c.draw.line([(c.x(c.left), c.y(0.84)), (c.x(0.2), c.y(0.81)), (c.x(0.45), c.y(0.83)),
-                     (c.x(0.7), c.y(0.8)), (c.x(c.right), c.y(0.82))],
-                    fill=edge, width=max(1, round(c.fh * 0.006)))
+        _paint_shore(c, pal, words)
     elif has(words, "street"):
         rect(c, c.left, 0.8, c.right, c.bottom, tone((120, 116, 110), pal))
         rect(c, c.left, 0.8, c.right, 0.815, tone((150, 146, 140), pal))
@@ -445,6 +425,41 @@ def paint_exterior(c: Canvas, pal: Palette, words: frozenset[str], rng: random.R
     if has(words, "rain"):
         paint_rain(c, rng)
     return ground_line
+
+
+def _paint_land(c: Canvas, pal: Palette, horizon: float, words: frozenset[str],
+                city: bool) -> None:
+    """The ground below the horizon: snow, sand, paving or the palette's own."""
+    base = (230, 234, 240) if has(words, "snow") else \
+        (196, 168, 118) if has(words, "desert") else \
+        (82, 84, 88) if city else pal.ground
+    ground = tone(base, pal) if base != pal.ground else base
+    gradient(c, horizon, c.bottom, mix(ground, pal.sky_horizon, 0.3), scale(ground, 0.8))
+
+
+def _paint_road(c: Canvas, pal: Palette, horizon: float) -> None:
+    """A road to the horizon with a dashed centre line."""
+    road = tone((62, 62, 68), pal)
+    rect(c, c.left, horizon + 0.02, c.right, 0.8, road)
+    line = tone((224, 210, 150), pal)
+    for k in range(8):
+        u = c.left + k * 0.16
+        rect(c, u, 0.69, u + 0.08, 0.705, line)
+
+
+def _paint_shore(c: Canvas, pal: Palette, words: frozenset[str]) -> None:
+    """The foreground the figures stand on by the sea: sand, planks or rock."""
+    if has(words, "beach"):
+        front, edge = tone((206, 184, 140), pal), tone((230, 220, 196), pal)
+    elif has(words, "pier"):
+        front, edge = tone((112, 84, 60), pal), tone((84, 62, 44), pal)
+    else:
+        front, edge = tone((70, 68, 66), pal), tone((96, 92, 88), pal)
+    polygon(c, [(c.left, 0.84), (0.2, 0.81), (0.45, 0.83), (0.7, 0.8), (c.right, 0.82),
+                (c.right, c.bottom), (c.left, c.bottom)], front)
+    c.draw.line([(c.x(c.left), c.y(0.84)), (c.x(0.2), c.y(0.81)), (c.x(0.45), c.y(0.83)),
+                 (c.x(0.7), c.y(0.8)), (c.x(c.right), c.y(0.82))],
+                fill=edge, width=max(1, round(c.fh * 0.006)))
 
 
 def paint_window(c: Canvas, pal: Palette, u0: float, v0: float, u1: float, v1: float,

@@ -39,7 +39,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from filmlang import ir
+from filmlang import ir, session
 from filmlang.backends.protocol import Availability
 from filmlang.backends.speech import dsp
 from filmlang.backends.speech.core import (
@@ -210,7 +210,9 @@ class CoquiEngine:
 
     def synthesize(self, requests: list[SpeechRequest], outputs: list[Path]) -> list[float]:
         def locked(request: SpeechRequest) -> Samples:
-            with _LOCK:  # _load is once per process: the first take loads the model
+            # One take at a time: rendering seeds torch's, numpy's and random's global
+            # generators. _load is once per session: the first take loads the model.
+            with _RENDER_LOCK:
                 return render(_load(), request)
 
         return write_takes(requests, outputs, locked)
@@ -227,8 +229,7 @@ class _Model:
     takes_speed: bool  # XTTS: `speed=` goes through `Synthesizer.tts` to its inference
 
 
-_LOCK = threading.RLock()
-_MODELS: dict[tuple[Path, int, int], _Model] = {}
+_RENDER_LOCK = threading.Lock()
 
 
 def _names(manager: Any, attribute: str) -> tuple[str, ...]:
@@ -237,7 +238,8 @@ def _names(manager: Any, attribute: str) -> tuple[str, ...]:
 
 
 def _load() -> _Model:
-    """Load the model once per process, on the CPU; later calls reuse it."""
+    """The model, loaded once per session (cache `coqui.models`) on the CPU; later calls
+    reuse it."""
     ready = CoquiEngine().available()
     if not ready:
         raise SpeechUnavailable(f"Coqui TTS cannot run: {ready.reason} ({ready.install})",
@@ -246,29 +248,30 @@ def _load() -> _Model:
     assert isinstance(files, ModelFiles)
     stat = files.checkpoint.stat()
     key = (files.checkpoint.resolve(), stat.st_size, stat.st_mtime_ns)
-    with _LOCK:
-        if key in _MODELS:
-            return _MODELS[key]
-        torch = importlib.import_module("torch")  # untyped, optional: reached by name
-        synthesis = importlib.import_module("TTS.utils.synthesizer")
-        torch.set_num_threads(THREADS)
-        config = json.loads(_read_config(files.config))
-        xtts = isinstance(config, dict) and config.get("model") == "xtts"
-        # XTTS loads itself from its folder (checkpoint, vocabulary, speakers), not one file.
-        checkpoint = files.folder if xtts else files.checkpoint
-        synthesizer = synthesis.Synthesizer(tts_checkpoint=str(checkpoint),
-                                            tts_config_path=str(files.config), use_cuda=False)
-        tts_model = synthesizer.tts_model
-        scale = getattr(tts_model, "length_scale", None)
-        model = _Model(
-            synthesizer=synthesizer, torch=torch,
-            sample_rate=int(synthesizer.output_sample_rate),
-            speakers=_names(getattr(tts_model, "speaker_manager", None), "speaker_names"),
-            languages=_names(getattr(tts_model, "language_manager", None), "language_names"),
-            length_scale=float(scale) if isinstance(scale, int | float) else None,
-            takes_speed=xtts)
-        _MODELS[key] = model
-        return model
+    models = session.current().cache("coqui.models")
+    model: _Model = models.get_or_make(key, lambda: _open(files))
+    return model
+
+
+def _open(files: ModelFiles) -> _Model:
+    torch = importlib.import_module("torch")  # untyped, optional: reached by name
+    synthesis = importlib.import_module("TTS.utils.synthesizer")
+    torch.set_num_threads(THREADS)
+    config = json.loads(_read_config(files.config))
+    xtts = isinstance(config, dict) and config.get("model") == "xtts"
+    # XTTS loads itself from its folder (checkpoint, vocabulary, speakers), not one file.
+    checkpoint = files.folder if xtts else files.checkpoint
+    synthesizer = synthesis.Synthesizer(tts_checkpoint=str(checkpoint),
+                                        tts_config_path=str(files.config), use_cuda=False)
+    tts_model = synthesizer.tts_model
+    scale = getattr(tts_model, "length_scale", None)
+    return _Model(
+        synthesizer=synthesizer, torch=torch,
+        sample_rate=int(synthesizer.output_sample_rate),
+        speakers=_names(getattr(tts_model, "speaker_manager", None), "speaker_names"),
+        languages=_names(getattr(tts_model, "language_manager", None), "language_names"),
+        length_scale=float(scale) if isinstance(scale, int | float) else None,
+        takes_speed=xtts)
 
 
 def _speaker(model: _Model, variant: str | None) -> str | None:

