@@ -161,11 +161,14 @@ def _build(path: Path, *, output: Path | None, cache: Path | None, jobs: int | N
 
 def _speak(ctx: PlanContext, scheduler: Scheduler, store: Store, result: BuildResult
            ) -> dict[LineWhere, float] | None:
-    """Phase one's jobs run, stills beside speech (no still waits for a line's length, so
-    the GPU starts at once); each line's length, or None when a job failed or the build
-    was cancelled (the result says which)."""
-    targets = [*ctx.stills.values(), *ctx.speech.values()]
-    report = scheduler.run(ctx.graph.jobs, list(dict.fromkeys(targets)))
+    """Phase one's jobs run: the speech, and beside it every still not made yet (no still
+    waits for a line's length, so the GPU starts at once; a still already in the cache is
+    verified only if phase two needs it, so a no-op rebuild stays cheap). Gives each line's
+    length, or None when a job failed or the build was cancelled (the result says which)."""
+    missing = [key for key in ctx.stills.values()
+               if store.lookup(key, verify=False).status == "missing"]
+    targets = list(dict.fromkeys([*missing, *ctx.speech.values()]))
+    report = scheduler.run(ctx.graph.jobs, targets)
     result.reports.append(report)
     result.cancelled = report.cancelled
     result.failures = report.failures

@@ -80,6 +80,9 @@ class Scheduler:
         self._on_cancel = on_cancel
         """Called while cancelled jobs still run: stops their child processes."""
         self._lookups: dict[str, Lookup] = {}
+        self._done: set[str] = set()
+        """Keys this scheduler already made or found cached, in an earlier `run` of the
+        same build (phase one's stills are phase two's inputs): not looked up again."""
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -91,8 +94,8 @@ class Scheduler:
         lookups: dict[str, Lookup] = {}
 
         def visit(key: str) -> None:
-            if key in run or key in cached:
-                return
+            if key in run or key in cached or key in self._done:
+                return  # (done by an earlier run of this build: counted there)
             job = jobs[key]
             lookup = self.store.lookup(key)
             lookups[key] = lookup
@@ -208,6 +211,8 @@ class Scheduler:
     def _record(self, record: Record) -> None:
         with self._lock:
             self.report.records[record.job.key] = record
+            if record.status != "failed":
+                self._done.add(record.job.key)
             if self.explainer is not None and record.status != "failed":
                 self.explainer.note(record.job)
             if self.log is not None:
