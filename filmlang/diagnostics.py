@@ -64,6 +64,8 @@ CODES: dict[str, str] = {
     "E0502": "unknown name in a template",
     "E0503": "template not allowed to do that",
     "E0504": "template error",
+    "E0505": "template over its budget",
+    "E0506": "template prints something that is not text",
     # E06xx: building (found once speech durations are known)
     "E0601": "dialogue longer than its shot",
     "E0602": "transition longer than its shots",

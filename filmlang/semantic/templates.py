@@ -1,8 +1,10 @@
 """Prompt templates: a STRING and its context in, the rendered text or a diagnostic out.
 
 Every string that feeds a visual prompt is a Jinja2 template (spec section 6), rendered at
-check time in an immutable sandbox: no attribute of Python's internals, no loader (so no
-file is ever read), no unbounded ranges or giant strings. Undefined names are errors.
+check time in an immutable sandbox (`sandbox.py`): no attribute of Python's internals, no
+loader (so no file is ever read), and a budget of work, memory and nesting that is checked
+before the work is done. Only data prints: never a function's or an object's text, which
+would hold a memory address. Undefined names are errors.
 Templates compile once per distinct text; text with no `{` skips Jinja. Whitespace runs
 (the line breaks of a triple-quoted string) become single spaces: a prompt is one line.
 """
@@ -16,9 +18,6 @@ from typing import Any
 from filmlang.diagnostics import Diagnostic, error
 from filmlang.semantic.values import did_you_mean
 from filmlang.source import Span
-
-_MAX_OUTPUT = 20_000
-_MAX_RANGE = 1_000
 
 
 class Obj:
@@ -60,11 +59,6 @@ class Obj:
         return list(self._fields)
 
 
-# Names of Obj's own (methods, slots): a field with one of these names is not what
-# `obj.name` finds, so the sandbox's quick path for fields leaves them to the general one.
-_OBJ_NAMES = frozenset(dir(Obj))
-
-
 class TemplateProblem(Exception):
     def __init__(self, diagnostic: Diagnostic) -> None:
         super().__init__(diagnostic.message)
@@ -85,33 +79,63 @@ class Templates:
         return self._env
 
     def render(self, text: str, context: Mapping[str, Any], span: Span) -> str:
-        """Render `text`; raises `TemplateProblem` with a diagnostic at `span`."""
+        """Render `text`; raises `TemplateProblem` with a diagnostic at `span`.
+
+        A template that fails to compile, or runs over its budget, fails the same way
+        wherever else it is used: it is not run again.
+        """
         if "{" not in text:
             return " ".join(text.split())
-        from jinja2 import TemplateSyntaxError
-
+        failed = self._failed.get(text)
+        if failed is not None:
+            raise TemplateProblem(_diagnose(failed, text, span, context))
+        env = self._environment()
         template = self._compiled.get(text)
         if template is None:
-            if text in self._failed:
-                raise TemplateProblem(_diagnose(self._failed[text], text, span, context))
+            env.start()
             try:
-                template = self._environment().from_string(text)
-            except TemplateSyntaxError as exc:
+                template = env.from_string(text)
+            except Exception as exc:  # syntax, nesting, or the budget of constant folding
                 self._failed[text] = exc
                 raise TemplateProblem(_diagnose(exc, text, span, context)) from None
             self._compiled[text] = template
+        env.start()
         try:
             out: str = template.render(context)
         except Exception as exc:  # a template may raise anything Jinja raises
+            if _over_budget(exc):
+                self._failed[text] = exc
             raise TemplateProblem(_diagnose(exc, text, span, context)) from None
-        if len(out) > _MAX_OUTPUT:
-            raise TemplateProblem(error("E0503", "this template's text is too long", span,
-                                        help=f"a prompt is at most {_MAX_OUTPUT} characters"))
+        from filmlang.semantic.budget import MAX_TEXT
+
+        if len(out) > MAX_TEXT:
+            raise TemplateProblem(error(
+                "E0503", f"this template's text is too long ({len(out):,} characters)", span,
+                label="too long", help=f"a prompt is at most {MAX_TEXT:,} characters"))
         return " ".join(out.split())
+
+
+def _over_budget(exc: Exception) -> bool:
+    from filmlang.semantic.budget import OverBudget
+
+    return isinstance(exc, OverBudget | RecursionError | MemoryError)
+
+
+def _template_line(exc: BaseException) -> int | None:
+    """The line of the template where `exc` was raised, from Jinja's rewritten traceback."""
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
 
 
 def _make_environment() -> Any:
     from jinja2 import StrictUndefined
+
+    from filmlang.semantic.sandbox import make_environment
 
     class Undefined(StrictUndefined):
         """Names what was asked of what, in the writer's words."""
@@ -134,42 +158,8 @@ def _make_environment() -> Any:
                 return f"there is no '{name}' here" + (f"; {hint}" if hint else "")
             message: str = super()._undefined_message
             return message
-    from jinja2.exceptions import SecurityError
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    class Sandbox(ImmutableSandboxedEnvironment):
-        intercepted_binops = frozenset({"*", "**"})
-
-        def getattr(self, obj: Any, attribute: str) -> Any:
-            # A record's field (`scene.setting`, the most common lookup): what the general
-            # path returns for it, without its safety checks (a field is never internal).
-            if type(obj) is Obj and attribute in obj._fields and attribute not in _OBJ_NAMES:
-                return obj._fields[attribute]
-            return super().getattr(obj, attribute)
-
-        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-            if operator == "**" and isinstance(right, int | float) and abs(right) > 64:
-                raise SecurityError("powers above 64 are not allowed in templates")
-            if operator == "*":
-                for seq, n in ((left, right), (right, left)):
-                    if isinstance(seq, str | list | tuple) and isinstance(n, int) \
-                            and len(seq) * n > _MAX_OUTPUT:
-                        raise SecurityError("that repetition makes too long a text")
-            return super().call_binop(context, operator, left, right)
-
-    def safe_range(*args: int) -> range:
-        r = range(*args)
-        if len(r) > _MAX_RANGE:
-            raise SecurityError(f"a range in a template has at most {_MAX_RANGE} items")
-        return r
-
-    env = Sandbox(undefined=Undefined, autoescape=False, keep_trailing_newline=False)
-    env.globals = {"range": safe_range, "dict": dict, "lipsum": None, "cycler": None,
-                   "joiner": None, "namespace": None}
-    env.globals = {k: v for k, v in env.globals.items() if v is not None}
-    # The same source gives the same film: no filter may give another text each time.
-    del env.filters["random"]
-    return env
+    return make_environment(Obj, Undefined)
 
 
 _UNDEFINED = re.compile(r"'([^']+)' is undefined")
@@ -180,21 +170,51 @@ def _diagnose(exc: Exception, text: str, span: Span, context: Mapping[str, Any])
     from jinja2 import TemplateNotFound, TemplateSyntaxError, UndefinedError
     from jinja2.exceptions import SecurityError
 
+    from filmlang.semantic.budget import (
+        MAX_ALLOC,
+        MAX_DEPTH,
+        MAX_INT_BITS,
+        MAX_ITEMS,
+        MAX_OPS,
+        MAX_RANGE,
+        MAX_SECONDS,
+        MAX_TEXT,
+        NotData,
+        OverBudget,
+    )
+
+    line = _template_line(exc)
+    where = f" (line {line} of the template)" if line is not None and "\n" in text else ""
     if isinstance(exc, TemplateSyntaxError):
         where = f" (line {exc.lineno} of the template)" if "\n" in text else ""
         return error("E0501", f"template syntax error: {exc.message}{where}", span,
                      label="in this template",
                      help="templates use {{ name }} to insert a value and "
                           "{% if ... %}...{% endif %} for logic")
+    if isinstance(exc, NotData):
+        return error("E0506", f"this template prints {exc.kind}, not text{where}", span,
+                     label="not text",
+                     help="a template prints text, numbers, true/false/none and lists of "
+                          "them; a function or an object has no text of its own (its text "
+                          "would hold a memory address, another on each run)")
+    if _over_budget(exc):
+        message = str(exc) if isinstance(exc, OverBudget) else (
+            "this template nests too deeply" if isinstance(exc, RecursionError)
+            else "this template takes too much memory")
+        return error("E0505", f"{message}{where}", span, label="over budget",
+                     help=f"a template renders in at most {MAX_OPS:,} steps and "
+                          f"{MAX_SECONDS} s of CPU, makes at most {MAX_ALLOC:,} characters in "
+                          f"all and nests at most {MAX_DEPTH} deep; a prompt needs far less")
     if isinstance(exc, SecurityError):
         message = str(exc)
         internals = "internals" in message or "unsafe" in message
-        return error("E0503", f"this template is not allowed to do that: {message}", span,
-                     label="unsafe",
+        return error("E0503", f"this template is not allowed to do that: {message}{where}",
+                     span, label="unsafe",
                      help="templates can read the film's names (film, scene, shot, subjects, "
                           "characters and let constants), not Python's internals" if internals
-                     else f"a template's text is at most {_MAX_OUTPUT} characters, and a "
-                          f"range at most {_MAX_RANGE} items")
+                     else f"a template's texts are at most {MAX_TEXT:,} characters, its lists "
+                          f"{MAX_ITEMS:,} items, its numbers {MAX_INT_BITS} bits and a range "
+                          f"{MAX_RANGE:,} items")
     if isinstance(exc, UndefinedError):
         message = str(exc)
         found = _UNDEFINED.search(message)
@@ -213,7 +233,7 @@ def _diagnose(exc: Exception, text: str, span: Span, context: Mapping[str, Any])
         head, _, hint = message.partition("; ")
         return error("E0502", f"unknown name in a template: {head}", span,
                      label="in this template", help=hint)
-    if isinstance(exc, TemplateNotFound | RuntimeError) or "loader" in str(exc):
+    if isinstance(exc, TemplateNotFound) or "loader" in str(exc):
         return error("E0503", "templates cannot include, import or extend other files", span,
                      label="unsafe", help="put the text in a let constant and use {{ name }}")
     return error("E0504", f"template error: {exc}", span, label="in this template")
