@@ -31,6 +31,7 @@ CODES: dict[str, str] = {
     "E0004": "unknown escape in a string",
     "E0005": "unexpected end of file",
     "E0006": "file cannot be read",
+    "E0007": "nested too deeply",
     # E01xx: names and statements
     "E0101": "unknown statement",
     "E0102": "unknown character",

@@ -17,7 +17,7 @@ from filmlang.semantic import schema
 from filmlang.semantic.bind import Binder, Bound
 from filmlang.semantic.loader import Program, import_chain_notes
 from filmlang.semantic.templates import TemplateProblem, Templates
-from filmlang.semantic.values import Lets, literal
+from filmlang.semantic.values import Lets, literal, out_of_range, shown
 from filmlang.source import Span
 from filmlang.syntax import ast
 
@@ -232,6 +232,13 @@ class Checker:
                 result = resolve(value.name, [*trail, value.name])
             else:
                 result = literal(value)
+                huge = out_of_range(value, schema.MAX_NUMBER)
+                if huge is not None:
+                    self.report(error(
+                        "E0202", f"numbers are at most 10^15 in size, not {shown(huge.raw)}",
+                        huge.span, label="out of range",
+                        help="a film's numbers are small: seeds, volumes, tempos; write the "
+                             "value as text in quotes if it is a label"))
             values[name] = result
             return result
 

@@ -21,7 +21,7 @@ from filmlang.semantic.bind import Bound
 from filmlang.semantic.declarations import body_of, prompt_span
 from filmlang.semantic.headings import Heading, parse_heading
 from filmlang.semantic.templates import Obj
-from filmlang.semantic.values import did_you_mean
+from filmlang.semantic.values import did_you_mean, shown
 from filmlang.source import Span
 from filmlang.syntax import ast
 
@@ -539,8 +539,9 @@ class Scenes:
                 ok = False
                 break
             if isinstance(value, ast.DurationValue):
-                if value.seconds <= 0:
-                    self.report(error("E0202", f"a shot must last more than 0s, not {value.raw}",
+                if not 0 < value.seconds <= schema.MAX_SECONDS:
+                    self.report(error("E0202", "a shot must last more than 0s and at most "
+                                      f"{schema.MAX_SECONDS:g}s, not {shown(value.raw)}",
                                       value.span, label="out of range"))
                     ok = False
                 duration = value.seconds

@@ -64,7 +64,16 @@ def _p(name: str, kind: str, **options: object) -> Param:
     return Param(name, kind, **options)  # type: ignore[arg-type]
 
 
-_DURATION = {"min": 0.0, "min_exclusive": True}
+MAX_SECONDS = 3600.0
+"""The longest duration a film may write (a shot, a transition, a pause, a title's `at=`)."""
+MAX_SEED = 2**32 - 1
+"""Seeds are 32-bit, as the derived ones are."""
+MAX_NUMBER = 1e15
+"""The largest magnitude of a number in a `let` (exact as a whole number in a float)."""
+
+_DURATION = {"min": 0.0, "min_exclusive": True, "max": MAX_SECONDS}
+_OFFSET = {"min": 0.0, "max": MAX_SECONDS}
+_SEED = {"min": 0, "max": MAX_SEED}
 _VOLUME = {"min": 0.0, "max": 2.0}
 _TRANSITION_DOC = "the transition between the shots (or scenes) around it"
 
@@ -91,7 +100,7 @@ class Context:
 FILM = Context("film", "the film block", {p.name: p for p in (
     Prop("size", (_p("size", "size"),), doc="the frame size, WIDTHxHEIGHT"),
     Prop("fps", (_p("fps", "number", min=1, max=120),), doc="frames per second, 1..120"),
-    Prop("seed", (_p("seed", "int", min=0),), doc="the film's seed"),
+    Prop("seed", (_p("seed", "int", **_SEED),), doc="the film's seed"),
     Prop("style", (_p("style", "string"),), doc="appended to every visual prompt"),
     Prop("negative", (_p("negative", "string"),), doc="negative prompt for generative backends"),
     Prop("loudness", (_p("loudness", "number", min=-70, max=0),),
@@ -120,7 +129,7 @@ CHARACTER = Context("character", "a character block", {p.name: p for p in (
     ), doc="voice or language, with pitch= rate= variant= volume="),
     Prop("reference", (_p("reference", "path"),), doc="an image that fixes the appearance"),
     Prop("color", (_p("color", "color"),), doc='the colour in previews, "#rrggbb"'),
-    Prop("seed", (_p("seed", "int", min=0),), doc="the character's own seed"),
+    Prop("seed", (_p("seed", "int", **_SEED),), doc="the character's own seed"),
 )})
 
 SHOTTYPE = Context("shottype", "a shottype block", {p.name: p for p in (
@@ -153,17 +162,17 @@ SHOT = Context("shot", "a shot", {p.name: p for p in (
     Prop("camera", (_p("camera", "enum", choices=CAMERA_MOVES),), doc="the camera move"),
     Prop("action", (_p("action", "string"),), doc="what happens, added to the prompt"),
     Prop("prompt", (_p("prompt", "string"),), doc="replaces the shot type's prompt"),
-    Prop("seed", (_p("seed", "int", min=0),), doc="this shot's seed"),
+    Prop("seed", (_p("seed", "int", **_SEED),), doc="this shot's seed"),
     Prop("motion", (_p("motion", "enum", choices=MOTIONS),), doc="camera or generative"),
     Prop("title", (_p("text", "string"),), kwargs=(
-        _p("at", "duration", min=0.0, required=False),
+        _p("at", "duration", required=False, **_OFFSET),
         _p("for", "duration", required=False, **_DURATION),
     ), repeatable=True, doc="text on screen, with at= and for="),
     Prop("sound", (_p("sound", "string", choices=SOUNDS),), kwargs=(
-        _p("at", "duration", min=0.0, required=False),
+        _p("at", "duration", required=False, **_OFFSET),
         _p("volume", "number", required=False, **_VOLUME),
     ), repeatable=True, doc="a sound effect, with at= and volume="),
-    Prop("pause", (_p("pause", "duration", min=0.0),), repeatable=True,
+    Prop("pause", (_p("pause", "duration", **_OFFSET),), repeatable=True,
          doc="silence between dialogue lines"),
 )})
 

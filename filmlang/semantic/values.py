@@ -158,15 +158,22 @@ def _range(number: float, value: ast.Value, param: Param) -> None:
     too_high = high is not None and number > high
     if not (too_low or too_high):
         return
-    raw = getattr(value, "raw", str(number))
+    raw = shown(getattr(value, "raw", str(number)))
+    unit = "s" if param.kind == "duration" else ""
     if low is not None and high is not None:
-        allowed = f"from {_fmt(low)} to {_fmt(high)}"
+        allowed = (f"more than {_fmt(low)}{unit} and at most {_fmt(high)}{unit}"
+                   if param.min_exclusive else f"from {_fmt(low)}{unit} to {_fmt(high)}{unit}")
     elif low is not None:
         allowed = f"more than {_fmt(low)}" if param.min_exclusive else f"at least {_fmt(low)}"
     else:
         allowed = f"at most {_fmt(high or 0)}"
     raise Invalid(error("E0202", f"'{param.name}' must be {allowed}, not {raw}", value.span,
                         label="out of range"))
+
+
+def shown(raw: str, limit: int = 24) -> str:
+    """A value's text for a message: a number of 400 digits is shown by its first ones."""
+    return raw if len(raw) <= limit else f"{raw[:limit - 3]}... ({len(raw)} characters)"
 
 
 def _fmt(x: float) -> str:
@@ -227,10 +234,12 @@ def _duration(value: ast.Value, param: Param, lets: Lets) -> Python:
 def _size(value: ast.Value, param: Param, lets: Lets) -> Python:
     if not isinstance(value, ast.SizeValue):
         raise _wrong_type(value, param)
-    for side, what in ((value.width, "width"), (value.height, "height")):
+    digits = value.raw.split("x")
+    for side, what, written in ((value.width, "width", digits[0]),
+                                (value.height, "height", digits[-1])):
         if side < 16 or side > 8192:
-            raise Invalid(error("E0202", f"the {what} must be from 16 to 8192, not {side}",
-                                value.span, label="out of range"))
+            raise Invalid(error("E0202", f"the {what} must be from 16 to 8192, not "
+                                f"{shown(written)}", value.span, label="out of range"))
         if side % 2:
             raise Invalid(error("E0202", f"the {what} must be even, not {side}", value.span,
                                 label="odd", help="H.264 video needs even sizes: try "
@@ -296,12 +305,28 @@ COERCERS: dict[str, Coercer] = {
 }
 
 
+def out_of_range(value: ast.Value, limit: float) -> ast.NumberValue | None:
+    """The first number in `value` (a list's items too) of magnitude over `limit`."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, ast.NumberValue) and not abs(item.value) <= limit:
+            return item
+        if isinstance(item, ast.ListValue):
+            stack.extend(reversed(item.items))
+    return None
+
+
 def literal(value: ast.Value) -> Any:
     """A value as a plain Python value, for templates (`{{ coast }}`)."""
     if isinstance(value, ast.StringValue):
         return value.value
     if isinstance(value, ast.NumberValue):
-        return int(value.value) if value.is_int else value.value
+        # The digits as written, exactly; a number too large for that (reported by the
+        # checker, `out_of_range`) stays the float the parser made.
+        if value.is_int and len(value.raw) <= 18:
+            return int(value.raw)
+        return value.value
     if isinstance(value, ast.ListValue):
         return [literal(item) for item in value.items]
     if isinstance(value, ast.NameValue):

@@ -24,6 +24,8 @@ from filmlang.syntax import ast
 from filmlang.syntax.strings import StringError, decode_long_string, decode_string
 
 MAX_PARSE_ERRORS = 25
+MAX_NESTING = 32
+"""Blocks and lists nest at most this deep, together (a film needs 3: scene, shot, list)."""
 
 # What each terminal is called when telling a writer what was expected.
 TOKEN_WORDS: dict[str, str] = {
@@ -131,7 +133,7 @@ class _Builder(Transformer[Token, Any]):
     def size(self, children: list[Token]) -> ast.SizeValue:
         token = children[0]
         width, height = token.value.split("x")
-        return ast.SizeValue(span=self._tok(token), width=int(width), height=int(height),
+        return ast.SizeValue(span=self._tok(token), width=_side(width), height=_side(height),
                              raw=token.value)
 
     def name(self, children: list[Token]) -> ast.NameValue:
@@ -199,6 +201,12 @@ class _Builder(Transformer[Token, Any]):
         return tuple(children)
 
 
+def _side(digits: str) -> int:
+    # Python refuses to convert more than 4300 digits; any side past 9 digits is far out of
+    # range anyway, and the checker says so with the digits as written.
+    return int(digits) if len(digits) <= 9 else 10**9
+
+
 def _as_span(item: ast.Node | Span) -> Span:
     return item if isinstance(item, Span) else item.span
 
@@ -227,17 +235,32 @@ class _PostLex:
             depth = len(self.brackets)
             if kind == "LSQB":
                 self.brackets.append(token)
+                self._check_depth(token)
             elif kind == "RSQB":
                 if self.brackets:
                     self.brackets.pop()
             elif kind == "LBRACE":
                 self.braces.append(token)
+                self._check_depth(token)
             elif kind == "RBRACE":
                 if self.braces:
                     self.braces.pop()
             elif kind == "_SEP" and depth and token.value != ";":
                 continue
             yield token
+
+
+    def _check_depth(self, token: Token) -> None:
+        # Checked as the tokens come, so that nothing after (the tree, the checker, the
+        # formatter, the language server) ever meets a tree deeper than this.
+        if len(self.braces) + len(self.brackets) > MAX_NESTING:
+            raise _TooDeep(token)
+
+
+class _TooDeep(Exception):
+    def __init__(self, token: Token) -> None:
+        super().__init__("nested too deeply")
+        self.token = token
 
 
 class _Parser:
@@ -285,6 +308,15 @@ def parse(source: SourceFile) -> tuple[ast.Module, list[Diagnostic]]:
                 seen.add(blank[0])
                 text = _blank(text, *blank)
                 continue
+            except _TooDeep as exc:
+                token = exc.token
+                what = "list" if token.type == "LSQB" else "block"
+                diagnostics.append(error(
+                    "E0007", f"this {what} is nested too deeply", source.span(
+                        token.start_pos or 0, token.end_pos or 0), label=f"level {MAX_NESTING + 1}",
+                    help=f"blocks and lists nest at most {MAX_NESTING} deep; a film needs "
+                         "three levels: a scene, its shots, a list"))
+                return ast.Module(file=source.name, body=()), diagnostics
             except _StringProblem as exc:
                 diagnostics.append(error("E0004", exc.message, exc.span,
                                          help="the escapes are \\\" \\\\ \\n and \\t"))
