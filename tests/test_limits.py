@@ -53,7 +53,7 @@ def test_fmt_of_a_deeply_nested_file_is_a_diagnostic(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("body", "line"), [
     (f"scene s {{\n    shot wide {BIG}s\n}}\n", 3),
     (f"scene s {{\n    shot wide {BIG}ms\n}}\n", 3),
-    (f"scene s {{\n    shot wide 61m\n}}\n", 3),
+    ("scene s {\n    shot wide 61m\n}\n", 3),
     (f"scene s {{\n    shot wide 1s\n    dissolve {BIG}s\n    shot wide 1s\n}}\n", 4),
     (f"scene s {{\n    fade {BIG}m\n    shot wide 1s\n}}\n", 3),
     (f"scene s {{\n    shot wide 1s {{\n        title \"x\" at={BIG}s\n    }}\n}}\n", 4),
