@@ -156,6 +156,7 @@ def fmt(files: tuple[Path, ...], check_only: bool, diff: bool) -> None:
     """
     from filmlang.api import format_text
     from filmlang.diagnostics import render_all
+    from filmlang.source import read_source
 
     status = EXIT_OK
     for path in files:
@@ -163,7 +164,7 @@ def fmt(files: tuple[Path, ...], check_only: bool, diff: bool) -> None:
             result = format_text(sys.stdin.read(), "<stdin>")
         else:
             try:
-                text = path.read_bytes().decode("utf-8")
+                text = read_source(path).decode("utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 click.echo(f"{path}: error: cannot read it: {exc}", err=True)
                 status = EXIT_ERRORS

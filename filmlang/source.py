@@ -2,12 +2,16 @@
 
 Takes the text of a `.film` file and gives a `SourceFile` that maps offsets to lines and
 columns, and the `Span` every AST and IR node carries so that any later failure can be
-reported at the place in the source that caused it.
+reported at the place in the source that caused it. `read_source` reads a file's bytes only
+when it is a regular file of a sensible size: never blocking on a named pipe, reading a
+device without end, or taking the memory for a file of gigabytes.
 """
 
 from __future__ import annotations
 
 import bisect
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,3 +102,66 @@ class SourceFile:
             start=start,
             end=max(start, end),
         )
+
+
+MAX_SOURCE_BYTES = 16 * 1024 * 1024
+"""The largest `.film` file read: far more than any film needs (a feature is some 200 kB)."""
+
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"),
+          (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
+
+
+class NotReadable(OSError):
+    """A file that is not read, and why, in words (as `strerror`)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(0, reason)
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+def file_kind(mode: int) -> str:
+    """What a file of this mode is, in words: 'a named pipe', 'a folder', ..."""
+    for test, word in _KINDS:
+        if test(mode):
+            return word
+    return "not a regular file"
+
+
+def check_regular(path: Path) -> None:
+    """Raise `NotReadable` when `path` exists but is not a regular file (no blocking)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode):
+        raise NotReadable(f"it is {file_kind(mode)}, not a regular file")
+
+
+def read_source(path: Path, limit: int = MAX_SOURCE_BYTES) -> bytes:
+    """The bytes of the regular file `path`; `NotReadable` for anything else or too large.
+
+    The file is opened without blocking and checked on the open descriptor, so a named pipe
+    or a device put in its place after a look at its name is refused all the same.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotReadable(f"it is {file_kind(info.st_mode)}, not a regular file")
+        if info.st_size > limit:
+            raise NotReadable(f"it is {info.st_size:,} bytes; a .film file is at most "
+                              f"{limit:,}")
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := os.read(fd, 1 << 20):
+            size += len(chunk)
+            if size > limit:
+                raise NotReadable(f"it is more than {limit:,} bytes; a .film file is at "
+                                  f"most that")
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)

@@ -29,7 +29,7 @@ from filmlang.lsp import analysis, complete, hover, memo, tokens
 from filmlang.lsp.incremental import IncrementalParser
 from filmlang.semantic.loader import Program, load
 from filmlang.session import Session
-from filmlang.source import SourceFile, Span
+from filmlang.source import SourceFile, Span, read_source
 from filmlang.syntax import ast
 
 DEBOUNCE_S = 0.02
@@ -94,7 +94,7 @@ class FilmServer(LanguageServer):
         text = overlay.get(path)
         if text is None:
             try:
-                text = path.read_text(encoding="utf-8")
+                text = read_source(path).decode("utf-8")
             except (OSError, UnicodeDecodeError):
                 return path
         if _FILM_BLOCK.search(text):
@@ -104,7 +104,7 @@ class FilmServer(LanguageServer):
                 if candidate == path:
                     continue
                 try:
-                    head = overlay.get(candidate) or candidate.read_text(encoding="utf-8")
+                    head = overlay.get(candidate) or read_source(candidate).decode("utf-8")
                 except (OSError, UnicodeDecodeError):
                     continue
                 if not _FILM_BLOCK.search(head):

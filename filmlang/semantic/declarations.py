@@ -8,7 +8,7 @@ from filmlang import ir
 from filmlang.diagnostics import error
 from filmlang.semantic import schema
 from filmlang.semantic.templates import Obj
-from filmlang.source import Span
+from filmlang.source import NotReadable, Span, check_regular
 from filmlang.syntax import ast
 
 if TYPE_CHECKING:
@@ -121,6 +121,13 @@ class Declarations:
                 "E0403", f'"{text}" is outside the film\'s folder', span,
                 label="leaves the film's folder",
                 help="move the image into the film's folder, or build with --allow-outside"))
+            return None
+        try:
+            check_regular(path)
+        except NotReadable as exc:
+            self.checker.report(error(
+                "E0006", f'cannot read the reference image "{text}": {exc.strerror}', span,
+                label="not an image file", help="reference names an image file"))
             return None
         if not path.is_file():
             self.checker.report(error(

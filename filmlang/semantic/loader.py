@@ -16,7 +16,7 @@ from pathlib import Path
 from filmlang import resources
 from filmlang.diagnostics import Diagnostic, Label, error
 from filmlang.semantic.values import suggest
-from filmlang.source import SourceFile, Span
+from filmlang.source import NotReadable, SourceFile, Span, check_regular, read_source
 from filmlang.syntax import ast
 from filmlang.syntax.parser import parse
 
@@ -114,14 +114,16 @@ class _Loader:
             if text is None:
                 text = self.overlay.get(path)
             if text is None:
-                text = path.read_bytes().decode("utf-8")
+                text = read_source(path).decode("utf-8")
         except UnicodeDecodeError as exc:
             self._fail_read(name, at, f"{name} is not UTF-8 text (byte {exc.start})",
                             "save the file as UTF-8")
             return None
         except OSError as exc:
             reason = exc.strerror or str(exc)
-            self._fail_read(name, at, f"cannot read {path}: {reason}", "")
+            help = "a film is read from regular files of text" if isinstance(
+                exc, NotReadable) else ""
+            self._fail_read(name, at, f"cannot read {path}: {reason}", help)
             return None
         if text.startswith("\ufeff"):
             text = text[1:]
@@ -208,8 +210,27 @@ class _Loader:
                 help="move the file into the film's folder, or build with --allow-outside"))
             return None
         path = candidate
-        if not path.is_file() and not path.name.endswith(".film"):
-            path = candidate.with_name(candidate.name + ".film")
+        if not path.name.endswith(".film") and not path.is_file():
+            named = candidate.with_name(candidate.name + ".film")
+            if named.exists() or not path.exists():
+                path = named
+        try:
+            check_regular(path)
+        except NotReadable as exc:
+            self.program.diagnostics.append(error(
+                "E0006", f'cannot read "{text}": {exc.strerror}', literal.span,
+                label="not a file of text", help=f"{directive.kind} names a .film file"))
+            return None
+        # Where the path leads, not how it is written: a link in the film's folder may point
+        # anywhere on the machine, and the diagnostics would show that file's lines.
+        real = Path(os.path.realpath(path))
+        if path.exists() and not self.allow_outside and not source.is_std \
+                and not _within(real, Path(os.path.realpath(root))):
+            self.program.diagnostics.append(error(
+                "E0403", f'"{text}" leads outside the film\'s folder, to {real}', literal.span,
+                label="a link that leaves the film's folder",
+                help="copy the file into the film's folder, or build with --allow-outside"))
+            return None
         if not path.is_file():
             folder = candidate.parent
             known = sorted(p.stem for p in folder.glob("*.film")) if folder.is_dir() else []
