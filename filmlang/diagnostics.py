@@ -54,6 +54,7 @@ CODES: dict[str, str] = {
     "E0303": "transition in the wrong place",
     "E0304": "scene without shots",
     "E0305": "dialogue outside a shot",
+    "E0306": "film without scenes",
     # E04xx: imports and includes
     "E0401": "file not found",
     "E0402": "import or include cycle",

@@ -81,13 +81,15 @@ def solve(film: ir.Film, durations: dict[tuple[str, int, int], float],
             if transition.kind in ("dissolve", "wipe"):
                 overlap_in = ir.to_frames(transition.duration, fps)
                 previous = lengths[i - 1][2]
-                if overlap_in > min(previous, frames):
+                # Between scenes, the scene before keeps a frame (else its chapter is empty).
+                limit = min(previous - (lengths[i - 1][0] is not scene), frames)
+                if overlap_in > limit:
                     diagnostics.append(error(
                         "E0602", f"this {transition.kind} lasts {transition.duration:g}s, "
                         f"longer than a shot it joins", transition.origin, label="too long",
                         notes=[Label(span=shot.origin, message="this shot")],
-                        help=f"make it at most {min(previous, frames) / fps:.2f}s"))
-                    overlap_in = min(previous, frames)
+                        help=f"make it at most {limit / fps:.2f}s"))
+                    overlap_in = limit
             elif transition.kind == "fade":
                 fade_in = min(frames, ir.to_frames(transition.duration / 2, fps))
         if shot.fade_in is not None:

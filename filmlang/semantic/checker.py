@@ -111,6 +111,12 @@ class Checker:
         characters = decls.characters(film)
         shottypes = decls.shottypes()
         scenes = Scenes(self, film, characters, shottypes, lets).build(self.scope.items)
+        if film_block is not None and not any(
+                item.statement.name == "scene" for item in self.scope.items):
+            self.report(error(
+                "E0306", "this film has no scenes", film_block.name_span,
+                label="nothing to show",
+                help="add a scene after the film block: scene opening { shot wide 4s }"))
         self._unused(characters, scenes)
         return film.model_copy(update={
             "characters": tuple(characters.values()),

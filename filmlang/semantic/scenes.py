@@ -191,8 +191,24 @@ class Scenes:
                 help="keep one: either this transition or the fade inside the scene"))
             return after
         self._check_overlap(transition, last, first)
+        self._leaves_a_frame(transition, last)
         shots = (first.model_copy(update={"transition_in": transition.value}), *after.shots[1:])
         return after.model_copy(update={"shots": shots})
+
+    def _leaves_a_frame(self, transition: _Transition, last: ir.Shot) -> None:
+        """A dissolve or wipe between scenes leaves the scene before a frame of its own (its
+        chapter would be empty); longer than the shot is `_check_overlap`'s error."""
+        value = transition.value
+        if value.kind not in ("dissolve", "wipe") or last.duration is None \
+                or value.duration > last.duration + 1e-9:
+            return
+        if value.frames >= max(1, ir.to_frames(last.duration, self.film.fps)):
+            self.report(error(
+                "E0202", f"this {value.kind} covers all of the scene before it",
+                transition.bound.arg_span(), label="as long as the shot",
+                notes=[Label(span=last.origin, message="the scene's last shot")],
+                help=f"make it shorter than {last.duration:g}s, so that the scene keeps a "
+                     "frame of its own"))
 
     def _edge_error(self, transition: _Transition, where: str, instead: str) -> None:
         kind = transition.value.kind
