@@ -125,7 +125,10 @@ def source_of(example: Example) -> str:
     if example.place == "film":
         return text
     if example.place == "top":
-        return HEADER + "\n" + text
+        # A film has a scene (E0306): a fragment without one gets one after it.
+        scene = "" if re.search(r"^\s*(scene|include)\b", text, re.MULTILINE) else \
+            "\nscene docs_fragment { shot wide 2s }\n"
+        return HEADER + "\n" + text + scene
     if example.place == "scene":
         padding = "" if HAS_SHOT.search(text) else "shot wide 2s\n"
         return HEADER + "\n" + SCENE_OPEN + textwrap.indent(text + padding, "    ") + "}\n"
