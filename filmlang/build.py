@@ -12,6 +12,7 @@ in it for the next build of the same session.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
@@ -32,6 +33,7 @@ from filmlang.exec.explain import BuildLog, Explainer
 from filmlang.exec.gpu import GpuPool
 from filmlang.exec.scheduler import Progress, Report, Scheduler
 from filmlang.jobs import Job, JobFailed, JobGraph, Runner
+from filmlang.outputs import OutputError
 from filmlang.plan.planner import backend_problems, plan_film, prepared
 from filmlang.session import Session, active, current
 from filmlang.timeline import Timeline
@@ -186,14 +188,18 @@ def _run(graph: JobGraph, scheduler: Scheduler, result: BuildResult,
 
 
 def _publish(source: Path, target: Path) -> None:
-    """Copy into place atomically: a temp file beside the target, then a rename."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Copy into place atomically: a temp file beside the target, then a rename. A failure
+    names the target (`OutputError`), not the temp file or the cache object copied."""
     temp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, temp)
         os.replace(temp, target)
+    except OSError as exc:
+        raise OutputError(target, exc) from exc
     finally:
-        temp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            temp.unlink(missing_ok=True)
 
 
 def runners(children: Children | None = None) -> Callable[[Job], Runner | None]:

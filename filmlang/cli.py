@@ -190,9 +190,21 @@ def fmt(files: tuple[Path, ...], check_only: bool, diff: bool) -> None:
             status = EXIT_ERRORS
             continue
         if not diff and str(path) != "-":
-            _write_atomic(path, result.text)
+            try:
+                _write_atomic(path, result.text)
+            except OSError as exc:
+                _cannot_write(path, exc)
+                status = EXIT_FAILURE
+                continue
             click.echo(f"formatted {path}", err=True)
     sys.exit(status)
+
+
+def _cannot_write(path: Path, exc: OSError) -> None:
+    """One line: which output could not be written, and why."""
+    from filmlang.outputs import cannot_write
+
+    click.echo(click.style("error: ", fg="red", bold=True) + cannot_write(path, exc), err=True)
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -292,10 +304,12 @@ def build(file: Path, output: Path | None, preview: bool, jobs: int | None, cach
     except KeyboardInterrupt:
         click.echo("filmc: interrupted; finished jobs stay cached", err=True)
         sys.exit(130)
-    except OSError as exc:  # the cache or the output folder cannot be written
-        where = f" {exc.filename}" if exc.filename else ""
-        click.echo(click.style("error: ", fg="red", bold=True)
-                   + f"cannot write{where}: {exc.strerror or exc}", err=True)
+    except OSError as exc:  # the cache or the output (named by build's OutputError)
+        if exc.filename:
+            _cannot_write(Path(str(exc.filename)), exc)
+        else:
+            click.echo(click.style("error: ", fg="red", bold=True)
+                       + f"cannot write: {exc.strerror or exc}", err=True)
         sys.exit(EXIT_FAILURE)
     check = result.check
     if check.diagnostics:
@@ -369,7 +383,11 @@ def storyboard(file: Path, output: Path | None, columns: int, width: int,
 
     film = _checked_film(file, allow_outside)
     path = output if output is not None else file.parent / "build" / f"{file.stem}-storyboard.png"
-    write_png(render_storyboard(film, columns=columns, width=width), path)
+    try:
+        write_png(render_storyboard(film, columns=columns, width=width), path)
+    except OSError as exc:
+        _cannot_write(path, exc)
+        sys.exit(EXIT_FAILURE)
     shots = len(film.shots)
     click.echo(f"wrote {path} ({shots} shot{'s' if shots != 1 else ''})")
 

@@ -36,6 +36,7 @@ from filmlang.build import BuildResult, build, default_output
 from filmlang.config import BuildConfig
 from filmlang.diagnostics import render_all
 from filmlang.exec.scheduler import Progress, Record
+from filmlang.outputs import cannot_write
 from filmlang.session import Session
 
 QUIET_SECONDS = 0.15
@@ -220,8 +221,8 @@ class Watcher:
                            progress=_Progress(self.listener, number), cancel=cancel,
                            session=self.session)
         except OSError as exc:
-            where = f" {exc.filename}" if exc.filename else ""
-            self.echo(f"error: cannot write{where}: {exc.strerror or exc}")
+            self.echo("error: " + (cannot_write(Path(str(exc.filename)), exc) if exc.filename
+                                   else f"cannot write: {exc.strerror or exc}"))
         finally:
             with self.changes.lock:
                 self.changes.cancel = None
