@@ -150,3 +150,19 @@ def test_filmc_check_stops_every_payload_quickly(tmp_path: Path, template: str) 
     assert "Traceback" not in output
     assert cpu < 2.0, f"{cpu:.2f} s of CPU"
     assert peak_kib < 256 * 1024, f"{peak_kib // 1024} MiB"
+
+
+def test_many_costly_templates_share_one_budget(tmp_path: Path) -> None:
+    """Forty different templates that each run to their budget: the check as a whole takes
+    a few seconds, not forty half-seconds, and each is an error at its own string."""
+    from filmlang.semantic.budget import HEAVY_SECONDS, MAX_HEAVY_SECONDS
+
+    text = FILM_HEADER + "".join(
+        f'scene s{i} {{ setting "{TITLE_LOOP}{{{{ {i} }}}}"; shot wide 1s }}\n'
+        for i in range(40))
+    started = time.thread_time()
+    result = check_source(tmp_path, text)
+    spent = time.thread_time() - started
+    assert [d.code for d in result.errors] == ["E0505"] * 40
+    assert [d.span.line for d in result.errors] == list(range(2, 42))
+    assert spent < MAX_HEAVY_SECONDS + 40 * HEAVY_SECONDS + 2.0, spent

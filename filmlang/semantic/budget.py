@@ -44,6 +44,11 @@ MAX_ALLOC = 16_000_000
 """Characters and list items that one rendering may make, all together."""
 MAX_SECONDS = 0.5
 """CPU seconds of one rendering: the backstop for work that the counts above miss."""
+HEAVY_SECONDS = 0.01
+"""A rendering that takes more CPU than this is heavy (a prompt takes some microseconds)."""
+MAX_HEAVY_SECONDS = 4.0
+"""CPU seconds all the heavy renderings of one check may take together; past it, each
+rendering has `HEAVY_SECONDS`, so that a film of many costly templates still checks fast."""
 MAX_AST_DEPTH = 96
 """Depth of a compiled template's syntax tree (expressions such as a+a+a+... nest too)."""
 
@@ -67,14 +72,15 @@ class NotData(SecurityError):
 class Budget:
     """What one rendering may still spend; every check point calls `tick`."""
 
-    __slots__ = ("alloc", "clock", "deadline", "depth", "ops")
+    __slots__ = ("alloc", "clock", "deadline", "depth", "ops", "seconds")
 
-    def __init__(self) -> None:
+    def __init__(self, seconds: float = MAX_SECONDS) -> None:
         self.ops = 0
         self.alloc = 0
         self.depth = 0
         self.clock = 256
-        self.deadline = time.thread_time() + MAX_SECONDS
+        self.seconds = seconds
+        self.deadline = time.thread_time() + seconds
 
     def tick(self, n: int = 1) -> None:
         self.ops += n
@@ -84,8 +90,8 @@ class Budget:
         if self.ops >= self.clock:
             self.clock = self.ops + 256
             if time.thread_time() > self.deadline:
-                raise OverBudget(f"this template takes too long (more than {MAX_SECONDS} s "
-                                 "of CPU)")
+                raise OverBudget(f"this template takes too long (more than {self.seconds:g} "
+                                 "s of CPU)")
 
     def charge(self, units: int) -> None:
         self.alloc += units

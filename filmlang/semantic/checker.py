@@ -98,6 +98,7 @@ class Checker:
             return None
         if self.program.parse_failed:
             return None  # parse errors: the tree is not worth checking
+        self.templates.new_check()
         for name in self.program.implicit:
             self._visit(name, own=False)
         self._visit(self.program.entry, own=True)

@@ -41,6 +41,7 @@ from filmlang.semantic.budget import (
     MAX_ITEMS,
     MAX_LOOPS,
     MAX_RANGE,
+    MAX_SECONDS,
     MAX_TEXT,
     METHODS,
     BoundedFormatter,
@@ -332,9 +333,9 @@ class Sandbox(ImmutableSandboxedEnvironment):
             budget = self._local.budget = Budget()
         return budget
 
-    def start(self) -> Budget:
+    def start(self, seconds: float = MAX_SECONDS) -> Budget:
         """A new budget for the next compile or rendering in this thread."""
-        budget = self._local.budget = Budget()
+        budget = self._local.budget = Budget(seconds)
         return budget
 
     @property

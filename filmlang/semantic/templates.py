@@ -12,6 +12,7 @@ Templates compile once per distinct text; text with no `{` skips Jinja. Whitespa
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -72,6 +73,12 @@ class Templates:
         self._env: Any = None
         self._compiled: dict[str, Any] = {}
         self._failed: dict[str, Exception] = {}
+        self.heavy = 0.0
+        """CPU seconds of this check's heavy renderings (`budget.MAX_HEAVY_SECONDS`)."""
+
+    def new_check(self) -> None:
+        """A check starts: the heavy renderings of the last one are forgotten."""
+        self.heavy = 0.0
 
     def _environment(self) -> Any:
         if self._env is None:
@@ -99,13 +106,21 @@ class Templates:
                 self._failed[text] = exc
                 raise TemplateProblem(_diagnose(exc, text, span, context)) from None
             self._compiled[text] = template
-        env.start()
+        from filmlang.semantic.budget import HEAVY_SECONDS, MAX_HEAVY_SECONDS, MAX_SECONDS
+
+        seconds = min(MAX_SECONDS, max(HEAVY_SECONDS, MAX_HEAVY_SECONDS - self.heavy))
+        started = time.thread_time()
+        env.start(seconds)
         try:
             out: str = template.render(context)
         except Exception as exc:  # a template may raise anything Jinja raises
             if _over_budget(exc):
                 self._failed[text] = exc
             raise TemplateProblem(_diagnose(exc, text, span, context)) from None
+        finally:
+            spent = time.thread_time() - started
+            if spent > HEAVY_SECONDS:
+                self.heavy += spent
         from filmlang.semantic.budget import MAX_TEXT
 
         if len(out) > MAX_TEXT:
