@@ -77,8 +77,12 @@ class Templates:
         """CPU seconds of this check's heavy renderings (`budget.MAX_HEAVY_SECONDS`)."""
 
     def new_check(self) -> None:
-        """A check starts: the heavy renderings of the last one are forgotten."""
+        """A check starts: the heavy renderings of the last one are forgotten, and so are the
+        templates that ran over their budget then (the language server checks again and
+        again, with one `Templates`)."""
         self.heavy = 0.0
+        self._failed = {text: exc for text, exc in self._failed.items()
+                        if not _over_budget(exc)}
 
     def _environment(self) -> Any:
         if self._env is None:
