@@ -120,6 +120,8 @@ class Scheduler:
         pending = {job.key: job for job in to_run}
         waiting = {key: {d for d in job.inputs if d in pending} for key, job in pending.items()}
         running: dict[Future[float], Job] = {}
+        if pending:
+            _import_shared_modules()
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="filmc") as pool:
             while waiting or running:
                 if self._cancel.is_set():
@@ -227,3 +229,15 @@ class Scheduler:
 
 _PRIORITY = {"speech": 0, "still": 1, "music": 2, "ambience": 2, "segment": 3,
              "transition": 3, "sound": 4, "mix": 5, "video": 6, "mux": 7}
+
+
+def _import_shared_modules() -> None:
+    """Import, on this thread, the modules that the runners import lazily on theirs.
+
+    Two job threads that both import numpy for the first time can see it partially
+    initialised ("cannot import name ... (most likely due to a circular import)"); importing
+    it once before any thread starts closes that race. A no-op build never gets here, so it
+    never pays for the import.
+    """
+    import numpy  # noqa: F401
+
