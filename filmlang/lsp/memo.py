@@ -24,7 +24,7 @@ from filmlang.semantic.checker import Checker
 from filmlang.semantic.loader import Program
 from filmlang.semantic.scene_memo import SceneMemo
 from filmlang.semantic.templates import Obj, Templates
-from filmlang.source import Span
+from filmlang.source import Span, gc_paused
 
 MAX_REMEMBERED = 100_000
 _ABSENT = ("absent",)
@@ -121,8 +121,9 @@ def check(program: Program, templates: Templates) -> tuple[ir.Film | None, list[
     if isinstance(templates, MemoTemplates):
         templates.seen.clear()
         checker.scene_memo = templates.scenes
-    film = checker.run()
-    diagnostics = checker.finish()
+    with gc_paused():
+        film = checker.run()
+        diagnostics = checker.finish()
     if isinstance(templates, MemoTemplates):
         templates.seen.clear()
     if any(d.is_error for d in diagnostics):

@@ -18,7 +18,7 @@ from filmlang.semantic.bind import Binder, Bound
 from filmlang.semantic.loader import Program, import_chain_notes
 from filmlang.semantic.templates import TemplateProblem, Templates
 from filmlang.semantic.values import Lets, literal, out_of_range, shown
-from filmlang.source import Span
+from filmlang.source import Span, gc_paused
 from filmlang.syntax import ast
 
 if TYPE_CHECKING:
@@ -56,8 +56,9 @@ class Scope:
 def check(program: Program) -> tuple[ir.Film | None, list[Diagnostic]]:
     """Check a loaded program. The film is None when there is any error."""
     checker = Checker(program)
-    film = checker.run()
-    diagnostics = checker.finish()
+    with gc_paused():
+        film = checker.run()
+        diagnostics = checker.finish()
     if any(d.is_error for d in diagnostics):
         return None, diagnostics
     return film, diagnostics

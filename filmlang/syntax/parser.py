@@ -19,7 +19,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from filmlang import resources
 from filmlang.diagnostics import Diagnostic, error
-from filmlang.source import SourceFile, Span
+from filmlang.source import SourceFile, Span, gc_paused, make_span, trusted
 from filmlang.syntax import ast
 from filmlang.syntax.strings import StringError, decode_long_string, decode_string
 
@@ -93,14 +93,13 @@ class _Builder(Transformer[Token, Any]):
     def _span(self, first: Token | ast.Node | Span, last: Token | ast.Node | Span) -> Span:
         a = self._tok(first) if isinstance(first, Token) else _as_span(first)
         b = self._tok(last) if isinstance(last, Token) else _as_span(last)
-        return Span(file=a.file, line=a.line, column=a.column, end_line=b.end_line,
-                    end_column=b.end_column, start=a.start, end=b.end)
+        return make_span(a.file, a.line, a.column, b.end_line, b.end_column, a.start, b.end)
 
     def _tok(self, token: Token) -> Span:
         # Lark's tokens know their lines and columns: no offset lookups needed.
-        return Span(file=self.source.name, line=token.line or 1, column=token.column or 1,
-                    end_line=token.end_line or 1, end_column=token.end_column or 1,
-                    start=token.start_pos or 0, end=token.end_pos or 0)
+        return make_span(self.source.name, token.line or 1, token.column or 1,
+                         token.end_line or 1, token.end_column or 1, token.start_pos or 0,
+                         token.end_pos or 0)
 
     # values
     def string(self, children: list[Token]) -> ast.StringValue:
@@ -113,11 +112,12 @@ class _Builder(Transformer[Token, Any]):
         except StringError as exc:
             start = (token.start_pos or 0) + exc.offset
             raise _StringProblem(self.source.span(start, start + exc.length), exc.message) from None
-        return ast.StringValue(span=self._tok(token), value=value, raw=token.value)
+        return trusted(ast.StringValue, span=self._tok(token), value=value, raw=token.value)
 
     def number(self, children: list[Token]) -> ast.NumberValue:
         token = children[0]
-        return ast.NumberValue(span=self._tok(token), value=float(token.value), raw=token.value)
+        return trusted(ast.NumberValue, span=self._tok(token), value=float(token.value),
+                       raw=token.value)
 
     def duration(self, children: list[Token]) -> ast.DurationValue:
         token = children[0]
@@ -128,33 +128,33 @@ class _Builder(Transformer[Token, Any]):
             seconds = float(text[:-1])
         else:
             seconds = float(text[:-1]) * 60.0
-        return ast.DurationValue(span=self._tok(token), seconds=seconds, raw=text)
+        return trusted(ast.DurationValue, span=self._tok(token), seconds=seconds, raw=text)
 
     def size(self, children: list[Token]) -> ast.SizeValue:
         token = children[0]
         width, height = token.value.split("x")
-        return ast.SizeValue(span=self._tok(token), width=_side(width), height=_side(height),
-                             raw=token.value)
+        return trusted(ast.SizeValue, span=self._tok(token), width=_side(width),
+                       height=_side(height), raw=token.value)
 
     def name(self, children: list[Token]) -> ast.NameValue:
         token = children[0]
-        return ast.NameValue(span=self._tok(token), name=token.value)
+        return trusted(ast.NameValue, span=self._tok(token), name=token.value)
 
     def value_list(self, children: list[Any]) -> ast.ListValue:
         items = tuple(c for c in children[1:-1] if c is not None)
-        return ast.ListValue(span=self._span(children[0], children[-1]), items=items)
+        return trusted(ast.ListValue, span=self._span(children[0], children[-1]), items=items)
 
     # statements
     def kwarg(self, children: list[Any]) -> ast.KwArg:
         name, value = children
-        return ast.KwArg(span=self._span(name, value), name=name.value, name_span=self._tok(name),
-                         value=value)
+        return trusted(ast.KwArg, span=self._span(name, value), name=name.value,
+                       name_span=self._tok(name), value=value)
 
     def property(self, children: list[Any]) -> ast.Property:
         name = children[0]
         args = tuple(c for c in children[1:] if not isinstance(c, ast.KwArg))
         kwargs = tuple(c for c in children[1:] if isinstance(c, ast.KwArg))
-        return ast.Property(span=self._span(name, children[-1]), name=name.value,
+        return trusted(ast.Property, span=self._span(name, children[-1]), name=name.value,
                             name_span=self._tok(name), args=args, kwargs=kwargs)
 
     def block(self, children: list[Any]) -> ast.Block:
@@ -163,7 +163,7 @@ class _Builder(Transformer[Token, Any]):
                      and c.type == "LBRACE")
         head = children[1:brace]
         close = children[-1]
-        return ast.Block(
+        return trusted(ast.Block,
             span=self._span(name, close),
             name=name.value,
             name_span=self._tok(name),
@@ -177,7 +177,7 @@ class _Builder(Transformer[Token, Any]):
         speaker = children[0]
         text: ast.StringValue = children[-1]
         paren = children[1] if len(children) == 3 else None
-        return ast.Dialogue(
+        return trusted(ast.Dialogue,
             span=self._span(speaker, text),
             speaker=speaker.value,
             speaker_span=self._tok(speaker),
@@ -187,14 +187,14 @@ class _Builder(Transformer[Token, Any]):
         )
 
     def import_(self, children: list[Any]) -> ast.Import:
-        return ast.Import(span=self._span(children[0], children[1]), path=children[1])
+        return trusted(ast.Import, span=self._span(children[0], children[1]), path=children[1])
 
     def include(self, children: list[Any]) -> ast.Include:
-        return ast.Include(span=self._span(children[0], children[1]), path=children[1])
+        return trusted(ast.Include, span=self._span(children[0], children[1]), path=children[1])
 
     def let(self, children: list[Any]) -> ast.Let:
         keyword, name, value = children
-        return ast.Let(span=self._span(keyword, value), name=name.value,
+        return trusted(ast.Let, span=self._span(keyword, value), name=name.value,
                        name_span=self._tok(name), value=value)
 
     def start(self, children: list[Any]) -> tuple[Any, ...]:
@@ -288,6 +288,11 @@ def _parser() -> _Parser:
 
 def parse(source: SourceFile) -> tuple[ast.Module, list[Diagnostic]]:
     """Parse one file. With errors, the module holds what could be parsed."""
+    with gc_paused():
+        return _parse(source)
+
+
+def _parse(source: SourceFile) -> tuple[ast.Module, list[Diagnostic]]:
     parser = _parser()
     text = source.text
     if not text.endswith("\n"):
@@ -327,12 +332,13 @@ def parse(source: SourceFile) -> tuple[ast.Module, list[Diagnostic]]:
                 text = text[:start] + " " + text[start + 1:]
                 continue
             comments = tuple(
-                ast.Comment(span=source.span(c.start_pos or 0, c.end_pos or 0), text=c.value)
+                trusted(ast.Comment, span=source.span(c.start_pos or 0, c.end_pos or 0),
+                        text=c.value)
                 for c in parser.comments
             )
             # After errors, `body` is the file with its broken lines blanked: what the
             # language server's outline, hover and navigation use while a line is half typed.
-            return ast.Module(file=source.name, body=body, comments=comments), diagnostics
+            return trusted(ast.Module, file=source.name, body=body, comments=comments), diagnostics
 
 
 def _line_bounds(text: str, offset: int) -> tuple[int, int]:
