@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from filmlang import ir
-from filmlang.diagnostics import Diagnostic, Label, error, sort_key, warning
+from filmlang.diagnostics import Capped, Diagnostic, Label, TooMany, error, sort_key, warning
 from filmlang.semantic import schema
 from filmlang.semantic.bind import Binder, Bound
 from filmlang.semantic.loader import Program, import_chain_notes
@@ -67,7 +67,7 @@ def check(program: Program) -> tuple[ir.Film | None, list[Diagnostic]]:
 class Checker:
     def __init__(self, program: Program) -> None:
         self.program = program
-        self.diagnostics: list[Diagnostic] = list(program.diagnostics)
+        self.diagnostics = Capped(program.diagnostics)
         self.scope = Scope()
         self.binder = Binder(Lets(self.scope.lets), self.diagnostics)
         self.templates = Templates()
@@ -90,11 +90,19 @@ class Checker:
                     "notes": (*d.notes, *import_chain_notes(self.program, d.span.file))})
             out.append(d)
         entry = self.program.entry
-        return sorted(out, key=lambda d: (d.span.file != entry, *sort_key(d)))
+        out.sort(key=lambda d: (d.span.file != entry, *sort_key(d)))
+        too_many = self.diagnostics.too_many()
+        return [*out, too_many] if too_many else out
 
     # ---------------------------------------------------------------- gathering
 
     def run(self) -> ir.Film | None:
+        try:
+            return self._run()
+        except TooMany:
+            return None  # `finish` says so (E0009)
+
+    def _run(self) -> ir.Film | None:
         if self.program.entry not in self.program.modules:
             return None
         if self.program.parse_failed:

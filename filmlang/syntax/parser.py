@@ -26,6 +26,10 @@ from filmlang.syntax.strings import StringError, decode_long_string, decode_stri
 MAX_PARSE_ERRORS = 25
 MAX_NESTING = 32
 """Blocks and lists nest at most this deep, together (a film needs 3: scene, shot, list)."""
+MAX_TOKENS = 300_000
+"""A file holds at most this many tokens (words, values, punctuation and line ends): a
+feature film is some 25,000, a 2 MB film of shots and dialogue 220,000. It bounds the memory
+of a syntax tree (about 1 kB a token at most) whatever the file is made of."""
 
 # What each terminal is called when telling a writer what was expected.
 TOKEN_WORDS: dict[str, str] = {
@@ -230,7 +234,9 @@ class _PostLex:
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         self.braces = []
         self.brackets = []
-        for token in stream:
+        for count, token in enumerate(stream):
+            if count == MAX_TOKENS:
+                raise _TooBig(token)
             kind = token.type
             depth = len(self.brackets)
             if kind == "LSQB":
@@ -255,6 +261,12 @@ class _PostLex:
         # formatter, the language server) ever meets a tree deeper than this.
         if len(self.braces) + len(self.brackets) > MAX_NESTING:
             raise _TooDeep(token)
+
+
+class _TooBig(Exception):
+    def __init__(self, token: Token) -> None:
+        super().__init__("too many tokens")
+        self.token = token
 
 
 class _TooDeep(Exception):
@@ -321,6 +333,15 @@ def _parse(source: SourceFile) -> tuple[ast.Module, list[Diagnostic]]:
                         token.start_pos or 0, token.end_pos or 0), label=f"level {MAX_NESTING + 1}",
                     help=f"blocks and lists nest at most {MAX_NESTING} deep; a film needs "
                          "three levels: a scene, its shots, a list"))
+                return ast.Module(file=source.name, body=()), diagnostics
+            except _TooBig as exc:
+                at = exc.token.start_pos or 0
+                diagnostics.append(error(
+                    "E0008", f"this file has more than {MAX_TOKENS:,} tokens",
+                    source.span(at, at), label="the limit is reached here",
+                    help=f"a file holds at most {MAX_TOKENS:,} words, values and punctuation "
+                         "(a feature film is some 25,000): split it into files joined with "
+                         "include"))
                 return ast.Module(file=source.name, body=()), diagnostics
             except _StringProblem as exc:
                 diagnostics.append(error("E0004", exc.message, exc.span,
