@@ -179,10 +179,6 @@ class Capped(list[Diagnostic]):
         for diagnostic in diagnostics:
             self.append(diagnostic)
 
-    def __iadd__(self, diagnostics: Iterable[Diagnostic]) -> Capped:  # type: ignore[override]
-        self.extend(diagnostics)
-        return self
-
     def too_many(self) -> Diagnostic | None:
         """The E0009 that says the check stopped, at the last problem; None if it did not."""
         if not self.stopped:

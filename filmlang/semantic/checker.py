@@ -81,7 +81,13 @@ class Checker:
     def finish(self) -> list[Diagnostic]:
         """Every diagnostic once, in file order, with the import chain of other files."""
         unique: dict[tuple[Any, ...], Diagnostic] = {}
-        for d in self.diagnostics:
+        # A line with a syntax error is left out of the tree (a block's '{' kept, under the
+        # placeholder name '_'): what the checker says about it is about the placeholder.
+        broken = {(d.span.file, d.span.line) for d in self.program.diagnostics}
+        given = len(self.program.diagnostics)
+        for i, d in enumerate(self.diagnostics):
+            if i >= given and (d.span.file, d.span.line) in broken:
+                continue
             unique.setdefault((d.code, d.span.file, d.span.start, d.span.end, d.message), d)
         out = []
         for d in sorted(unique.values(), key=sort_key):
@@ -105,8 +111,8 @@ class Checker:
     def _run(self) -> ir.Film | None:
         if self.program.entry not in self.program.modules:
             return None
-        if self.program.parse_failed:
-            return None  # parse errors: the tree is not worth checking
+        if self.program.parse_abandoned:
+            return None  # nothing, or not all, of a file parsed: checking would mislead
         self.templates.new_check()
         for name in self.program.implicit:
             self._visit(name, own=False)

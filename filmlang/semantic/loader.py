@@ -40,7 +40,10 @@ class Program:
     implicit: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     parse_failed: set[str] = field(default_factory=set)
-    """Files that did not parse: their tree is empty, so the build is not checked."""
+    """Files with syntax errors: their trees hold what parsed (broken lines left out)."""
+    parse_abandoned: set[str] = field(default_factory=set)
+    """Files whose parse gave up (a string never closed, a limit): their tree is empty, so the
+    build is not checked."""
     allow_outside: bool = False
 
     def target(self, file: str, directive: ast.Import | ast.Include) -> str | None:
@@ -134,6 +137,8 @@ class _Loader:
         self.program.diagnostics.extend(diagnostics)
         if diagnostics:
             self.program.parse_failed.add(name)
+            if not module.body:
+                self.program.parse_abandoned.add(name)
         return source
 
     def _fail_read(self, name: str, at: Span | None, message: str, help: str) -> None:

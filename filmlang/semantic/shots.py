@@ -43,11 +43,45 @@ class Shots:
               context: dict[str, Any], style: str, motion: str, time: str) -> ir.Shot | None:
         from filmlang.ir import derive_seed
 
-        head = self._shot_head(statement)
-        if head is None:
+        # The body is checked whatever the head's problems: every error that can be known.
+        type_name, subjects, duration, ok = self._shot_head(statement)
+        props, lines, gap = self._body(statement)
+        values = {k: v for k, v in props.items() if all(b.ok for b in v)}
+        if not ok or type_name is None or type_name not in self.shottypes:
+            camera = str(values["camera"][0].arg()) if "camera" in values else ""
+            self._action(values, type_name or "", subjects, camera, context)  # its errors
             return None
-        type_name, subjects, duration = head
         shottype = self.shottypes[type_name]
+        camera = str(values["camera"][0].arg()) if "camera" in values else shottype.camera
+        shot_motion = str(values["motion"][0].arg()) if "motion" in values else motion
+        seed_value = values["seed"][0].arg() if "seed" in values else None
+        seed = int(seed_value) if isinstance(seed_value, int | float) else derive_seed(
+            self.film.seed, scene, index)
+        action, shot_context = self._action(values, type_name, subjects, camera, context)
+        if "prompt" in values:
+            base = self.checker.render(str(values["prompt"][0].arg()), shot_context,
+                                       values["prompt"][0].arg_span())
+        else:
+            base = self.checker.render(shottype.prompt, shot_context,
+                                       prompt_span(self.checker, shottype))
+        parts = [base, action, time, self.film.style, style]
+        prompt = ", ".join(p.strip().strip(",").strip() for p in parts if p and p.strip())
+        titles = tuple(self._title(b, duration) for b in values.get("title", []))
+        sounds = tuple(self._sound(b, duration) for b in values.get("sound", []))
+        return ir.Shot(
+            scene=scene, index=index, type=type_name, subjects=tuple(subjects),
+            duration=duration, frames=ir.to_frames(duration, self.film.fps) if duration else None,
+            min_duration=shottype.duration or DEFAULT_SHOT_LENGTH,
+            tail=gap if gap is not None and lines else TAIL,
+            camera=camera, framing=shottype.framing, action=action,
+            prompt=prompt, seed=seed, motion=shot_motion,
+            titles=titles, sounds=sounds, lines=tuple(lines),
+            transition_in=ir.Transition(kind="cut", origin=statement.span) if index else None,
+            origin=statement.span)
+
+    def _body(self, statement: ast.Property | ast.Block
+              ) -> tuple[dict[str, list[Bound]], list[ir.Line], float | None]:
+        """The settings, the lines and the pause after the last line of a shot's body."""
         props: dict[str, list[Bound]] = {}
         lines: list[ir.Line] = []
         gap: float | None = None
@@ -80,12 +114,11 @@ class Shots:
                                  message="first set here")], help="keep one of them"))
                 continue
             props.setdefault(bound.name, []).append(bound)
-        values = {k: v for k, v in props.items() if all(b.ok for b in v)}
-        camera = str(values["camera"][0].arg()) if "camera" in values else shottype.camera
-        shot_motion = str(values["motion"][0].arg()) if "motion" in values else motion
-        seed_value = values["seed"][0].arg() if "seed" in values else None
-        seed = int(seed_value) if isinstance(seed_value, int | float) else derive_seed(
-            self.film.seed, scene, index)
+        return props, lines, gap
+
+    def _action(self, values: dict[str, list[Bound]], type_name: str, subjects: list[str],
+                camera: str, context: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The rendered action, and the context the shot's prompt is rendered in."""
         subject_objs = [self.character_objs[s] for s in subjects if s in self.character_objs]
         shot_context = {**context, "subjects": subject_objs,
                         "shot": Obj("shot", type_name, type=type_name, camera=camera, action="")}
@@ -94,30 +127,12 @@ class Shots:
             action = self.checker.render(str(values["action"][0].arg()), shot_context,
                                          values["action"][0].arg_span())
         shot_context["shot"] = Obj("shot", type_name, type=type_name, camera=camera, action=action)
-        if "prompt" in values:
-            base = self.checker.render(str(values["prompt"][0].arg()), shot_context,
-                                       values["prompt"][0].arg_span())
-        else:
-            base = self.checker.render(shottype.prompt, shot_context,
-                                       prompt_span(self.checker, shottype))
-        parts = [base, action, time, self.film.style, style]
-        prompt = ", ".join(p.strip().strip(",").strip() for p in parts if p and p.strip())
-        titles = tuple(self._title(b, duration) for b in values.get("title", []))
-        sounds = tuple(self._sound(b, duration) for b in values.get("sound", []))
-        return ir.Shot(
-            scene=scene, index=index, type=type_name, subjects=tuple(subjects),
-            duration=duration, frames=ir.to_frames(duration, self.film.fps) if duration else None,
-            min_duration=shottype.duration or DEFAULT_SHOT_LENGTH,
-            tail=gap if gap is not None and lines else TAIL,
-            camera=camera, framing=shottype.framing, action=action,
-            prompt=prompt, seed=seed, motion=shot_motion,
-            titles=titles, sounds=sounds, lines=tuple(lines),
-            transition_in=ir.Transition(kind="cut", origin=statement.span) if index else None,
-            origin=statement.span)
+        return action, shot_context
 
     def _shot_head(self, statement: ast.Property | ast.Block
-                   ) -> tuple[str, list[str], float | None] | None:
-        """`shot TYPE SUBJECT* [DURATION]`: the type, the subjects and the fixed length."""
+                   ) -> tuple[str | None, list[str], float | None, bool]:
+        """`shot TYPE SUBJECT* [DURATION]`: the type, the subjects, the fixed length, and
+        whether all of it is right (the type is None when there is none)."""
         if statement.kwargs:
             kw = statement.kwargs[0]
             self.report(error("E0108", f"'shot' has no argument '{kw.name}'", kw.name_span,
@@ -129,13 +144,13 @@ class Shots:
             self.report(error("E0203", "a shot needs a shot type", statement.name_span,
                               label="missing a type",
                               help="write: shot wide 4s, or shot close_up MARA"))
-            return None
+            return None, [], None, False
         first = args[0]
         if not isinstance(first, ast.NameValue):
             self.report(error("E0201", "a shot starts with its type", first.span,
                               label="expected a shot type like wide or close_up",
                               help="write: shot TYPE SUBJECT* [DURATION]"))
-            return None
+            return None, [], None, False
         ok = True
         if first.name not in self.shottypes:
             hint = did_you_mean(first.name, list(self.shottypes))
@@ -188,7 +203,7 @@ class Shots:
                                   help='text goes inside the shot: action "..." or '
                                        'NAME: "a line"'))
                 ok = False
-        return (first.name, subjects, duration) if ok else None
+        return first.name, subjects, duration, ok
 
     def _resolve_let(self, value: ast.NameValue) -> ast.Value:
         """A let constant's value in a shot's head, placed at the use."""
