@@ -214,6 +214,22 @@ class _Loader:
                 label="leaves the film's folder",
                 help="move the file into the film's folder, or build with --allow-outside"))
             return None
+        try:
+            return self._resolve_file(name, directive, candidate)
+        except (OSError, ValueError) as exc:  # a name too long, a NUL byte: no such file
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            shown_text = text if len(text) <= 60 else text[:57] + "..."
+            self.program.diagnostics.append(error(
+                "E0006", f'cannot read "{shown_text}": {reason}', literal.span,
+                label="not a path to a file", help=f"{directive.kind} names a .film file"))
+            return None
+
+    def _resolve_file(self, name: str, directive: ast.Import | ast.Include, candidate: Path
+                      ) -> tuple[Path, str, bool] | None:
+        literal = directive.path
+        text = literal.value.strip()
+        source = self.program.files[name]
+        root = self.program.root
         path = candidate
         if not path.name.endswith(".film") and not path.is_file():
             named = candidate.with_name(candidate.name + ".film")
