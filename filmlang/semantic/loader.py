@@ -9,6 +9,7 @@ chain. The standard library's `std/shots` is loaded for every film.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,7 +133,7 @@ class _Loader:
             text = text[1:]
         source = SourceFile(path=path, name=name, text=text, is_std=is_std)
         self.program.files[name] = source
-        module, diagnostics = self.parse(source)
+        module, diagnostics = self._parsed(source)
         self.program.modules[name] = module
         self.program.diagnostics.extend(diagnostics)
         if diagnostics:
@@ -140,6 +141,20 @@ class _Loader:
             if not module.body:
                 self.program.parse_abandoned.add(name)
         return source
+
+    def _parsed(self, source: SourceFile) -> tuple[ast.Module, list[Diagnostic]]:
+        """`parse`, once a process for the standard library's modules (every check imports
+        them). Not with the language server's parser, which moves the spans of its trees."""
+        if not source.is_std or self.parse is not parse:
+            return self.parse(source)
+        key = (source.name, source.text)
+        with _std_lock:
+            found = _std_trees.get(key)
+        if found is None:
+            found = parse(source)
+            with _std_lock:
+                _std_trees[key] = found
+        return found[0], list(found[1])
 
     def _fail_read(self, name: str, at: Span | None, message: str, help: str) -> None:
         span = at or Span(file=name, line=1, column=1, end_line=1, end_column=1)
@@ -269,6 +284,10 @@ class _Loader:
         except ValueError:
             target = os.path.relpath(path, root).replace(os.sep, "/")
         return path, target, False
+
+
+_std_trees: dict[tuple[str, str], tuple[ast.Module, list[Diagnostic]]] = {}
+_std_lock = threading.Lock()
 
 
 def _within(path: Path, root: Path) -> bool:
