@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import gc
 import os
 import signal
 import sys
@@ -95,6 +96,7 @@ def check(file: Path, fmt: str, allow_outside: bool) -> None:
     """Parse and check FILE and everything it imports. Exit 1 on errors."""
     from filmlang.api import check_file
 
+    _no_collector()
     result = check_file(file, allow_outside=allow_outside)
     if fmt == "json":
         if result.diagnostics:
@@ -111,6 +113,13 @@ def check(file: Path, fmt: str, allow_outside: bool) -> None:
         click.echo(f"{file}: ok: \"{film.title}\", {len(film.scenes)} scene"
                    f"{'s' if len(film.scenes) != 1 else ''}, {shots} shot"
                    f"{'s' if shots != 1 else ''}, {lines} line{'s' if lines != 1 else ''}")
+
+
+def _no_collector() -> None:
+    """No cyclic garbage collection in a short process that only reads a film: once the
+    check is done, the collector would walk its whole syntax tree for nothing (0.6 s for a
+    2 MB film); reference counting frees what is dropped."""
+    gc.disable()
 
 
 def _checked_film(file: Path, allow_outside: bool) -> ir.Film:
@@ -158,6 +167,7 @@ def fmt(files: tuple[Path, ...], check_only: bool, diff: bool) -> None:
     from filmlang.diagnostics import render_all
     from filmlang.source import read_source
 
+    _no_collector()
     status = EXIT_OK
     for path in files:
         if str(path) == "-":
