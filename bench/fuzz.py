@@ -21,7 +21,7 @@ moved to tests/fuzz_cases/, where tests/test_fuzz_cases.py runs each. Cases are 
 
     python bench/fuzz.py --cases 3000 --seed 1            # the short run of the test suite
     nice -n 10 python bench/fuzz.py --cases 100000 --workers 1 --report fuzz.json
-    python bench/fuzz.py --atheris                        # coverage-guided, where it installs
+    python bench/fuzz.py --atheris -runs=10000 examples   # coverage-guided, where it installs
 
 The campaign is hand-written because the fuzzers on PyPI either need a C toolchain and
 libFuzzer's process model (atheris: offered with --atheris, one case per process crash) or
@@ -465,12 +465,14 @@ def main() -> None:
     parser.add_argument("--atheris", action="store_true", help="coverage-guided, with atheris")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args, rest = parser.parse_known_args()
+    if rest and not args.atheris:
+        parser.error(f"unknown arguments: {' '.join(rest)}")
     if args.worker:
         worker(args.seed, args.folder)
         return
     if args.atheris:
-        sys.argv = [sys.argv[0]]
+        sys.argv = [sys.argv[0], *rest]  # libFuzzer's flags: -runs=N, -max_total_time=S
         _atheris()
         return
     if args.case is not None:
