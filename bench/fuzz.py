@@ -361,8 +361,10 @@ def _lost(worker: Worker, why: str) -> dict[str, Any]:
 
 
 def campaign(cases: int, seed: int, workers: int = 1, start: int = 0, nice: int = 0,
-             folder: Path | None = None, progress: bool = False) -> Totals:
-    """Run cases start..start+cases-1 of campaign `seed` in `workers` worker processes."""
+             folder: Path | None = None, progress: Callable[[Totals], None] | None = None
+             ) -> Totals:
+    """Run cases start..start+cases-1 of campaign `seed` in `workers` worker processes;
+    `progress` is called every 1,000 cases."""
     base = folder or Path(os.environ.get("TMPDIR", "/tmp")) / f"filmlang-fuzz-{os.getpid()}"
     totals, began = Totals(), time.monotonic()
     pending = iter(range(start, start + cases))
@@ -371,9 +373,10 @@ def campaign(cases: int, seed: int, workers: int = 1, start: int = 0, nice: int 
         for w in pool:
             _next(w, pending)
         while any(w.index is not None for w in pool):
+            done = totals.cases
             _step(pool, pending, totals, seed, base)
-            if progress and totals.cases and totals.cases % 1000 == 0:
-                print(f"{totals.cases} cases, {totals.outcomes}", file=sys.stderr, flush=True)
+            if progress and totals.cases // 1000 > done // 1000:
+                progress(totals)
     finally:
         for w in pool:
             w.stop()
@@ -481,16 +484,24 @@ def main() -> None:
         print(f"seed file {case.seed_file}, steps {case.steps}")
         print(json.dumps(measured_case(case, Path(os.environ.get("TMPDIR", "/tmp")))))
         return
+    began = time.monotonic()
+
+    def report(totals: Totals, written: list[Path] | None = None) -> dict[str, Any]:
+        summary = {"seed": args.seed, "first_case": args.start, "cases": totals.cases,
+                   "outcomes": totals.outcomes, "max_cpu_s": round(totals.max_cpu, 3),
+                   "max_peak_mb": round(totals.max_peak_kb / 1024, 1),
+                   "seconds": round(time.monotonic() - began, 1),
+                   "findings": [str(p) for p in written] if written is not None else
+                   [f["index"] for f in totals.findings]}
+        print(json.dumps(summary), file=sys.stderr, flush=True)
+        if args.report:
+            args.report.write_text(json.dumps(summary, indent=2) + "\n")
+        return summary
+
     totals = campaign(args.cases, args.seed, args.workers, args.start, args.nice,
-                      progress=True)
+                      progress=report)
     written = write_findings(totals, args.seed, args.findings) if totals.findings else []
-    summary = {"cases": totals.cases, "outcomes": totals.outcomes,
-               "max_cpu_s": round(totals.max_cpu, 3),
-               "max_peak_mb": round(totals.max_peak_kb / 1024, 1),
-               "seconds": round(totals.seconds, 1), "findings": [str(p) for p in written]}
-    print(json.dumps(summary, indent=2))
-    if args.report:
-        args.report.write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(report(totals, written), indent=2))
     sys.exit(1 if totals.findings else 0)
 
 
