@@ -16,7 +16,7 @@ from pathlib import Path
 
 from filmlang import resources
 from filmlang.diagnostics import Diagnostic, Label, error
-from filmlang.semantic.values import suggest
+from filmlang.semantic.values import printable, suggest
 from filmlang.source import NotReadable, SourceFile, Span, check_regular, read_source
 from filmlang.syntax import ast
 from filmlang.syntax.parser import parse
@@ -233,7 +233,7 @@ class _Loader:
             return self._resolve_file(name, directive, candidate)
         except (OSError, ValueError) as exc:  # a name too long, a NUL byte: no such file
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            shown_text = text if len(text) <= 60 else text[:57] + "..."
+            shown_text = printable(text)
             self.program.diagnostics.append(error(
                 "E0006", f'cannot read "{shown_text}": {reason}', literal.span,
                 label="not a path to a file", help=f"{directive.kind} names a .film file"))
