@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -21,6 +22,7 @@ from filmlang import resources
 from filmlang.diagnostics import Diagnostic, error
 from filmlang.source import SourceFile, Span, gc_paused, make_span, trusted
 from filmlang.syntax import ast
+from filmlang.syntax.chunks import chunks, move_spans
 from filmlang.syntax.strings import StringError, decode_long_string, decode_string
 
 MAX_PARSE_ERRORS = 25
@@ -230,13 +232,18 @@ class _PostLex:
     def __init__(self) -> None:
         self.braces: list[Token] = []
         self.brackets: list[Token] = []
+        self.limit = MAX_TOKENS
+        """Tokens this parse may take (less than MAX_TOKENS for a later chunk of a file)."""
+        self.count = 0
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         self.braces = []
         self.brackets = []
-        for count, token in enumerate(stream):
-            if count == MAX_TOKENS:
+        self.count = 0
+        for token in stream:
+            if self.count >= self.limit:
                 raise _TooBig(token)
+            self.count += 1
             kind = token.type
             depth = len(self.brackets)
             if kind == "LSQB":
@@ -309,57 +316,131 @@ def _parse(source: SourceFile) -> tuple[ast.Module, list[Diagnostic]]:
     text = source.text
     if not text.endswith("\n"):
         text += "\n"
+    with parser.lock:
+        whole = _parse_whole(parser, source, text, MAX_TOKENS, chunkable=True)
+        if whole is None:
+            chunked = _parse_chunked(parser, source, text)
+            if chunked is not None:
+                return chunked
+            whole = _parse_whole(parser, source, text, MAX_TOKENS, chunkable=False)
+            assert whole is not None
+        return whole.module, whole.diagnostics
+
+
+@dataclass
+class _Parsed:
+    module: ast.Module
+    diagnostics: list[Diagnostic]
+    gave_up: bool
+    """The module is empty because the parse stopped (not because the file is)."""
+    tokens: int
+
+
+def _parse_whole(parser: _Parser, source: SourceFile, text: str, limit: int, *,
+                 chunkable: bool) -> _Parsed | None:
+    """Parse `text`; after an error, blank the broken line and parse again, up to a limit.
+
+    With `chunkable`, the first error that can be recovered from returns None instead, for
+    `_parse_chunked` to parse the file again top-level block by block (each parse again is
+    then of a block, not of the file: a 2 MB file with 25 errors took 18 s)."""
     diagnostics: list[Diagnostic] = []
     seen: set[int] = set()
-    with parser.lock:
-        parser.builder.source = source
-        while True:
-            parser.comments.clear()
-            try:
-                body = parser.lark.parse(text)
-            except UnexpectedInput as exc:
-                diagnostic, blank = _diagnose(source, text, exc, parser.postlex)
-                diagnostics.append(diagnostic)
-                if blank is None or blank[0] in seen or len(diagnostics) >= MAX_PARSE_ERRORS:
-                    return ast.Module(file=source.name, body=()), diagnostics
-                seen.add(blank[0])
-                text = _blank(text, *blank)
-                continue
-            except _TooDeep as exc:
-                token = exc.token
-                what = "list" if token.type == "LSQB" else "block"
-                diagnostics.append(error(
-                    "E0007", f"this {what} is nested too deeply", source.span(
-                        token.start_pos or 0, token.end_pos or 0), label=f"level {MAX_NESTING + 1}",
-                    help=f"blocks and lists nest at most {MAX_NESTING} deep; a film needs "
-                         "three levels: a scene, its shots, a list"))
+    parser.builder.source = source
+    parser.postlex.limit = limit
+
+    def stop() -> _Parsed:
+        return _Parsed(ast.Module(file=source.name, body=()), diagnostics, True, 0)
+
+    while True:
+        parser.comments.clear()
+        try:
+            body = parser.lark.parse(text)
+        except UnexpectedInput as exc:
+            diagnostic, blank = _diagnose(source, text, exc, parser.postlex)
+            if chunkable and blank is not None:
+                return None
+            diagnostics.append(diagnostic)
+            if blank is None or blank[0] in seen or len(diagnostics) >= MAX_PARSE_ERRORS:
+                return stop()
+            seen.add(blank[0])
+            text = _blank(text, *blank)
+            continue
+        except _TooDeep as exc:
+            token = exc.token
+            what = "list" if token.type == "LSQB" else "block"
+            diagnostics.append(error(
+                "E0007", f"this {what} is nested too deeply", source.span(
+                    token.start_pos or 0, token.end_pos or 0), label=f"level {MAX_NESTING + 1}",
+                help=f"blocks and lists nest at most {MAX_NESTING} deep; a film needs "
+                     "three levels: a scene, its shots, a list"))
+            return stop()
+        except _TooBig as exc:
+            at = exc.token.start_pos or 0
+            diagnostics.append(error(
+                "E0008", f"this file has more than {MAX_TOKENS:,} tokens",
+                source.span(at, at), label="the limit is reached here",
+                help=f"a file holds at most {MAX_TOKENS:,} words, values and punctuation "
+                     "(a feature film is some 25,000): split it into files joined with "
+                     "include"))
+            return stop()
+        except _StringProblem as exc:
+            if chunkable:
+                return None
+            diagnostics.append(error("E0004", exc.message, exc.span,
+                                     help="the escapes are \\\" \\\\ \\n and \\t"))
+            start = exc.span.start
+            if start in seen or len(diagnostics) >= MAX_PARSE_ERRORS:
+                return stop()
+            seen.add(start)
+            text = text[:start] + " " + text[start + 1:]
+            continue
+        comments = tuple(
+            trusted(ast.Comment, span=source.span(c.start_pos or 0, c.end_pos or 0),
+                    text=c.value)
+            for c in parser.comments
+        )
+        # After errors, `body` is the file with its broken lines blanked: what the
+        # language server's outline, hover and navigation use while a line is half typed.
+        module = trusted(ast.Module, file=source.name, body=body, comments=comments)
+        return _Parsed(module, diagnostics, False, parser.postlex.count)
+
+
+def _parse_chunked(parser: _Parser, source: SourceFile, text: str
+                   ) -> tuple[ast.Module, list[Diagnostic]] | None:
+    """The file parsed top-level block by block, each with `_parse_whole`'s recovery: the
+    same tree and diagnostics as the whole file's, or None where that is not certain (the
+    cut is unsure, or a block's parse stopped: an unclosed string or list may reach into the
+    next block)."""
+    cuts = chunks(text)
+    if cuts is None or len(cuts) < 2:
+        return None
+    body: list[ast.Statement] = []
+    comments: list[ast.Comment] = []
+    diagnostics: list[Diagnostic] = []
+    used = 0
+    line = 1
+    for start, end in cuts:
+        piece = text[start:end]
+        # A line end that opens a block is one token with the line end before it.
+        merged = 1 if start and piece.startswith(("\n", "\r\n")) else 0
+        part = SourceFile(path=source.path, name=source.name, text=piece, is_std=source.is_std)
+        parsed = _parse_whole(parser, part, piece, MAX_TOKENS - used + merged, chunkable=False)
+        assert parsed is not None
+        move_spans((parsed.module, parsed.diagnostics), start, line - 1)
+        diagnostics.extend(parsed.diagnostics)
+        if len(diagnostics) >= MAX_PARSE_ERRORS:
+            return ast.Module(file=source.name, body=()), diagnostics[:MAX_PARSE_ERRORS]
+        if parsed.gave_up:
+            if parsed.diagnostics and parsed.diagnostics[-1].code == "E0008":
                 return ast.Module(file=source.name, body=()), diagnostics
-            except _TooBig as exc:
-                at = exc.token.start_pos or 0
-                diagnostics.append(error(
-                    "E0008", f"this file has more than {MAX_TOKENS:,} tokens",
-                    source.span(at, at), label="the limit is reached here",
-                    help=f"a file holds at most {MAX_TOKENS:,} words, values and punctuation "
-                         "(a feature film is some 25,000): split it into files joined with "
-                         "include"))
-                return ast.Module(file=source.name, body=()), diagnostics
-            except _StringProblem as exc:
-                diagnostics.append(error("E0004", exc.message, exc.span,
-                                         help="the escapes are \\\" \\\\ \\n and \\t"))
-                start = exc.span.start
-                if start in seen or len(diagnostics) >= MAX_PARSE_ERRORS:
-                    return ast.Module(file=source.name, body=()), diagnostics
-                seen.add(start)
-                text = text[:start] + " " + text[start + 1:]
-                continue
-            comments = tuple(
-                trusted(ast.Comment, span=source.span(c.start_pos or 0, c.end_pos or 0),
-                        text=c.value)
-                for c in parser.comments
-            )
-            # After errors, `body` is the file with its broken lines blanked: what the
-            # language server's outline, hover and navigation use while a line is half typed.
-            return trusted(ast.Module, file=source.name, body=body, comments=comments), diagnostics
+            return None
+        body.extend(parsed.module.body)
+        comments.extend(parsed.module.comments)
+        used += parsed.tokens - merged
+        line += piece.count("\n")
+    parser.builder.source = source
+    return trusted(ast.Module, file=source.name, body=tuple(body),
+                   comments=tuple(comments)), diagnostics
 
 
 def _line_bounds(text: str, offset: int) -> tuple[int, int]:
