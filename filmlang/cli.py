@@ -47,7 +47,8 @@ def _color_report(text: str) -> str:
 
 class _Group(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return ["build", "check", "plan", "fmt", "ir", "storyboard", "watch", "cache", "lsp"]
+        return ["build", "check", "plan", "fmt", "ir", "storyboard", "watch", "import",
+                "export", "cache", "lsp"]
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -75,6 +76,8 @@ def main() -> None:
     filmc ir movie.film          the checked film as JSON
     filmc storyboard movie.film  a contact sheet PNG: one frame per shot
     filmc watch movie.film       build, then rebuild on every save
+    filmc import script.fountain a screenplay (Fountain, Final Draft) to a film
+    filmc export movie.film      the film for an editor (OTIO, EDL, FCPXML), stems, Fountain
     filmc cache gc               keep the build cache under a size
     filmc lsp                    the language server, for editors (docs/editors.md)
     """
@@ -443,6 +446,47 @@ def watch(file: Path, output: Path | None, preview: bool, jobs: int | None,
     finally:
         page.stop()
     sys.exit(code)
+
+
+@main.command(name="import")
+@click.argument("script", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the film (default: SCRIPT with .film beside it).")
+@click.option("--force", is_flag=True, help="Replace the output if it exists.")
+def import_command(script: Path, output: Path | None, force: bool) -> None:
+    """Turn a screenplay (Fountain, or Final Draft .fdx) into a film that checks and
+    builds: scenes from headings, characters, shots from action and dialogue. Where it
+    guesses, the film says so in a comment. Exit 1 when SCRIPT cannot be read."""
+    from filmlang.screenplay import import_screenplay
+    from filmlang.source import read_source
+
+    target = output if output is not None else script.with_suffix(".film")
+    if target.exists() and not force:
+        click.echo(f"error: {target} exists\n  = help: pass --force to replace it, or name "
+                   "another with -o", err=True)
+        sys.exit(EXIT_ERRORS)
+    try:
+        data = read_source(script)
+    except OSError as exc:
+        click.echo(f"{script}: error: cannot read it: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_ERRORS)
+    text, warnings = import_screenplay(script, data)
+    for warning in warnings:
+        click.echo(_color_report(f"{script}:{warning.line}: warning: {warning.message}"),
+                   err=True)
+    try:
+        _write_new(target, text)
+    except OSError as exc:
+        _cannot_write(target, exc)
+        sys.exit(EXIT_FAILURE)
+    scenes = text.count("\nscene ")
+    click.echo(f"wrote {target} ({scenes} scene{'s' if scenes != 1 else ''}); "
+               f"build it with: filmc build {target}", err=True)
+
+
+def _write_new(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(path, text)
 
 
 @main.group()
