@@ -244,7 +244,7 @@ class _Reader:
             elif self.elements and self.elements[-1].kind == "dialogue" and \
                     self.elements[-1].line < self.lines[self.i][0]:
                 last = self.elements[-1]
-                self.elements[-1] = Element("dialogue", f"{last.text}\n{text}".strip(),
+                self.elements[-1] = Element("dialogue", f"{last.text}\n{text}",
                                             last.line)
             else:
                 self.add("dialogue", text)
