@@ -181,7 +181,9 @@ def _speak(ctx: PlanContext, scheduler: Scheduler, store: Store, result: BuildRe
 
 def _run(graph: JobGraph, scheduler: Scheduler, result: BuildResult,
          cancel: threading.Event | None) -> None:
-    report = scheduler.run(graph.jobs, [graph.outputs["film"]])
+    # The film, and whatever else an export asked for (`BuildConfig.extras`).
+    report = scheduler.run(graph.jobs, list(dict.fromkeys([graph.outputs["film"],
+                                                            *graph.outputs.values()])))
     result.reports.append(report)
     result.cancelled = report.cancelled or (cancel is not None and cancel.is_set())
     result.failures = report.failures

@@ -23,7 +23,7 @@ SCRIPTS = TESTS / "screenplays"
 
 def _import(tmp_path: Path, name: str) -> tuple[str, Path]:
     source = SCRIPTS / name
-    text, warnings = import_screenplay(source, source.read_bytes())
+    text, _warnings = import_screenplay(source, source.read_bytes())
     film = tmp_path / (source.stem + ".film")
     film.write_text(text, encoding="utf-8")
     result = check_file(film)

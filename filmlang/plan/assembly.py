@@ -237,5 +237,22 @@ def mux(a: Assembly) -> None:
                  **durations(timeline)}))
 
 
-PASSES: tuple[Callable[[Assembly], None], ...] = (segments, video, mix, mux)
+def shot_media(a: Assembly) -> None:
+    """For an export (`extras` has 'shots'): each shot's whole frames, unblended, as one
+    segment, named `shot:SCENE/INDEX`; a shot with no transition is its usual segment."""
+    if "shots" not in a.ctx.config.extras:
+        return
+    ctx, timeline = a.ctx, a.timeline
+    for timing in timeline.shots:
+        shot = timing.shot
+        pic = picture(ctx, timing, timeline)
+        a.outputs[f"shot:{timing.scene.name}/{shot.index}"] = ctx.graph.add(Job(
+            kind="segment", backend=LINK,
+            params={**a.video, "shot": pic, "range": [0, timing.frames]},
+            inputs=_inputs(pic), label=f"{timing.scene.name}/{shot.index + 1} {shot.type}",
+            identity=f"shot:{timing.scene.name}/{shot.index}", origin=shot.origin,
+            sources=_sources(ctx, timeline, timing)))
+
+
+PASSES: tuple[Callable[[Assembly], None], ...] = (segments, video, mix, mux, shot_media)
 """Phase two's passes, in order; each reads what the ones before it made."""

@@ -36,13 +36,13 @@ class _Handler(ContentHandler):
         self.dual = 0
         self.title_lines: list[tuple[int, str]] = []
 
-    def setDocumentLocator(self, locator: Locator) -> None:  # noqa: N802 (SAX's name)
+    def setDocumentLocator(self, locator: Locator) -> None:
         self.locator = locator
 
     def where(self) -> int:
-        return self.locator.getLineNumber() if self.locator is not None else 0
+        return (self.locator.getLineNumber() or 0) if self.locator is not None else 0
 
-    def startElement(self, name: str, attrs: AttributesImpl) -> None:  # noqa: N802
+    def startElement(self, name: str, attrs: AttributesImpl) -> None:
         if name == "TitlePage":
             self.in_title = True
         elif name == "DualDialogue":
@@ -60,7 +60,7 @@ class _Handler(ContentHandler):
         if self.in_paragraph:
             self.text.append(content)
 
-    def endElement(self, name: str) -> None:  # noqa: N802
+    def endElement(self, name: str) -> None:
         if name == "TitlePage":
             self.in_title = False
         elif name == "DualDialogue":
@@ -124,7 +124,7 @@ def read_fdx(data: bytes) -> Script:
         parser.parse(io.BytesIO(data))
     except xml.sax.SAXParseException as exc:
         handler.script.warnings.append(Warning(
-            exc.getLineNumber(), f"not well-formed XML ({exc.getMessage()}): the rest of "
+            exc.getLineNumber() or 0, f"not well-formed XML ({exc.getMessage()}): the rest of "
                                  "the file is left out"))
     except (xml.sax.SAXException, ValueError) as exc:
         handler.script.warnings.append(Warning(handler.where(), f"cannot read it: {exc}"))

@@ -253,7 +253,7 @@ class _Reader:
     def action(self) -> None:
         """An action paragraph: every line up to the next blank one (`!` forces one)."""
         start = self.lines[self.i][0]
-        texts = []
+        texts: list[str] = []
         while self.i < len(self.lines) and not _blank(self.line(self.i)):
             raw = self.line(self.i)
             texts.append(raw[1:] if raw.startswith("!") and not texts else raw)
