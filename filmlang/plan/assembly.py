@@ -119,7 +119,8 @@ def picture(ctx: PlanContext, timing: ShotTiming, timeline: Timeline) -> dict[st
     where = (timing.scene.name, timing.shot.index)
     out = {"still": ctx.stills[where], "camera": timing.shot.camera, "frames": timing.frames,
            "seed": timing.shot.seed, "fade_in": timing.fade_in, "fade_out": timing.fade_out,
-           "mouths": _mouths(ctx, timing, timeline),
+           # A picture from a file has no drawn faces to move.
+           "mouths": [] if timing.shot.picture else _mouths(ctx, timing, timeline),
            **_overlays(timing, timeline, ctx.film.subtitles == "burn")}
     clip = ctx.clips.get(where)
     return {**out, "clip": clip} if clip else out
@@ -254,5 +255,12 @@ def shot_media(a: Assembly) -> None:
             sources=_sources(ctx, timeline, timing)))
 
 
-PASSES: tuple[Callable[[Assembly], None], ...] = (segments, video, mix, mux, shot_media)
+def _footage(a: Assembly) -> None:
+    from filmlang.plan.pictures import footage
+
+    footage(a)
+
+
+PASSES: tuple[Callable[[Assembly], None], ...] = (_footage, segments, video, mix, mux,
+                                                  shot_media)
 """Phase two's passes, in order; each reads what the ones before it made."""
