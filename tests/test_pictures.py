@@ -26,7 +26,7 @@ def bar_frame(t: float, width: int = W, height: int = H) -> np.ndarray:
     """Blue, with a red bar 16 pixels wide moving right 40 pixels a second."""
     frame = np.zeros((height, width, 3), np.uint8)
     frame[:, :, 2] = 200
-    x = int(round(t * 40)) % (width - 16)
+    x = round(t * 40) % (width - 16)
     frame[:, x:x + 16] = (230, 20, 20)
     return frame
 
