@@ -496,7 +496,7 @@ def import_command(script: Path, output: Path | None, force: bool) -> None:
 @main.command(name="export")
 @_FILE
 @click.option("--format", "fmt", required=True,
-              type=click.Choice(["otio", "edl", "fcpxml", "fountain"]),
+              type=click.Choice(["otio", "edl", "fcpxml", "fountain", "stems"]),
               help="otio, edl (CMX 3600) or fcpxml for an editor; stems (dialogue, music, "
                    "effects WAVs) for a mixer; fountain: the script as a screenplay.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
@@ -512,9 +512,10 @@ def export_command(file: Path, fmt: str, output: Path | None, preview: bool, job
     from filmlang.interop import InteropMissing, export
     from filmlang.interop.editorial import RateProblem
 
-    if preview and fmt in ("edl", "fcpxml"):
-        raise click.BadParameter(f"a --preview runs at 12 fps, which {fmt.upper()} cannot "
-                                 "say: export without --preview", param_hint="--preview")
+    if preview and fmt in ("edl", "fcpxml", "stems"):
+        why = "stems are mixed at the film's rate" if fmt == "stems" else \
+            f"a --preview runs at 12 fps, which {fmt.upper()} cannot say"
+        raise click.BadParameter(f"{why}: export without --preview", param_hint="--preview")
     _stop_on_terminate()
     try:
         done = export(file, fmt, output, cache=cache, jobs=jobs,

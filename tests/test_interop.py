@@ -206,3 +206,33 @@ def test_cli_export_fountain_and_a_preview_edl(tmp_path: Path) -> None:
     wrong = subprocess.run([sys.executable, "-m", "filmlang.cli", "export", str(bad),
                             "--format", "otio"], capture_output=True, text=True)
     assert wrong.returncode == 1 and "error" in wrong.stderr
+
+
+def test_stems_add_up_to_the_films_mix(exported: tuple[Path, object]) -> None:
+    import numpy as np
+
+    from filmlang import audio
+    from filmlang.cache.store import Store, default_cache_dir
+    from filmlang.link.loudness import integrated_loudness
+
+    path, _ = exported
+    done = export(path, "stems")
+    assert done.build is not None and done.build.ok
+    folder = path.parent / "build" / "cuts-stems"
+    assert done.written == [folder / f"cuts-{n}.wav" for n in ("dialogue", "music", "effects")]
+    graph = done.build.graph
+    assert graph is not None
+    mixed, rate = audio.read_wav(Store(default_cache_dir(path)).audio(graph.outputs["mix"]))
+    stems = []
+    for stem in done.written:
+        samples, stem_rate = audio.read_wav(stem)
+        assert stem_rate == rate and samples.shape == mixed.shape     # sample-aligned
+        assert np.abs(samples).max() > 1e-3, stem                     # each has its sounds
+        stems.append(samples.astype(np.float64))
+    residual = np.sum(stems, axis=0) - mixed
+    ratio = 20 * np.log10(np.sqrt(np.mean(residual ** 2)) / np.sqrt(np.mean(mixed ** 2)))
+    assert ratio < -60, ratio
+    assert integrated_loudness(np.sum(stems, axis=0), rate) == pytest.approx(-16, abs=0.5)
+    film = probe(done.build.output)  # type: ignore[arg-type]
+    assert film.duration == pytest.approx(len(mixed) / rate, abs=0.05)
+    print(f"stems: residual {ratio:.1f} dB")

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from filmlang.config import BuildConfig
     from filmlang.exec.scheduler import Progress
 
-FORMATS = {"otio": ".otio", "edl": ".edl", "fcpxml": ".fcpxml", "fountain": ".fountain"}
+FORMATS = {"otio": ".otio", "edl": ".edl", "fcpxml": ".fcpxml", "fountain": ".fountain",
+           "stems": ""}
 """Each format and its file's suffix (stems are a folder)."""
 ADAPTERS = {"edl": "cmx_3600", "fcpxml": "fcpx_xml", "otio": "otio_json"}
 
@@ -87,6 +88,8 @@ def export(film: Path, fmt: str, output: Path | None = None, *, cache: Path | No
     target = (output or default_output(film, fmt)).absolute()
     if fmt == "fountain":
         return _fountain(film, target, allow_outside)
+    if fmt == "stems" and config is not None and config.preview:
+        raise ValueError("stems are mixed at the film's rate: export them without --preview")
     extras = ("stems",) if fmt == "stems" else ("shots",)
     config = replace(config or BuildConfig(), extras=extras)
     result = build(film, cache=cache, jobs=jobs, config=config, allow_outside=allow_outside,
@@ -94,7 +97,12 @@ def export(film: Path, fmt: str, output: Path | None = None, *, cache: Path | No
     done = Exported(build=result)
     if not result.ok:
         return done
-    done.written = _write_timeline(result, fmt, target, cache, film)
+    if fmt == "stems":
+        from filmlang.interop.stems import write_stems
+
+        done.written = write_stems(result, film, cache, target)
+    else:
+        done.written = _write_timeline(result, fmt, target, cache, film)
     return done
 
 

@@ -209,18 +209,28 @@ def _cues(a: Assembly) -> list[AudioCue]:
     return out + beds
 
 
-def mix(a: Assembly) -> None:
+def mix(a: Assembly, stem: str = "") -> None:
+    """The film's mix; or, for an export's stems, one stem: the same mix with the other
+    stems' sounds silenced (`link.audio_mix.stem`)."""
     cues = _cues(a)
     config = a.ctx.config
-    a.outputs["mix"] = a.ctx.graph.add(Job(
+    a.outputs[f"stem:{stem}" if stem else "mix"] = a.ctx.graph.add(Job(
         kind="mix", backend=LINK,
         params={"clips": [c.params() for c in cues], "seconds": a.timeline.seconds,
                 "loudness": a.ctx.film.loudness, "version": MIX_VERSION,
                 # A preview mixes at half the rate (24 kHz); the film's keys stay as they were.
-                **({"rate": PREVIEW_AUDIO_RATE} if config.preview else {})},
-        inputs=tuple(dict.fromkeys(c.input for c in cues)), label="mix audio",
-        identity="mix", sources={"film loudness": a.ctx.film.loudness,
-                                 **durations(a.timeline)}))
+                **({"rate": PREVIEW_AUDIO_RATE} if config.preview else {}),
+                **({"stem": stem} if stem else {})},
+        inputs=tuple(dict.fromkeys(c.input for c in cues)),
+        label=f"mix {stem} stem" if stem else "mix audio", identity=f"stem:{stem}" if stem
+        else "mix", sources={"film loudness": a.ctx.film.loudness, **durations(a.timeline)}))
+
+
+def stems(a: Assembly) -> None:
+    """For an export (`extras` has 'stems'): dialogue, music and effects stems."""
+    if "stems" in a.ctx.config.extras:
+        for name in ("dialogue", "music", "effects"):
+            mix(a, name)
 
 
 def mux(a: Assembly) -> None:
@@ -262,5 +272,5 @@ def _footage(a: Assembly) -> None:
 
 
 PASSES: tuple[Callable[[Assembly], None], ...] = (_footage, segments, video, mix, mux,
-                                                  shot_media)
+                                                  shot_media, stems)
 """Phase two's passes, in order; each reads what the ones before it made."""
