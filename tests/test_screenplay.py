@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import TESTS
-from filmlang.api import check_file
+from filmlang.api import check_file, format_text
 from filmlang.screenplay import import_screenplay, read_script
 from filmlang.screenplay.fountain import plain, read_fountain
 
@@ -28,6 +28,7 @@ def _import(tmp_path: Path, name: str) -> tuple[str, Path]:
     film.write_text(text, encoding="utf-8")
     result = check_file(film)
     assert result.ok and not result.diagnostics, result.report() + "\n" + text
+    assert not format_text(text, film.name).changed        # already in filmc fmt's layout
     return text, film
 
 
