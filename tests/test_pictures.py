@@ -187,3 +187,15 @@ def test_a_moviepy_clip_as_a_shots_picture(tmp_path: Path) -> None:
     assert bar_x(frames[12]) == -1                         # the first shot is drawn
     with pytest.raises(KeyError, match="no shot 5"):
         build_with_clips(path, {("s", 5): clip})
+
+
+def test_watch_mode_watches_the_picture_files(tmp_path: Path) -> None:
+    from filmlang.build import BuildResult
+    from filmlang.watch import watched_files
+
+    (tmp_path / "boards").mkdir()
+    (tmp_path / "boards" / "1.png").write_bytes(b"x")
+    path = _film(tmp_path, 'scene s {\n    shot wide 1s {\n'
+                           '        picture "boards/1.png"\n    }\n}\n')
+    files = watched_files(path, BuildResult(check=check_file(path)))
+    assert (tmp_path / "boards" / "1.png").resolve() in files
