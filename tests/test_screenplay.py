@@ -177,6 +177,15 @@ def test_what_is_and_is_not_a_heading_cue_or_transition() -> None:
                                                ("dialogue", "Hi\n\nthere")]
 
 
+def test_a_parenthetical_with_no_line_after_it_is_kept(tmp_path: Path) -> None:
+    text, _ = import_screenplay(Path("x.fountain"),
+                                b"\nINT. ROOM - DAY\n\nBOB\nHello.\n(beat)\n\nAMY\nHi.\n")
+    assert 'BOB: "Hello."\n        # (beat): no line after it' in text
+    film = tmp_path / "x.film"
+    film.write_text(text)
+    assert check_file(film).ok
+
+
 def test_final_draft(tmp_path: Path) -> None:
     text, film = _import(tmp_path, "dual.fdx")
     checked = check_file(film).film

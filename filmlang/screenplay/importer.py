@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from filmlang.screenplay.elements import Element, Script, Warning
 from filmlang.screenplay.fountain import off_screen, plain
-from filmlang.semantic.headings import TIME_WORDS, parse_heading
+from filmlang.semantic.headings import parse_heading
 
 INDENT = "    "
 TRANSITIONS = {"CUT": ("cut", ""), "SMASH": ("cut", ""), "MATCH": ("cut", ""),
@@ -65,7 +65,6 @@ class _Shot:
     body: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     speaker: str = ""
-    subjects: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [f"{INDENT}{c}" for note in self.notes for c in comment(note)]
@@ -101,7 +100,6 @@ class Importer:
         """Transitions before the first scene (FADE IN:)."""
         self.shot: _Shot | None = None
         self.delivery: str | None = None
-        self.last_cue: Element | None = None
 
     # ---------------------------------------------------------------- names
 
@@ -124,7 +122,13 @@ class Importer:
     # ---------------------------------------------------------------- shots
 
     def flush(self) -> None:
+        self.dangling()
         self.shot = None
+
+    def dangling(self) -> None:
+        """A parenthetical with no line after it: kept as a comment in its shot."""
+        if self.delivery is not None and self.shot is not None:
+            self.shot.body.extend(comment(f"({self.delivery}): no line after it"))
         self.delivery = None
 
     def add_shot(self, shot: _Shot) -> None:
@@ -143,8 +147,9 @@ class Importer:
     def action(self, element: Element) -> None:
         self.flush()
         text, stressed = plain(element.text)
-        named = [ident for key, ident in self.characters.items()
-                 if re.search(rf"(?<![A-Za-z]){re.escape(key)}(?![A-Za-z])", text)]
+        # A character named in capitals (a name of two letters or more: "A" is a word).
+        named = [ident for key, ident in self.characters.items() if len(key) > 1 and
+                 re.search(rf"(?<![A-Za-z]){re.escape(key)}(?![A-Za-z])", text)]
         if named:
             head = f"shot medium {' '.join(named[:2])} {reading_time(text)}"
             note = f"guessed: a medium shot of {' and '.join(named[:2])} (named in the action)"
@@ -159,8 +164,7 @@ class Importer:
 
     def cue(self, element: Element) -> None:
         ident = self.character(element)
-        self.delivery = None
-        self.last_cue = element
+        self.dangling()
         if element.dual and self.shot is not None and self.shot.speaker \
                 and self.shot.speaker != ident:
             first = self.shot.speaker
@@ -205,8 +209,7 @@ class Importer:
                                                        "before it: kept as a comment"))
             self.current().items.append(f"({element.text})")
             return
-        if self.delivery is not None:
-            self.shot.body.extend(comment(f"({self.delivery}): no line after it"))
+        self.dangling()
         self.delivery = element.text
 
     def centered(self, element: Element) -> None:
@@ -277,11 +280,7 @@ class Importer:
             if element.kind == "character":
                 self.character(element)
         for element in self.script.elements:
-            handler = handlers.get(element.kind, self.aside)
-            handler(element)
-            if element.kind != "character" and element.kind != "parenthetical" \
-                    and element.kind != "dialogue" and element.kind != "lyric":
-                self.delivery = None
+            handlers.get(element.kind, self.aside)(element)
         if self.before and self.scenes:
             self.scenes[-1].items.extend(self.before)
             self.before = []
@@ -294,11 +293,3 @@ def import_script(script: Script, name: str = "screenplay") -> tuple[str, list[W
     importer = Importer(script, name)
     importer.run()
     return write_film(importer), importer.warnings
-
-
-def time_of(heading: str | None) -> str | None:
-    """The time of day a heading names, or None."""
-    if not heading:
-        return None
-    found = parse_heading(heading)
-    return found.time if found.time in set(TIME_WORDS.values()) else None
