@@ -236,3 +236,17 @@ def test_stems_add_up_to_the_films_mix(exported: tuple[Path, object]) -> None:
     film = probe(done.build.output)  # type: ignore[arg-type]
     assert film.duration == pytest.approx(len(mixed) / rate, abs=0.05)
     print(f"stems: residual {ratio:.1f} dB")
+
+
+def test_cli_export_otio_and_stems_from_the_cache(exported: tuple[Path, object]) -> None:
+    path, _ = exported
+    run = [sys.executable, "-m", "filmlang.cli", "export", str(path)]
+    out = path.parent / "elsewhere" / "cut.otio"
+    done = subprocess.run([*run, "--format", "otio", "-o", str(out)], capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "segment       0 ran" in done.stderr and "wrote " in done.stderr
+    assert out.is_file() and len(list((out.parent / "cut.media").iterdir())) >= 6
+    stems = subprocess.run([*run, "--format", "stems", "--preview"], capture_output=True,
+                           text=True)
+    assert stems.returncode == 2 and "without --preview" in stems.stderr
