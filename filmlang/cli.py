@@ -396,7 +396,8 @@ def storyboard(file: Path, output: Path | None, columns: int, width: int,
     film = _checked_film(file, allow_outside)
     path = output if output is not None else file.parent / "build" / f"{file.stem}-storyboard.png"
     try:
-        write_png(render_storyboard(film, columns=columns, width=width), path)
+        write_png(render_storyboard(film, columns=columns, width=width,
+                                    root=file.absolute().parent), path)
     except OSError as exc:
         _cannot_write(path, exc)
         sys.exit(EXIT_FAILURE)

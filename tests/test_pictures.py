@@ -199,3 +199,17 @@ def test_watch_mode_watches_the_picture_files(tmp_path: Path) -> None:
                            '        picture "boards/1.png"\n    }\n}\n')
     files = watched_files(path, BuildResult(check=check_file(path)))
     assert (tmp_path / "boards" / "1.png").resolve() in files
+
+
+def test_the_storyboard_shows_a_picture_image(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from filmlang.storyboard import thumbnail
+
+    Image.new("RGB", (64, 48), (10, 200, 40)).save(tmp_path / "green.png")
+    path = _film(tmp_path, 'scene s {\n    shot wide 1s {\n        picture "green.png"\n'
+                           '    }\n}\n')
+    film = check_file(path).film
+    assert film is not None
+    shown = np.asarray(thumbnail(film, film.scenes[0], film.shots[0], 80, 48, tmp_path))
+    assert tuple(shown.reshape(-1, 3).mean(axis=0).round()) == (10, 200, 40)
