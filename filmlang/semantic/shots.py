@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from filmlang import ir
 from filmlang.diagnostics import Label, error
-from filmlang.semantic import schema
+from filmlang.semantic import pictures, schema
 from filmlang.semantic.bind import Bound
 from filmlang.semantic.declarations import body_of, prompt_span
 from filmlang.semantic.templates import Obj
@@ -67,6 +67,8 @@ class Shots:
         parts = [base, action, time, self.film.style, style]
         prompt = ", ".join(p.strip().strip(",").strip() for p in parts if p and p.strip())
         titles = tuple(self._title(b, duration) for b in values.get("title", []))
+        picture = pictures.picture(self.checker, values["picture"][0], duration) \
+            if "picture" in values else None
         sounds = tuple(self._sound(b, duration) for b in values.get("sound", []))
         return ir.Shot(
             scene=scene, index=index, type=type_name, subjects=tuple(subjects),
@@ -77,7 +79,7 @@ class Shots:
             prompt=prompt, seed=seed, motion=shot_motion,
             titles=titles, sounds=sounds, lines=tuple(lines),
             transition_in=ir.Transition(kind="cut", origin=statement.span) if index else None,
-            origin=statement.span)
+            picture=picture, origin=statement.span)
 
     def _body(self, statement: ast.Property | ast.Block
               ) -> tuple[dict[str, list[Bound]], list[ir.Line], float | None]:
