@@ -26,9 +26,12 @@ from typing import TYPE_CHECKING
 from filmlang.api import CheckResult, check_file
 from filmlang.backends.protocol import LineWhere, PlanContext
 from filmlang.backends.registry import registry
+from filmlang.cache.costs import CostBook
+from filmlang.cache.remote import open_store, remote_url
 from filmlang.cache.store import Store, default_cache_dir
 from filmlang.config import BuildConfig
 from filmlang.diagnostics import Diagnostic
+from filmlang.exec.executor import Executor, LocalExecutor
 from filmlang.exec.explain import BuildLog, Explainer
 from filmlang.exec.gpu import GpuPool
 from filmlang.exec.scheduler import Progress, Report, Scheduler
@@ -100,21 +103,23 @@ def default_output(film_path: Path) -> Path:
 def build(path: Path | str, *, output: Path | None = None, cache: Path | None = None,
           jobs: int | None = None, config: BuildConfig | None = None,
           allow_outside: bool = False, progress: Progress | None = None,
-          cancel: threading.Event | None = None, session: Session | None = None
-          ) -> BuildResult:
+          cancel: threading.Event | None = None, session: Session | None = None,
+          cluster: str = "", cache_remote: str | None = None) -> BuildResult:
     """Build the film at `path`. Setting `cancel` (from another thread) stops the build
     soon: no new job starts, running ffmpeg children are killed, nothing is published, and
     the result says `cancelled`. The build runs in `session` (its loaded models are kept
     there for the next build); None: the current session, the process default unless one
-    is active."""
+    is active. `cluster="ray"` runs the jobs on a Ray cluster (`exec/ray_executor.py`);
+    `cache_remote` (else $FILMC_CACHE_REMOTE) puts a shared cache behind the local one."""
     with active(session if session is not None else current()):
         return _build(Path(path), output=output, cache=cache, jobs=jobs, config=config,
-                      allow_outside=allow_outside, progress=progress, cancel=cancel)
+                      allow_outside=allow_outside, progress=progress, cancel=cancel,
+                      cluster=cluster, remote=remote_url(cache_remote))
 
 
 def _build(path: Path, *, output: Path | None, cache: Path | None, jobs: int | None,
            config: BuildConfig | None, allow_outside: bool, progress: Progress | None,
-           cancel: threading.Event | None) -> BuildResult:
+           cancel: threading.Event | None, cluster: str, remote: str | None) -> BuildResult:
     start = time.perf_counter()
     checked = check_file(path, allow_outside=allow_outside)
     result = BuildResult(check=checked)
@@ -126,7 +131,7 @@ def _build(path: Path, *, output: Path | None, cache: Path | None, jobs: int | N
     if result.diagnostics:
         return result
     root = default_cache_dir(path, cache)
-    store = Store(root)
+    store = open_store(root, remote)
     store.ensure()
     from filelock import FileLock
 
@@ -136,18 +141,23 @@ def _build(path: Path, *, output: Path | None, cache: Path | None, jobs: int | N
 
         children = Children()
         explainer = Explainer(root / "last.json")
+        costs = CostBook(root)
+        executor = executor_for(cluster, jobs or os.cpu_count() or 1, root, remote)
         scheduler = Scheduler(
             store, runners(children), workers=jobs or os.cpu_count() or 1, progress=progress,
             explainer=explainer, log=BuildLog(root / "log.jsonl"),
             build_id=uuid.uuid4().hex[:12], cancel=cancel, on_cancel=children.kill,
-            gpu=gpu_pool())
-        plan = plan_film(film, config, lambda ctx: _speak(ctx, scheduler, store, result))
-        result.timeline, result.graph = plan.timeline, plan.graph
-        if plan.problems:
-            result.diagnostics = plan.problems
-        if plan.graph is None:
-            return result
-        _run(plan.graph, scheduler, result, cancel)
+            executor=executor, costs=costs)
+        try:
+            plan = plan_film(film, config, lambda ctx: _speak(ctx, scheduler, store, result))
+            result.timeline, result.graph = plan.timeline, plan.graph
+            if plan.problems:
+                result.diagnostics = plan.problems
+            if plan.graph is None:
+                return result
+            _run(plan.graph, scheduler, result, cancel)
+        finally:
+            executor.shutdown()
         if result.cancelled or result.failures:
             return result
         final = store.path(plan.graph.outputs["film"])
@@ -158,6 +168,10 @@ def _build(path: Path, *, output: Path | None, cache: Path | None, jobs: int | N
         result.output, result.subtitles = target, srt
         explainer.save(complete=True)
     result.seconds = time.perf_counter() - start
+    if any(r.status == "ran" for report in result.reports for r in report.records.values()):
+        # what no job accounts for (checking, planning, lookups, publishing): for `filmc plan`
+        costs.note_overhead(result.seconds - sum(report.wall for report in result.reports))
+        costs.save()
     return result
 
 
@@ -222,6 +236,17 @@ def runners(children: Children | None = None) -> Callable[[Job], Runner | None]:
         return run
 
     return lookup
+
+
+def executor_for(cluster: str, workers: int, root: Path, remote: str | None) -> Executor:
+    """Threads and the GPU pool here (the default), or a Ray cluster (`cluster="ray"`)."""
+    if cluster == "ray":
+        from filmlang.exec.ray_executor import RayExecutor, StoreSpec
+
+        return RayExecutor(StoreSpec(str(root.absolute()), remote))
+    if cluster:
+        raise ValueError(f"unknown cluster {cluster!r}: the one known is 'ray'")
+    return LocalExecutor(workers, gpu_pool())
 
 
 def gpu_pool() -> GpuPool:

@@ -271,6 +271,28 @@ def _build_options(func: F) -> F:
     return func
 
 
+def _cluster_error() -> type[Exception]:
+    from filmlang.exec.ray_executor import ClusterError  # imports no Ray
+
+    return ClusterError
+
+
+_CLUSTER_OPTIONS = [
+    click.option("--cluster", type=click.Choice(["ray"]), default=None,
+                 help="Run the jobs on a Ray cluster: $RAY_ADDRESS, else a local one "
+                      "(pip install 'filmlang[ray]'; docs/cluster.md)."),
+    click.option("--cache-remote", metavar="URL", default=None, envvar="FILMC_CACHE_REMOTE",
+                 help="A shared cache behind the local one: a folder, or s3://bucket/prefix "
+                      "(pip install 'filmlang[s3]'); or $FILMC_CACHE_REMOTE."),
+]
+
+
+def _cluster_options(func: F) -> F:
+    for option in reversed(_CLUSTER_OPTIONS):
+        func = option(func)
+    return func
+
+
 @main.command()
 @_FILE
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -279,13 +301,15 @@ def _build_options(func: F) -> F:
 @click.option("--explain", is_flag=True, help="Say why each job ran, or why it did not.")
 @click.option("--log-format", type=click.Choice(["text", "jsonl"]), default="text",
               help="jsonl: one JSON event per job on standard output, for tools.")
+@_cluster_options
 @_ALLOW_OUTSIDE
 def build(file: Path, output: Path | None, preview: bool, jobs: int | None, cache: Path | None,
-          backends: tuple[str, ...], explain: bool, log_format: str,
-          allow_outside: bool) -> None:
+          backends: tuple[str, ...], explain: bool, log_format: str, cluster: str | None,
+          cache_remote: str | None, allow_outside: bool) -> None:
     """Build FILE into a film (MP4 with subtitles and chapters). Exit 1 on errors in the
     source, 2 when rendering fails."""
     from filmlang.build import build as run_build
+    from filmlang.cache.remote import RemoteError
     from filmlang.diagnostics import render_all
     from filmlang.exec.console import JsonProgress, RichProgress
     from filmlang.link.mux import CONTAINERS
@@ -300,7 +324,11 @@ def build(file: Path, output: Path | None, preview: bool, jobs: int | None, cach
     try:
         result = run_build(file, output=output, cache=cache, jobs=jobs,
                            config=config, allow_outside=allow_outside,
-                           progress=progress)
+                           progress=progress, cluster=cluster or "",
+                           cache_remote=cache_remote)
+    except (RemoteError, _cluster_error()) as exc:
+        click.echo(click.style("error: ", fg="red", bold=True) + str(exc), err=True)
+        sys.exit(EXIT_FAILURE)
     except KeyboardInterrupt:
         click.echo("filmc: interrupted; finished jobs stay cached", err=True)
         sys.exit(130)
@@ -347,17 +375,26 @@ def build(file: Path, output: Path | None, preview: bool, jobs: int | None, cach
 @_FILE
 @_build_options
 @click.option("--json", "as_json", is_flag=True, help="The job graph as JSON.")
+@_cluster_options
 @_ALLOW_OUTSIDE
 def plan_command(file: Path, preview: bool, jobs: int | None, cache: Path | None,
-                 backends: tuple[str, ...], as_json: bool, allow_outside: bool) -> None:
-    """Show the render jobs FILE needs, which are cached, and an estimate of the work."""
+                 backends: tuple[str, ...], as_json: bool, cluster: str | None,
+                 cache_remote: str | None, allow_outside: bool) -> None:
+    """Show the render jobs FILE needs, which are cached, and what the rest should cost:
+    CPU- and GPU-seconds and the wall time on this machine (or the --cluster's)."""
     from filmlang.backends.diffusers.models import ModelProblem
+    from filmlang.cache.remote import RemoteError
     from filmlang.plan.estimate import describe_plan
 
     config = _config(preview, backends)
     try:
         text, code = describe_plan(file, cache=cache, config=config,
-                                   as_json=as_json, allow_outside=allow_outside)
+                                   as_json=as_json, allow_outside=allow_outside,
+                                   jobs=jobs, cluster=cluster or "",
+                                   cache_remote=cache_remote)
+    except (RemoteError, _cluster_error()) as exc:
+        click.echo(click.style("error: ", fg="red", bold=True) + str(exc), err=True)
+        sys.exit(1)
     except ModelProblem as exc:  # the diffusers model named cannot be used
         click.echo(click.style("error: ", fg="red", bold=True) + f"{exc.message} [E0603]\n"
                    f"  = help: {exc.help}", err=True)
