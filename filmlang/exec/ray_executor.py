@@ -53,6 +53,7 @@ chunk finishes; the actor's batcher splits a chunk further when memory asks for 
 GPU_RESOURCE_ENV = "FILMC_RAY_GPU_RESOURCE"
 WORKER_CACHE_ENV = "FILMC_WORKER_CACHE"
 TASK_RETRIES = 3
+FORWARDED = ("HF_HUB_OFFLINE", "XDG_CACHE_HOME")
 
 
 class ClusterError(Exception):
@@ -159,8 +160,12 @@ def connect() -> Any:
         return ray
     address = os.environ.get("RAY_ADDRESS") or None
     host = (address or "").split("://")[-1].split(":")[0]
+    # The driver's filmc settings (FILMC_*: models, test hooks, logs) reach the workers.
+    env = {name: value for name, value in os.environ.items()
+           if name.startswith("FILMC_") or name in FORWARDED}
     options: dict[str, Any] = {"log_to_driver": False, "logging_level": "WARNING",
-                               "configure_logging": True}
+                               "configure_logging": True,
+                               "runtime_env": {"env_vars": env}}
     if address is None or host in ("127.0.0.1", "localhost"):
         options["_node_ip_address"] = "127.0.0.1"
     if address is None:
