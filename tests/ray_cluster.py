@@ -103,12 +103,12 @@ def stop(cluster: Cluster) -> None:
             os.killpg(starter.pid, signal.SIGTERM)
     for starter in cluster.starters:
         try:
-            starter.wait(timeout=20)
+            starter.wait(timeout=5)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(starter.pid, signal.SIGKILL)
             starter.wait(timeout=10)
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 5
     while cluster.pids() and time.monotonic() < deadline:
         time.sleep(0.2)
     for pid in cluster.pids():

@@ -140,8 +140,7 @@ def test_tiny_diffusers_stills_run_batched_in_a_gpu_type_actor(
     pytest.importorskip("diffusers", reason="diffusers is not installed")
     from test_diffusers import FILM, make_tiny_model
 
-    make_tiny_model(tmp_path / "tiny")
-    shutil.copytree(tmp_path / "tiny", tmp_path / "model")
+    shutil.copytree(make_tiny_model(tmp_path / "tiny"), tmp_path / "model")
     film = tmp_path / "gen.film"
     film.write_text(FILM, encoding="utf-8")
     log = tmp_path / "diffusers.jsonl"
