@@ -151,7 +151,8 @@ def _text(title: str, seconds: float, exact: bool, rows: list[dict[str, Any]],
         lines.append(f"{kind:<11}{cached + todo:>6}{cached:>8}{todo:>8}")
     todo_rows = [r for r in rows if not r["cached"]]
     workers = costs["workers"]
-    gpus = f" and {workers['gpus']} GPU" if workers["gpus"] else ""
+    shown = workers["gpus"] and (costs["gpu_seconds"] or workers["name"] != "this machine")
+    gpus = f" and {workers['gpus']} GPU" if shown else ""
     measured = sum(1 for r in todo_rows if r["measured"])
     lines.append(f"{len(rows)} jobs, {len(todo_rows)} to run: {costs['cpu_seconds']:.1f} "
                  f"CPU-s, {costs['gpu_seconds']:.1f} GPU-s, about {costs['wall_seconds']:.1f}s "
