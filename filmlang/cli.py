@@ -271,6 +271,17 @@ def _build_options(func: F) -> F:
     return func
 
 
+def _cluster_workers(cluster: str | None) -> Any:
+    """What `filmc plan --cluster ray` estimates on: the cluster's CPUs and GPUs."""
+    if not cluster:
+        return None
+    from filmlang.exec.ray_executor import cluster_resources
+    from filmlang.plan.estimate import Workers
+
+    found = cluster_resources()
+    return Workers(found.cpus, found.gpus, found.nodes, "the Ray cluster")
+
+
 def _cluster_error() -> type[Exception]:
     from filmlang.exec.ray_executor import ClusterError  # imports no Ray
 
@@ -390,7 +401,7 @@ def plan_command(file: Path, preview: bool, jobs: int | None, cache: Path | None
     try:
         text, code = describe_plan(file, cache=cache, config=config,
                                    as_json=as_json, allow_outside=allow_outside,
-                                   jobs=jobs, cluster=cluster or "",
+                                   jobs=jobs, workers=_cluster_workers(cluster),
                                    cache_remote=cache_remote)
     except (RemoteError, _cluster_error()) as exc:
         click.echo(click.style("error: ", fg="red", bold=True) + str(exc), err=True)

@@ -60,9 +60,9 @@ def _start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
 
 
 def _wait_for_nodes(address: str, count: int, timeout: float = 90.0) -> None:
-    script = ("import ray, json; ray.init(address=%r, _node_ip_address='127.0.0.1', "
-              "log_to_driver=False, logging_level='ERROR'); "
-              "print(json.dumps(sum(1 for n in ray.nodes() if n['Alive'])))" % address)
+    script = (f"import ray, json; ray.init(address={address!r}, "
+              "_node_ip_address='127.0.0.1', log_to_driver=False, logging_level='ERROR'); "
+              "print(json.dumps(sum(1 for n in ray.nodes() if n['Alive'])))")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,

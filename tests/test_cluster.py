@@ -21,12 +21,12 @@ import pytest
 
 pytest.importorskip("ray", reason="Ray is not installed (pip install 'filmlang[ray]')")
 
-from conftest import TINY_FILM, processes  # noqa: E402
-from ray_cluster import Cluster, two_nodes  # noqa: E402
-from test_build import framemd5  # noqa: E402
+from ray_cluster import Cluster, two_nodes
+from test_build import framemd5
 
-from filmlang.build import build  # noqa: E402
-from filmlang.cache.remote import Remote  # noqa: E402
+from conftest import TINY_FILM, processes
+from filmlang.build import build
+from filmlang.cache.remote import Remote
 
 FILMC = [sys.executable, "-m", "filmlang.cli"]
 

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 from conftest import TINY_FILM
-
 from filmlang.build import build
 from filmlang.cache.costs import CostBook, cost_key
 from filmlang.cache.store import Store
@@ -45,8 +44,11 @@ def test_costs_are_recorded_by_backend_kind_model_and_size(tmp_path: Path) -> No
     assert cost_key(other_model)[2] == "x" * 16
     assert not estimator.measured(other_model)
     assert estimator.cost(other_model) == default_cost(other_model)
-    per, fixed = DEFAULTS["still@diffusers"]
+    per, fixed = DEFAULTS["still"]
     assert default_cost(other_model) == per * 0.1 + fixed
+    on_gpu = Estimator(again, lambda job: job.backend_name == "diffusers")
+    per, fixed = DEFAULTS["still@gpu"]
+    assert on_gpu.cost(other_model) == per * 0.1 + fixed
 
 
 def test_two_books_saving_merge_their_records(tmp_path: Path) -> None:

@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import TINY_FILM
 from ray_cluster import free_port
 
+from conftest import TINY_FILM
 from filmlang.build import build
 from filmlang.cache.remote import Remote, TieredStore, verify
 from filmlang.cache.store import Store

@@ -19,10 +19,26 @@ import contextlib
 import json
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from filmlang.jobs import Job
+
+class Job(Protocol):
+    """What a cost is keyed by, of a job (`filmlang.jobs.Job`, a layer above the cache)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def backend_name(self) -> str: ...
+
+    @property
+    def params(self) -> Mapping[str, Any]: ...
+
+    @property
+    def inputs(self) -> tuple[str, ...]: ...
+
 
 COSTS = "costs.json"
 KEEP_SIZES = 32

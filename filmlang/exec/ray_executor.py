@@ -46,7 +46,7 @@ from filmlang.exec.gpu import group_batches, run_batch
 from filmlang.jobs import Cancelled, Job, JobFailed
 
 CPU_NEEDS = {"speech": 2.0}
-"""CPUs a kind of job keeps busy (Piper runs onnxruntime on two threads); others take one."""
+"""CPUs a kind of job keeps busy (speech runs onnxruntime on two threads); others take one."""
 CHUNK = 8
 """At most this many images per actor call: results come back, and are committed, as each
 chunk finishes; the actor's batcher splits a chunk further when memory asks for it."""
@@ -315,3 +315,12 @@ class RayExecutor:
                 continue
         self._actors = []
         self.ray.shutdown()
+
+
+def cluster_resources() -> Resources:
+    """The resources of the cluster a build would use (connects, then disconnects)."""
+    executor = RayExecutor(StoreSpec(""))
+    try:
+        return executor.resources()
+    finally:
+        executor.shutdown()

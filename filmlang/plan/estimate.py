@@ -45,20 +45,6 @@ def local_workers(jobs: int | None) -> Workers:
     return Workers(cpus=jobs or os.cpu_count() or 1, gpus=1)
 
 
-def cluster_workers(cluster: str) -> Workers:
-    """The cluster's resources (connects to it, as a build would)."""
-    from filmlang.exec.ray_executor import RayExecutor, StoreSpec
-
-    if cluster != "ray":
-        raise ValueError(f"unknown cluster {cluster!r}")
-    executor = RayExecutor(StoreSpec(""))
-    try:
-        found = executor.resources()
-    finally:
-        executor.shutdown()
-    return Workers(found.cpus, found.gpus, found.nodes, "the Ray cluster")
-
-
 def phase_one(jobs: dict[str, Job], ctx: PlanContext) -> set[str]:
     """The jobs the first phase runs (speech, stills and what they use)."""
     seen: set[str] = set()
@@ -73,8 +59,11 @@ def phase_one(jobs: dict[str, Job], ctx: PlanContext) -> set[str]:
 
 
 def describe_plan(path: Path, *, cache: Path | None, config: BuildConfig, as_json: bool,
-                  allow_outside: bool = False, jobs: int | None = None, cluster: str = "",
-                  cache_remote: str | None = None) -> tuple[str, int]:
+                  allow_outside: bool = False, jobs: int | None = None,
+                  workers: Workers | None = None, cache_remote: str | None = None
+                  ) -> tuple[str, int]:
+    """The plan as text or JSON, and the exit status. `workers`: what the jobs would run
+    on (a cluster's resources, found by the caller), else this machine's."""
     checked = check_file(path, allow_outside=allow_outside)
     if not checked.ok or checked.film is None:
         return checked.report(), 1
@@ -106,7 +95,7 @@ def describe_plan(path: Path, *, cache: Path | None, config: BuildConfig, as_jso
     assert plan.timeline is not None and plan.graph is not None
     book = CostBook(root)
     estimator = Estimator(book)
-    workers = cluster_workers(cluster) if cluster else local_workers(jobs)
+    workers = workers or local_workers(jobs)
     graph = plan.graph.jobs
     rows: list[dict[str, Any]] = []
     todo: dict[str, Job] = {}
