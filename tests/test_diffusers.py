@@ -413,6 +413,18 @@ def test_a_generated_clip_moves_its_shot(film: Path, events: Path, tmp_path: Pat
     again = build(film, cache=tmp_path / "cache", jobs=2)
     assert again.ok and again.counts().get("clip", {}).get("ran", 0) == 0
 
+    # Out of memory, the clip is sampled again decoding fewer frames at once.
+    os.environ["FILMC_SIMULATE_OOM"] = "2"
+    try:
+        tight = build(film, cache=tmp_path / "cache-tight", jobs=2)
+    finally:
+        del os.environ["FILMC_SIMULATE_OOM"]
+    assert tight.ok, [f.message for f in tight.failures]
+    assert [e["decode"] for e in read_events(events) if e["event"] == "clip-oom"] == [5]
+    clip = next(job for job, _, _ in tight.records() if job.kind == "clip")
+    folder = tmp_path / "cache-tight" / "objects" / clip.key[:2] / clip.key
+    assert len(sorted(folder.glob("frame_*.png"))) == 5
+
 
 def test_character_sheets_condition_shots_when_the_model_has_an_ip_adapter(
         film: Path, tmp_path: Path) -> None:
