@@ -144,8 +144,11 @@ def test_tiny_diffusers_stills_run_batched_in_a_gpu_type_actor(
     film = tmp_path / "gen.film"
     film.write_text(FILM, encoding="utf-8")
     log = tmp_path / "diffusers.jsonl"
+    # the driver's FILMC_* settings reach the actor: a call of more than 2 images runs out
+    # of (simulated) memory there, and the actor halves its batch
     proc = start_build(film, tmp_path / "cache", tmp_path / "out.mp4",
-                       cluster.env(FILMC_DIFFUSERS_LOG=str(log), HF_HUB_OFFLINE="1"))
+                       cluster.env(FILMC_DIFFUSERS_LOG=str(log), HF_HUB_OFFLINE="1",
+                                   FILMC_SIMULATE_OOM="2"))
     events = finish(proc, timeout=400)
     stills = [e for e in ran(events) if e["kind"] == "still"]
     assert len(stills) == 5
@@ -155,5 +158,21 @@ def test_tiny_diffusers_stills_run_batched_in_a_gpu_type_actor(
     others = {e["worker"] for e in ran(events) if e["kind"] != "still"}
     assert stills[0]["worker"] not in others
     calls = [json.loads(line) for line in log.read_text().splitlines()]
-    assert sorted(c["batch"] for c in calls if c["event"] == "call") == [1, 4]
+    assert [c["batch"] for c in calls if c["event"] == "oom"] == [4]
+    assert sorted(c["batch"] for c in calls if c["event"] == "call") == [1, 2, 2]
     assert [c["device"] for c in calls if c["event"] == "load"] == ["cpu"]
+
+
+def test_plan_estimates_on_the_clusters_resources(cluster: Cluster, tmp_path: Path) -> None:
+    film = tmp_path / "tiny.film"
+    film.write_text(TINY_FILM, encoding="utf-8")
+    done = subprocess.run([*FILMC, "plan", str(film), "--json", "--cluster", "ray"],
+                          capture_output=True, text=True, env=cluster.env(), timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    plan = json.loads(done.stdout)
+    assert plan["workers"] == {"cpus": 4, "gpus": 1, "nodes": 2, "name": "the Ray cluster"}
+    local = subprocess.run([*FILMC, "plan", str(film), "--json", "-j", "1"],
+                           capture_output=True, text=True, check=True)
+    # the same work, spread over four CPUs rather than one
+    assert plan["cpu_seconds"] == json.loads(local.stdout)["cpu_seconds"]
+    assert plan["wall_seconds"] < json.loads(local.stdout)["wall_seconds"]
