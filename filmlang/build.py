@@ -157,6 +157,9 @@ def _build(path: Path, *, output: Path | None, cache: Path | None, jobs: int | N
                 return result
             _run(plan.graph, scheduler, result, cancel)
         finally:
+            left = scheduler.finish()  # stills still sampling when planning stopped
+            if left.records:
+                result.reports.append(left)
             executor.shutdown()
         if result.cancelled or result.failures:
             return result
@@ -177,14 +180,16 @@ def _build(path: Path, *, output: Path | None, cache: Path | None, jobs: int | N
 
 def _speak(ctx: PlanContext, scheduler: Scheduler, store: Store, result: BuildResult
            ) -> dict[LineWhere, float] | None:
-    """Phase one's jobs run: the speech, and beside it every still not made yet (no still
-    waits for a line's length, so the GPU starts at once; a still already in the cache is
-    verified only if phase two needs it, so a no-op rebuild stays cheap). Gives each line's
-    length, or None when a job failed or the build was cancelled (the result says which)."""
+    """Phase one's jobs run: the speech, and beside it, in the background, every still not
+    made yet (no still waits for a line's length, so the GPU starts at once, and goes on
+    sampling while phase two is planned and the segments of the stills already made are
+    encoded; a still already in the cache is verified only if phase two needs it, so a
+    no-op rebuild stays cheap). Gives each line's length once the speech is done, or None
+    when a job failed or the build was cancelled (the result says which)."""
     missing = [key for key in ctx.stills.values()
                if store.lookup(key, verify=False).status == "missing"]
-    targets = list(dict.fromkeys([*missing, *ctx.speech.values()]))
-    report = scheduler.run(ctx.graph.jobs, targets)
+    report = scheduler.run(ctx.graph.jobs, list(dict.fromkeys(ctx.speech.values())),
+                           background=missing)
     result.reports.append(report)
     result.cancelled = report.cancelled
     result.failures = report.failures

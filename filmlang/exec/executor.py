@@ -6,8 +6,9 @@ cancellation, progress and the explanations; an executor only runs what it is ha
 - `submit(job)`: one CPU job, a future of its `Outcome` (seconds, node, worker process);
 - `submit_batched(jobs)`: of the ready jobs, those a GPU pool batches; a future per job;
 - `slots()`: how many CPU jobs may run at once (batched futures do not count);
-- `cancel()`: stop the children of running jobs; `close()`: the end of one run;
-  `shutdown()`: the end of the build.
+- `cancel()`: stop the children of running jobs; `close()`: nothing runs any more (a run
+  that leaves jobs in the background for the next does not close); `shutdown()`: the end
+  of the build.
 
 `LocalExecutor` is the default: CPU jobs on threads in this process (the heavy work
 happens in ffmpeg, numpy and onnxruntime, which release the GIL) and batched jobs on the
@@ -121,7 +122,9 @@ class LocalExecutor:
 
     def open(self, ctx: Context) -> None:
         self._ctx = ctx
-        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="filmc")
+        if self._pool is None:  # still open when the last run left jobs in the background
+            self._pool = ThreadPoolExecutor(max_workers=self.workers,
+                                            thread_name_prefix="filmc")
 
     def slots(self) -> int:
         return self.workers

@@ -100,6 +100,10 @@ class Scheduler:
         self._done: set[str] = set()
         """Keys this scheduler already made or found cached, in an earlier `run` of the
         same build (phase one's stills are phase two's inputs): not looked up again."""
+        self._carry: tuple[dict[str, Job], dict[str, set[str]], dict[Future[Outcome], Job]] \
+            = ({}, {}, {})
+        """Background jobs of the last run still to start, their inputs not done, and those
+        running: the next run (or `finish`) takes them over."""
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -110,9 +114,11 @@ class Scheduler:
         cached: dict[str, Job] = {}
         lookups: dict[str, Lookup] = {}
 
+        carried = self._carried()
+
         def visit(key: str) -> None:
-            if key in run or key in cached or key in self._done:
-                return  # (done by an earlier run of this build: counted there)
+            if key in run or key in cached or key in self._done or key in carried:
+                return  # (done, or in flight, from an earlier run of this build)
             job = jobs[key]
             lookup = self.store.lookup(key)
             lookups[key] = lookup
@@ -125,27 +131,52 @@ class Scheduler:
 
         for key in targets:
             visit(key)
-        self._lookups = lookups
+        self._lookups.update(lookups)
         return list(run.values()), list(cached.values())
 
-    def run(self, jobs: dict[str, Job], targets: list[str]) -> Report:
+    def _carried(self) -> set[str]:
+        pending, _, running = self._carry
+        return set(pending) | {job.key for job in running.values()}
+
+    def run(self, jobs: dict[str, Job], targets: list[str], *,
+            background: list[str] | tuple[str, ...] = ()) -> Report:
+        """Make `targets`; return once they are made (or the run failed or was
+        cancelled). `background` targets are started too, in rank order with the rest, but
+        not waited for: what of them is left goes on during the next run, which takes it
+        over, or is waited for by `finish` (phase one's stills run on while the build
+        speaks, solves the timeline and encodes the segments of the stills already made)."""
         began = time.perf_counter()
         self.report = Report()
-        to_run, cached = self.plan(jobs, targets)
-        self.progress.start(len(to_run) + len(cached))
+        carried_pending, carried_waiting, running = self._carry
+        self._carry = ({}, {}, {})
+        to_run, cached = self.plan(jobs, [*targets, *background])
+        self.progress.start(len(to_run) + len(cached) + len(carried_pending) + len(running))
         for job in cached:
             self._record(Record(job, "cached", "unchanged"))
-        pending = {job.key: job for job in to_run}
-        waiting = {key: {d for d in job.inputs if d in pending} for key, job in pending.items()}
-        running: dict[Future[Outcome], Job] = {}
+        pending = {**carried_pending, **{job.key: job for job in to_run}}
+        inflight = set(pending) | {job.key for job in running.values()}
+        waiting = {**carried_waiting,
+                   **{job.key: {d for d in job.inputs if d in inflight} for job in to_run}}
         if pending:
             _import_shared_modules()
             self._rank = priorities(pending, self._estimator.cost, self._estimator.on_gpu)
         self.executor.open(Context(self.store, self.runners, self._cancel, self._on_cancel))
-        try:
-            self._loop(pending, waiting, running)
-        finally:
+        goal = list(targets)
+        self._loop(pending, waiting, running, goal)
+        if (waiting or running) and not self.report.failures and not self.report.cancelled:
+            self._carry = ({k: pending[k] for k in waiting}, waiting, running)
+        else:
             self.executor.close()
+        self._close_run(began)
+        return self.report
+
+    def finish(self) -> Report:
+        """Wait for (and record) what earlier runs left running in the background."""
+        if not any(self._carry):
+            return Report()
+        return self.run({}, [], background=())
+
+    def _close_run(self, began: float) -> None:
         self.progress.stop()
         if self.explainer is not None:
             self.explainer.save()
@@ -154,11 +185,15 @@ class Scheduler:
         if self.costs is not None:
             self.costs.save()
         self.report.wall = time.perf_counter() - began
-        return self.report
 
     def _loop(self, pending: dict[str, Job], waiting: dict[str, set[str]],
-              running: dict[Future[Outcome], Job]) -> None:
+              running: dict[Future[Outcome], Job], goal: list[str]) -> None:
+        """Start and collect jobs until the goal's targets are made (every job, when the
+        goal is empty), a job fails (then until what runs has finished) or the run is
+        cancelled."""
         while waiting or running:
+            if goal and all(key in self._done for key in goal) and not self.report.failures:
+                return
             if self._cancel.is_set():
                 # Start nothing new, stop what runs; objects already done stay cached.
                 self.report.cancelled = True
