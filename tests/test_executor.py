@@ -47,3 +47,37 @@ def test_the_bar_counts_the_nodes_and_workers_at_work() -> None:
     alone = RichProgress(io.StringIO())
     alone.advance(Record(job, "ran", "new", 1.0, NODE, 1))
     assert alone._text() == "segment 1+0"
+
+
+def test_background_jobs_go_on_into_the_next_run(tmp_path: Path) -> None:
+    """Phase one's stills: started with the speech, not waited for; the next run takes
+    them over (a job that uses one waits for it), and `finish` waits for the rest."""
+    import threading
+
+    store = Store(tmp_path / "cache")
+    store.ensure()
+    release = threading.Event()
+    graph = GraphBuilder()
+    quick = graph.add(Job(kind="speech", backend="t@1", params={}, label="quick"))
+    slow = graph.add(Job(kind="still", backend="t@1", params={"n": 1}, label="slow"))
+    other = graph.add(Job(kind="still", backend="t@1", params={"n": 2}, label="other"))
+    user = graph.add(Job(kind="segment", backend="t@1", params={}, inputs=(slow, quick),
+                         label="user"))
+
+    def run(job: Job, out: Path, store: Store) -> None:
+        if job.kind == "still":
+            assert release.wait(30)
+        (out / "x").write_text(job.label)
+
+    scheduler = Scheduler(store, lambda job: run, workers=4)
+    first = scheduler.run(graph.jobs, [quick], background=[slow, other])
+    assert {r.job.label: r.status for r in first.records.values()} == {"quick": "ran"}
+    assert not store.lookup(slow).ok  # still sampling
+    release.set()
+    second = scheduler.run(graph.jobs, [user])
+    labels = {r.job.label for r in second.records.values()}
+    assert {"slow", "user"} <= labels and "quick" not in labels
+    rest = scheduler.finish()
+    assert labels | {r.job.label for r in rest.records.values()} == {"slow", "other", "user"}
+    assert all(store.lookup(key).ok for key in (slow, other, user))
+    assert not scheduler.finish().records  # nothing left
