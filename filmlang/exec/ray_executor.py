@@ -195,6 +195,9 @@ class RayExecutor:
         self._gpu_futures: set[Future[Outcome]] = set()
         self._actors: list[Any] = []
         self._load: list[int] = []
+        self._last: list[Any] = []
+        """The group each actor ran last: its pipeline is loaded (model affinity)."""
+        self._widest = 1.0
         self._lock = threading.Lock()
         self._task = self.ray.remote(max_retries=TASK_RETRIES)(cpu_job)
         self._slots = 1
@@ -204,7 +207,10 @@ class RayExecutor:
     def resources(self) -> Resources:
         total = self.ray.cluster_resources()
         resource = os.environ.get(GPU_RESOURCE_ENV) or "GPU"
-        nodes = sum(1 for node in self.ray.nodes() if node.get("Alive"))
+        alive = [node for node in self.ray.nodes() if node.get("Alive")]
+        nodes = len(alive)
+        self._widest = max([float(node.get("Resources", {}).get("CPU", 1)) for node in alive]
+                           or [1.0])
         return Resources(cpus=max(1, int(total.get("CPU", 1))),
                          gpus=int(total.get(resource, 0)), nodes=max(1, nodes), name="ray")
 
@@ -221,6 +227,7 @@ class RayExecutor:
         actor = self.ray.remote(GpuWorker).options(**options)
         self._actors = [actor.remote(self.spec) for _ in range(max(1, found.gpus))]
         self._load = [0] * len(self._actors)
+        self._last = [None] * len(self._actors)
 
     # ------------------------------------------------------------- a run
 
@@ -232,7 +239,7 @@ class RayExecutor:
         return max(1, self._slots - len(self._actors))
 
     def submit(self, job: Job) -> Future[Outcome]:
-        needs = CPU_NEEDS.get(job.kind, 1.0)
+        needs = min(CPU_NEEDS.get(job.kind, 1.0), self._widest)  # never more than a node has
         ref = self._task.options(num_cpus=needs).remote(job, self.spec)
         future: Future[Outcome] = Future()
         self._refs[future] = ref
@@ -259,15 +266,18 @@ class RayExecutor:
             return []
         self._start_actors()
         out: list[tuple[Job, Future[Outcome]]] = []
-        for ((backend, kind), _), members in groups.items():
+        for ((backend, kind), group), members in groups.items():
             for start in range(0, len(members), CHUNK):
                 chunk = members[start:start + CHUNK]
                 futures = {job.key: Future[Outcome]() for job in chunk}
                 for job in chunk:
                     self._gpu_futures.add(futures[job.key])
                     out.append((job, futures[job.key]))
-                lane = self._load.index(min(self._load))
+                # the least loaded actor, and of those one with this group's model loaded
+                lane = min(range(len(self._actors)),
+                           key=lambda n: (self._load[n], self._last[n] != group))
                 self._load[lane] += len(chunk)
+                self._last[lane] = group
                 ref = self._actors[lane].run.remote(backend, kind, chunk)
                 ref.future().add_done_callback(
                     lambda done, c=chunk, f=futures, n=lane: self._resolve_batch(c, f, n, done))
