@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 NODE = socket.gethostname()
 
 
+class ClusterError(Exception):
+    """Ray is missing or the cluster cannot be reached: what a user reads."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     """How a job that ran to its end went: its seconds, and where it ran."""

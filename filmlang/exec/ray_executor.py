@@ -41,9 +41,10 @@ from filmlang.backends.protocol import Batcher
 from filmlang.backends.registry import registry
 from filmlang.cache.remote import open_store
 from filmlang.cache.store import Store
-from filmlang.exec.executor import Context, Outcome, Resources
+from filmlang.exec.executor import ClusterError, Context, Outcome, Resources
 from filmlang.exec.gpu import group_batches, run_batch
 from filmlang.jobs import Cancelled, Job, JobFailed
+from filmlang.plan.estimate import Workers
 
 CPU_NEEDS = {"speech": 2.0}
 """CPUs a kind of job keeps busy (speech runs onnxruntime on two threads); others take one."""
@@ -54,10 +55,6 @@ GPU_RESOURCE_ENV = "FILMC_RAY_GPU_RESOURCE"
 WORKER_CACHE_ENV = "FILMC_WORKER_CACHE"
 TASK_RETRIES = 3
 FORWARDED = ("HF_HUB_OFFLINE", "XDG_CACHE_HOME")
-
-
-class ClusterError(Exception):
-    """Ray is missing or the cluster cannot be reached: what a user reads."""
 
 
 @dataclass(frozen=True)
@@ -327,10 +324,12 @@ class RayExecutor:
         self.ray.shutdown()
 
 
-def cluster_resources() -> Resources:
-    """The resources of the cluster a build would use (connects, then disconnects)."""
+def plan_workers() -> Workers:
+    """What `filmc plan --cluster ray` estimates on: the CPUs and GPUs of the cluster a
+    build would use (connects, then disconnects)."""
     executor = RayExecutor(StoreSpec(""))
     try:
-        return executor.resources()
+        found = executor.resources()
     finally:
         executor.shutdown()
+    return Workers(found.cpus, found.gpus, found.nodes, "the Ray cluster")
