@@ -46,9 +46,10 @@ def local_workers(jobs: int | None) -> Workers:
 
 
 def phase_one(jobs: dict[str, Job], ctx: PlanContext) -> set[str]:
-    """The jobs the first phase runs (speech, stills and what they use)."""
+    """The jobs that phase two waits for: the speech and what it uses (the build solves
+    the timeline once the lines are spoken; the stills run on in the background)."""
     seen: set[str] = set()
-    todo = [*ctx.speech.values(), *ctx.stills.values()]
+    todo = list(ctx.speech.values())
     while todo:
         key = todo.pop()
         if key in seen or key not in jobs:

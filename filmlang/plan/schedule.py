@@ -10,8 +10,8 @@ comes first. The scheduler (`exec/scheduler.py`) starts ready jobs in this order
 `simulate(...)`: replays a graph with known costs on `cpus` CPU and `gpus` GPU workers
 with the same order (the scheduler's own list scheduling), and gives the makespan: the
 expected wall time of `filmc plan` and the replays of `bench/cluster_sim.py`. Jobs of the
-second planning phase wait for the whole first phase (the build solves the timeline in
-between).
+second planning phase wait for the speech (the build solves the timeline once the lines
+are spoken; the stills go on meanwhile).
 """
 
 from __future__ import annotations
