@@ -5,12 +5,9 @@ Imports stay inside the commands so that `filmc --help` starts at once.
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import os
 import signal
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -18,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from filmlang import __version__
+from filmlang.outputs import write_atomic
 
 if TYPE_CHECKING:
     from filmlang import ir
@@ -195,7 +193,7 @@ def fmt(files: tuple[Path, ...], check_only: bool, diff: bool) -> None:
             continue
         if not diff and str(path) != "-":
             try:
-                _write_atomic(path, result.text)
+                write_atomic(path, result.text)
             except OSError as exc:
                 _cannot_write(path, exc)
                 status = EXIT_FAILURE
@@ -209,20 +207,6 @@ def _cannot_write(path: Path, exc: OSError) -> None:
     from filmlang.outputs import cannot_write
 
     click.echo(click.style("error: ", fg="red", bold=True) + cannot_write(path, exc), err=True)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    folder = path.parent
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        with contextlib.suppress(OSError):
-            os.chmod(temp, path.stat().st_mode & 0o7777)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _config(preview: bool, backends: tuple[str, ...]) -> BuildConfig:
@@ -269,10 +253,25 @@ _BUILD_OPTIONS = [
 ]
 
 
-def _build_options(func: F) -> F:
-    for option in reversed(_BUILD_OPTIONS):
-        func = option(func)
-    return func
+_CLUSTER_OPTIONS = [
+    click.option("--cluster", type=click.Choice(["ray"]), default=None,
+                 help="Run the jobs on a Ray cluster: $RAY_ADDRESS, else a local one "
+                      "(pip install 'filmlang[ray]'; docs/cluster.md)."),
+    click.option("--cache-remote", metavar="URL", default=None, envvar="FILMC_CACHE_REMOTE",
+                 help="A shared cache behind the local one: a folder, or s3://bucket/prefix "
+                      "(pip install 'filmlang[s3]'); or $FILMC_CACHE_REMOTE."),
+]
+
+
+def _options(options: list[Callable[[F], F]]) -> Callable[[F], F]:
+    def apply(func: F) -> F:
+        for option in reversed(options):
+            func = option(func)
+        return func
+    return apply
+
+
+_build_options, _cluster_options = _options(_BUILD_OPTIONS), _options(_CLUSTER_OPTIONS)
 
 
 @main.command()
@@ -283,14 +282,17 @@ def _build_options(func: F) -> F:
 @click.option("--explain", is_flag=True, help="Say why each job ran, or why it did not.")
 @click.option("--log-format", type=click.Choice(["text", "jsonl"]), default="text",
               help="jsonl: one JSON event per job on standard output, for tools.")
+@_cluster_options
 @_ALLOW_OUTSIDE
 def build(file: Path, output: Path | None, preview: bool, jobs: int | None, cache: Path | None,
-          backends: tuple[str, ...], explain: bool, log_format: str,
-          allow_outside: bool) -> None:
+          backends: tuple[str, ...], explain: bool, log_format: str, cluster: str | None,
+          cache_remote: str | None, allow_outside: bool) -> None:
     """Build FILE into a film (MP4 with subtitles and chapters). Exit 1 on errors in the
     source, 2 when rendering fails."""
     from filmlang.build import build as run_build
+    from filmlang.cache.remote import RemoteError
     from filmlang.exec.console import JsonProgress, RichProgress
+    from filmlang.exec.executor import ClusterError
     from filmlang.link.mux import CONTAINERS
 
     if output is not None and output.suffix.lower() not in CONTAINERS:
@@ -303,7 +305,11 @@ def build(file: Path, output: Path | None, preview: bool, jobs: int | None, cach
     try:
         result = run_build(file, output=output, cache=cache, jobs=jobs,
                            config=config, allow_outside=allow_outside,
-                           progress=progress)
+                           progress=progress, cluster=cluster or "",
+                           cache_remote=cache_remote)
+    except (RemoteError, ClusterError) as exc:
+        click.echo(click.style("error: ", fg="red", bold=True) + str(exc), err=True)
+        sys.exit(EXIT_FAILURE)
     except KeyboardInterrupt:
         click.echo("filmc: interrupted; finished jobs stay cached", err=True)
         sys.exit(130)
@@ -359,17 +365,29 @@ def _report(result: BuildResult, log_format: str) -> None:
 @_FILE
 @_build_options
 @click.option("--json", "as_json", is_flag=True, help="The job graph as JSON.")
+@_cluster_options
 @_ALLOW_OUTSIDE
 def plan_command(file: Path, preview: bool, jobs: int | None, cache: Path | None,
-                 backends: tuple[str, ...], as_json: bool, allow_outside: bool) -> None:
-    """Show the render jobs FILE needs, which are cached, and an estimate of the work."""
+                 backends: tuple[str, ...], as_json: bool, cluster: str | None,
+                 cache_remote: str | None, allow_outside: bool) -> None:
+    """Show the render jobs FILE needs, which are cached, and what the rest should cost:
+    CPU- and GPU-seconds and the wall time on this machine (or the --cluster's)."""
     from filmlang.backends.diffusers.models import ModelProblem
+    from filmlang.cache.remote import RemoteError
+    from filmlang.exec.executor import ClusterError
     from filmlang.plan.estimate import describe_plan
 
     config = _config(preview, backends)
     try:
-        text, code = describe_plan(file, cache=cache, config=config,
-                                   as_json=as_json, allow_outside=allow_outside)
+        if cluster:
+            from filmlang.exec.ray_executor import plan_workers
+        text, code = describe_plan(file, cache=cache, config=config, as_json=as_json,
+                                   allow_outside=allow_outside, jobs=jobs,
+                                   workers=plan_workers() if cluster else None,
+                                   cache_remote=cache_remote)
+    except (RemoteError, ClusterError) as exc:
+        click.echo(click.style("error: ", fg="red", bold=True) + str(exc), err=True)
+        sys.exit(1)
     except ModelProblem as exc:  # the diffusers model named cannot be used
         click.echo(click.style("error: ", fg="red", bold=True) + f"{exc.message} [E0603]\n"
                    f"  = help: {exc.help}", err=True)
@@ -485,7 +503,7 @@ def import_command(script: Path, output: Path | None, force: bool) -> None:
         click.echo(_color_report(f"{script}:{warning.line}: warning: {warning.message}"),
                    err=True)
     try:
-        _write_new(target, text)
+        write_atomic(target, text, make_folder=True)
     except OSError as exc:
         _cannot_write(target, exc)
         sys.exit(EXIT_FAILURE)
@@ -536,11 +554,6 @@ def export_command(file: Path, fmt: str, output: Path | None, preview: bool, job
     if not done.written:
         sys.exit(done.build.exit_code if done.build is not None else EXIT_ERRORS)
     click.echo("wrote " + ", ".join(_shown(p) for p in done.written), err=True)
-
-
-def _write_new(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(path, text)
 
 
 @main.group()

@@ -76,7 +76,7 @@ def test_fmt_that_cannot_write_names_the_file(film: Path, monkeypatch: pytest.Mo
     def refuse(*args: object, **kwargs: object) -> tuple[int, str]:
         raise PermissionError(errno.EACCES, "Permission denied", str(film / ".messy.film.tmp"))
 
-    monkeypatch.setattr("filmlang.cli.tempfile.mkstemp", refuse)
+    monkeypatch.setattr("filmlang.outputs.tempfile.mkstemp", refuse)
     monkeypatch.chdir(film)
     result = CliRunner().invoke(main, ["fmt", "messy.film"])
     assert result.exit_code == 2, result.output

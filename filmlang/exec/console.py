@@ -1,4 +1,8 @@
-"""What a build shows: one rich progress bar with counts per kind, or JSON lines for tools."""
+"""What a build shows: one rich progress bar with counts per kind, or JSON lines for tools.
+
+Both say where each job ran: the bar counts the nodes and worker processes at work (more
+than one with `--cluster ray`), and each JSON line of a job that ran has its `node` and
+`worker` (process id)."""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ class RichProgress(Progress):
         self._bar: Any = None
         self._task: Any = None
         self._counts: dict[str, list[int]] = {}
+        self._where: set[tuple[str, int]] = set()
         self._lock = threading.Lock()
 
     def start(self, total: int) -> None:
@@ -43,6 +48,7 @@ class RichProgress(Progress):
             ran, cached = self._counts.setdefault(record.job.kind, [0, 0])
             if record.status == "ran":
                 self._counts[record.job.kind][0] = ran + 1
+                self._where.add((record.node, record.worker))
             elif record.status == "cached":
                 self._counts[record.job.kind][1] = cached + 1
             if self.explain:
@@ -51,7 +57,13 @@ class RichProgress(Progress):
                 self._bar.update(self._task, advance=1, description=self._text())
 
     def _text(self) -> str:
-        return "  ".join(f"{kind} {ran}+{cached}" for kind, (ran, cached) in self._counts.items())
+        text = "  ".join(f"{kind} {ran}+{cached}" for kind, (ran, cached)
+                         in self._counts.items())
+        nodes = {node for node, _ in self._where}
+        if len(self._where) > 1:
+            text += f"  on {len(nodes)} node{'s' if len(nodes) > 1 else ''}, " \
+                    f"{len(self._where)} workers"
+        return text
 
     def stop(self) -> None:
         if self._bar is not None:
@@ -70,9 +82,13 @@ class JsonProgress(Progress):
         self._emit({"event": "start", "jobs": total})
 
     def advance(self, record: Record) -> None:
-        self._emit({"event": "job", "kind": record.job.kind, "key": record.job.key,
-                    "label": record.job.label, "status": record.status,
-                    "reason": record.reason, "seconds": round(record.seconds, 4)})
+        event: dict[str, Any] = {"event": "job", "kind": record.job.kind,
+                                 "key": record.job.key, "label": record.job.label,
+                                 "status": record.status, "reason": record.reason,
+                                 "seconds": round(record.seconds, 4)}
+        if record.status == "ran":
+            event["node"], event["worker"] = record.node, record.worker
+        self._emit(event)
 
     def stop(self) -> None:
         self._emit({"event": "stop"})
