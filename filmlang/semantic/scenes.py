@@ -18,6 +18,7 @@ from filmlang import ir
 from filmlang.diagnostics import Diagnostic, Label, error, warning
 from filmlang.semantic import schema
 from filmlang.semantic.bind import Bound
+from filmlang.semantic.cast import parenthetical
 from filmlang.semantic.declarations import body_of, prompt_span
 from filmlang.semantic.headings import Heading, parse_heading
 from filmlang.semantic.templates import Obj
@@ -610,8 +611,9 @@ class Scenes:
             self.report(error("E0205", "this line is empty", dialogue.text.span,
                               label="nothing to say", help="write the line, or remove it"))
             return None
-        return ir.Line(speaker=dialogue.speaker, parenthetical=dialogue.parenthetical,
-                       text=" ".join(text.split()),
+        reading = parenthetical(dialogue, self.report)
+        return ir.Line(speaker=dialogue.speaker, parenthetical=reading.parenthetical,
+                       placement=reading.placement, text=" ".join(text.split()),
                        gap_before=gap if gap is not None else default_gap,
                        origin=dialogue.span)
 
