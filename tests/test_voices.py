@@ -264,17 +264,19 @@ scene s {
     path.write_text(text, encoding="utf-8")
     result = build(path, jobs=2)
     assert result.ok and result.graph is not None and result.timeline is not None
-    segment = next(job for job in result.graph.jobs.values() if job.kind == "segment")
-    mouths = [m for p in (segment.params.get("a"), segment.params) if isinstance(p, dict)
-              for m in p.get("mouths", [])]
+    mouths = [m for job in result.graph.jobs.values() if job.kind == "segment"
+              for m in job.params["shot"]["mouths"]]
     lines = result.timeline.shots[0].lines
-    assert len(mouths) == 1 and mouths[0]["first"] < 8 * lines[1].start
+    assert len(mouths) == 1 and mouths[0]["last"] <= round(8 * lines[1].start) + 1, mouths
     audio, rate = film_audio(result)
 
-    def centroid(lt: Any) -> float:
+    def highs_and_level(lt: Any) -> tuple[float, float]:
+        """The share of the line's energy above 3 kHz, and its RMS."""
         piece = audio[round(lt.start * rate): round(lt.end * rate)].astype(np.float64)
         power = np.abs(np.fft.rfft(piece)) ** 2
-        return float(np.sum(np.fft.rfftfreq(len(piece), 1 / rate) * power) / np.sum(power))
+        high = np.fft.rfftfreq(len(piece), 1 / rate) > 3000.0
+        return float(power[high].sum() / power.sum()), float(np.sqrt(np.mean(piece ** 2)))
 
-    on, off, over = (centroid(lt) for lt in lines)
-    assert off < 0.8 * on and abs(over - on) < 0.1 * on, (on, off, over)
+    on, off, over = (highs_and_level(lt) for lt in lines)
+    assert off[0] < 0.3 * on[0] and off[1] < on[1], (on, off)
+    assert abs(over[0] - on[0]) < 0.2 * on[0] and over[1] > 1.1 * on[1], (on, over)
