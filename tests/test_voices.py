@@ -280,3 +280,101 @@ scene s {
     on, off, over = (highs_and_level(lt) for lt in lines)
     assert off[0] < 0.3 * on[0] and off[1] < on[1], (on, off)
     assert abs(over[0] - on[0]) < 0.2 * on[0] and over[1] > 1.1 * on[1], (on, over)
+
+
+# ---------------------------------------------------------------- voices people own
+
+OWN_FILM = '''film "Own" {{
+    size 160x90
+    fps 8
+}}
+character ANNA {{
+    look "a woman"
+    voice "voices/alba.onnx"{options}
+}}
+scene s {{
+    music none
+    ambience none
+    shot close_up ANNA {{
+        ANNA: "Is anyone there?"
+    }}
+}}
+'''
+
+
+def own_voice(folder: Path, speakers: dict[str, int] | None = None) -> Path:
+    """A Piper voice of one's own: joe's model and config under another name."""
+    import json
+    import shutil
+
+    from filmlang.backends.speech.piper import model_files
+
+    files = model_files()
+    assert files is not None
+    target = folder / "voices"
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(files[0], target / "alba.onnx")
+    config = json.loads(files[1].read_text(encoding="utf-8"))
+    if speakers is not None:
+        config["speaker_id_map"] = speakers
+    (target / "alba.onnx.json").write_text(json.dumps(config), encoding="utf-8")
+    return target / "alba.onnx"
+
+
+def test_a_voice_file_is_kept_relative_to_the_film(tmp_path: Path) -> None:
+    result = check_source(tmp_path, OWN_FILM.format(options=' speaker="1" gender=female'))
+    assert result.film is not None, result.report()
+    voice = result.film.characters[0].voice
+    assert voice.model == "piper:voices/alba.onnx" and voice.name == ""
+    assert voice.speaker == "1" and voice.gender == "female"
+    (tmp_path / "a").mkdir()
+    outside = check_source(tmp_path / "a", OWN_FILM.replace("voices/alba", "../../alba")
+                           .format(options=""))
+    assert [d.code for d in outside.diagnostics if d.is_error] == ["E0403"]
+
+
+@needs_piper
+def test_a_missing_or_broken_voice_file_is_e0603_before_any_work(tmp_path: Path) -> None:
+    path = tmp_path / "own.film"
+    path.write_text(OWN_FILM.format(options=""), encoding="utf-8")
+    missing = build(path, jobs=1)
+    assert not missing.ok and [d.code for d in missing.diagnostics] == ["E0603"]
+    assert str(tmp_path / "voices" / "alba.onnx") in missing.diagnostics[0].message
+    assert missing.reports == []        # nothing ran
+
+    model = own_voice(tmp_path)
+    model.with_name("alba.onnx.json").write_text("{not json", encoding="utf-8")
+    broken = build(path, jobs=1)
+    assert [d.code for d in broken.diagnostics] == ["E0603"]
+    assert "alba.onnx.json is broken" in broken.diagnostics[0].message
+
+    own_voice(tmp_path)
+    path.write_text(OWN_FILM.format(options=' speaker="mara"'), encoding="utf-8")
+    unknown = build(path, jobs=1)
+    assert [d.code for d in unknown.diagnostics] == ["E0603"]
+    assert "no speaker 'mara'" in unknown.diagnostics[0].message
+
+
+@needs_piper
+def test_a_voice_file_of_ones_own_speaks_and_is_keyed_by_its_hash(tmp_path: Path) -> None:
+    from filmlang.jobs import file_digest
+
+    model = own_voice(tmp_path, speakers={"anna": 0})
+    voice = ir.Voice(model=f"piper:{model}", speaker="anna")
+    request = speech.SpeechRequest(LINES[1], voice, None, 3)
+    engine = speech.choose_engine(voice, "espeak")     # the file decides, not the film's
+    assert engine is PIPER
+    params = speech.engine_params(engine, request)
+    assert file_digest(model) in params["model"] and str(tmp_path) not in json_text(params)
+    (seconds,) = PIPER.synthesize([request], [tmp_path / "own.wav"])
+    joe = PIPER.synthesize([speech.SpeechRequest(LINES[1], ir.Voice(), None, 3)],
+                           [tmp_path / "joe.wav"])
+    # The same network: the same take as the bundled voice's.
+    assert seconds == joe[0]
+    assert (tmp_path / "own.wav").read_bytes() == (tmp_path / "joe.wav").read_bytes()
+
+
+def json_text(value: Any) -> str:
+    import json
+
+    return json.dumps(value)
