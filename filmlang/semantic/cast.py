@@ -75,7 +75,7 @@ def _defaulted(character: ir.Character, taken: dict[tuple[str, str], list[float]
     if voice.age is None and age is not None:
         update["age"] = age
     voice = voice.model_copy(update=update)
-    if plain and (voice.gender is not None or voice.age is not None):
+    if plain:
         kind = (voice.gender or "male", voice.age or "adult")
         used = taken.setdefault(kind, [])
         for pitch in voices.CAST_PITCHES:
