@@ -16,6 +16,7 @@ voice does. Deterministic: Praat has no randomness here, and the jitter's noise 
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 from filmlang import ir, voices
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
 PITCH_FLOOR = 60.0
 """Hz: the lowest pitch Praat looks for (joe at pitch=0 is about 65 Hz)."""
 PITCH_CEILING = 600.0
+_PRAAT = threading.Lock()
+"""One transform at a time: Praat keeps global state and is not made to be re-entered from
+several threads (speech jobs run on the scheduler's threads)."""
 
 
 def needed(voice: ir.Voice, delivery: Delivery) -> bool:
@@ -58,10 +62,11 @@ def transform(samples: Samples, rate: float, voice: ir.Voice, delivery: Delivery
         formants = timbre.formants / shift
     sound = parselmouth.Sound(np.asarray(samples, dtype=np.float64), sampling_frequency=rate)
     try:
-        changed = call(sound, "Change gender", PITCH_FLOOR, PITCH_CEILING, formants, median,
-                       delivery.range, 1.0)
-        if timbre is not None and timbre.jitter:
-            changed = _jitter(changed, timbre.jitter, key)
+        with _PRAAT:
+            changed = call(sound, "Change gender", PITCH_FLOOR, PITCH_CEILING, formants,
+                           median, delivery.range, 1.0)
+            if timbre is not None and timbre.jitter:
+                changed = _jitter(changed, timbre.jitter, key)
     except parselmouth.PraatError:
         return samples  # too short or unvoiced to analyse: the take as it was
     out = np.asarray(changed.values[0], dtype=np.float32)
