@@ -4,7 +4,8 @@ Synthesizes the same two lines with the Piper engine for the voice as it is (joe
 every `gender=`/`age=` of `filmlang.voices.TIMBRES`, and measures each take as Praat does
 (praat-parselmouth): the median F0, the mean F1 and F2 over voiced frames (Burg, five
 formants up to 5.5 kHz, the same settings for every voice), local jitter, and how much
-longer the transform takes than the plain voice (the baseline, in the same run). Prints a
+longer a take of each voice takes than the plain voice's (the baseline, in the same run;
+the fastest of three). Prints a
 Markdown table (the one in docs/backends.md, "Voices").
 
     python bench/voices.py
@@ -25,6 +26,8 @@ from filmlang import ir, voices
 from filmlang.audio import read_wav
 from filmlang.backends.speech import engines as speech
 
+REPEATS = 3
+"""Each voice is synthesized this many times; the fastest counts (the machine is noisy)."""
 TEXT = ("The light has to stay on tonight, whatever happens out there. "
         "We keep it burning until every boat is home.")
 
@@ -57,10 +60,13 @@ def main() -> None:
                           [Path(folder) / "warm.wav"])
         for index, (name, options) in enumerate(kinds):
             path = Path(folder) / f"{index}.wav"
-            start = time.perf_counter()
-            engine.synthesize([speech.SpeechRequest(TEXT, ir.Voice(**options), None, 1)],
-                              [path])
-            rows.append((name, measure(path), time.perf_counter() - start))
+            times = []
+            for _ in range(REPEATS):
+                start = time.perf_counter()
+                engine.synthesize([speech.SpeechRequest(TEXT, ir.Voice(**options), None, 1)],
+                                  [path])
+                times.append(time.perf_counter() - start)
+            rows.append((name, measure(path), min(times)))
     base_f2 = rows[0][1]["f2"]
     base_time = rows[0][2]
     print("| voice | median F0 | mean F1 | mean F2 | F2 vs joe | jitter | time vs joe |")

@@ -244,6 +244,25 @@ def test_a_voice_keeps_its_length_whatever_its_gender(tmp_path: Path) -> None:
 
 
 @needs_piper
+def test_a_transformed_take_is_the_same_in_another_process(tmp_path: Path) -> None:
+    """Praat's random numbers (overlap-add, jitter) are seeded per take."""
+    import sys
+
+    voice = {"gender": "female", "age": "old"}
+    request = speech.SpeechRequest(LINES[0], ir.Voice(**voice), "nervous", 7)
+    PIPER.synthesize([request], [tmp_path / "here.wav"])
+    code = ("import sys; from pathlib import Path; from filmlang import ir\n"
+            "from filmlang.backends.speech import engines as s\n"
+            "e = s.ENGINES['piper']\n"
+            "e.synthesize([s.SpeechRequest('Something else first.', ir.Voice(gender='male',"
+            " age='old'))], [Path(sys.argv[1]) / 'other.wav'])\n"
+            f"e.synthesize([s.SpeechRequest({LINES[0]!r}, ir.Voice(**{voice!r}), 'nervous',"
+            " 7)], [Path(sys.argv[1]) / 'there.wav'])\n")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, timeout=300)
+    assert (tmp_path / "here.wav").read_bytes() == (tmp_path / "there.wav").read_bytes()
+
+
+@needs_piper
 def test_off_screen_is_muffled_and_voice_over_moves_no_lips(tmp_path: Path) -> None:
     text = '''film "Off" {
     size 160x90

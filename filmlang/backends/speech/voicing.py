@@ -7,20 +7,21 @@ is resampled to scale its formants by `Timbre.formants`, then PSOLA puts the pit
 median at `Timbre.median_hz` (times the line's own pitch change) and scales its range by
 the delivery's `range`; its length stays the same. An old voice then gets `Timbre.jitter`:
 every glottal period's pitch moved by seeded noise (a second PSOLA pass), which Praat's
-jitter measure sees and a listener hears as a less steady voice.
+jitter measure sees and a listener hears as a less steady voice. It runs as one Praat
+script (`SCRIPT`) that seeds Praat's random numbers from the take's key first.
 
 A take keeps its exact length, so the timeline (and the picture) does not change when a
-voice does. Deterministic: Praat has no randomness here, and the jitter's noise comes from
-`dsp.gaussian` with the take's key. `parselmouth` and numpy are imported in the functions.
+voice does. Deterministic: Praat's own random numbers are seeded from the take's key for each take
+(under a lock: Praat's state is global), so a take is the same whatever came before.
+`parselmouth` and numpy are imported in the functions.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from filmlang import ir, voices
-from filmlang.backends.speech import dsp
 from filmlang.delivery import Delivery
 
 if TYPE_CHECKING:
@@ -29,6 +30,32 @@ if TYPE_CHECKING:
 PITCH_FLOOR = 60.0
 """Hz: the lowest pitch Praat looks for (joe at pitch=0 is about 65 Hz)."""
 PITCH_CEILING = 600.0
+SCRIPT = """
+form Voicing
+    integer seed
+    real floor
+    real ceiling
+    real formants
+    real median
+    real range
+    real jitter
+endform
+random_initializeWithSeedUnsafelyButPredictably: seed
+Change gender: floor, ceiling, formants, median, range, 1.0
+if jitter > 0
+    changed = selected ("Sound")
+    manipulation = To Manipulation: 0.01, floor, ceiling
+    tier = Extract pitch tier
+    Formula: "self * (1 + jitter * max (-2.5, min (2.5, randomGauss (0, 1))))"
+    selectObject: manipulation, tier
+    Replace pitch tier
+    selectObject: manipulation
+    Get resynthesis (overlap-add)
+endif
+"""
+"""The transform as one Praat script, so that Praat's random numbers (its overlap-add draws
+some for unvoiced stretches; the jitter draws one per glottal period) come from the take's
+seed: the same take in any process, after any other."""
 _PRAAT = threading.Lock()
 """One transform at a time: Praat keeps global state and is not made to be re-entered from
 several threads (speech jobs run on the scheduler's threads)."""
@@ -52,7 +79,6 @@ def transform(samples: Samples, rate: float, voice: ir.Voice, delivery: Delivery
     if (timbre is None and delivery.range == 1.0) or len(samples) == 0:
         return samples
     import parselmouth
-    from parselmouth.praat import call
 
     shift = 2.0 ** (delivery.semitones / 12.0)
     median = 0.0
@@ -61,12 +87,12 @@ def transform(samples: Samples, rate: float, voice: ir.Voice, delivery: Delivery
         median = timbre.median_hz * shift if timbre.median_hz else 0.0
         formants = timbre.formants / shift
     sound = parselmouth.Sound(np.asarray(samples, dtype=np.float64), sampling_frequency=rate)
+    jitter = timbre.jitter if timbre is not None else 0.0
     try:
         with _PRAAT:
-            changed = call(sound, "Change gender", PITCH_FLOOR, PITCH_CEILING, formants,
-                           median, delivery.range, 1.0)
-            if timbre is not None and timbre.jitter:
-                changed = _jitter(changed, timbre.jitter, key)
+            (changed,) = parselmouth.praat.run(
+                sound, SCRIPT, key & 0x7FFF_FFFF, PITCH_FLOOR, PITCH_CEILING, formants,
+                median, delivery.range, jitter)
     except parselmouth.PraatError:
         return samples  # too short or unvoiced to analyse: the take as it was
     out = np.asarray(changed.values[0], dtype=np.float32)
@@ -75,23 +101,3 @@ def transform(samples: Samples, rate: float, voice: ir.Voice, delivery: Delivery
             [out, np.zeros(len(samples) - len(out), dtype=np.float32)])
     result: Samples = out
     return result
-
-
-def _jitter(sound: Any, amount: float, key: int) -> Any:
-    """Each glottal period's pitch moved by `amount` (a fraction) of seeded noise."""
-    import numpy as np
-    from parselmouth.praat import call
-
-    manipulation = call(sound, "To Manipulation", 0.01, PITCH_FLOOR, PITCH_CEILING)
-    tier = call(manipulation, "Extract pitch tier")
-    count = int(call(tier, "Get number of points"))
-    if count == 0:
-        return sound
-    times = [call(tier, "Get time from index", i + 1) for i in range(count)]
-    values = np.array([call(tier, "Get value at index", i + 1) for i in range(count)])
-    noise = np.clip(dsp.gaussian(key, (count,)).astype(np.float64), -2.5, 2.5)
-    wobbled = call("Create PitchTier", "jitter", sound.xmin, sound.xmax)
-    for time, value in zip(times, values * (1.0 + amount * noise), strict=True):
-        call(wobbled, "Add point", float(time), float(value))
-    call([manipulation, wobbled], "Replace pitch tier")
-    return call(manipulation, "Get resynthesis (overlap-add)")
