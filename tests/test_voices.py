@@ -397,3 +397,20 @@ def json_text(value: Any) -> str:
     import json
 
     return json.dumps(value)
+
+
+@pytest.mark.skipif(not speech.ENGINES["espeak"].available(), reason="espeak-ng is missing")
+def test_espeak_speaks_gender_and_age_with_its_own_variants(tmp_path: Path) -> None:
+    from filmlang.audio import read_wav
+
+    espeak = speech.ENGINES["espeak"]
+    kinds = {"man": {"gender": "male"}, "woman": {"gender": "female"},
+             "girl": {"gender": "female", "age": "child"}}
+    f0 = {}
+    for name, options in kinds.items():
+        path = tmp_path / f"{name}.wav"
+        espeak.synthesize([speech.SpeechRequest(LINES[0], ir.Voice(name="en", **options))],
+                          [path])
+        samples, rate = read_wav(path)
+        f0[name] = measure(samples[:, 0], rate)["f0"]
+    assert f0["man"] < f0["woman"] < f0["girl"], f0
