@@ -71,6 +71,7 @@ _SARCASTIC = Delivery(semitones=-0.5, speed=0.92, range=1.6, tilt=-0.05)
 _COLD = Delivery(speed=0.95, tilt=-0.1, range=0.6)
 _FIRM = Delivery(gain_db=2.0, tilt=0.1, range=0.8)
 _PLEADING = Delivery(semitones=1.0, speed=0.95, range=1.4, breath=0.1)
+_SLEEPY = Delivery(semitones=-1.0, speed=0.85, gain_db=-5.0, tilt=-0.2, range=0.6, breath=0.2)
 _SIGHING = Delivery(semitones=-0.5, speed=0.9, gain_db=-3.0, range=0.8, breath=0.35)
 # Words of the shipped examples, before the table knew them: pace and pitch stay as said.
 _KIND = Delivery(gain_db=-2.0, tilt=-0.1, range=1.1, breath=0.05)
@@ -102,6 +103,7 @@ DELIVERIES: dict[str, Delivery] = {
     **dict.fromkeys(("firm", "firmly", "calm", "calmly", "steady"), _FIRM),
     **dict.fromkeys(("pleading", "begging", "desperate", "desperately"), _PLEADING),
     **dict.fromkeys(("sighing", "sighs", "resigned"), _SIGHING),
+    **dict.fromkeys(("asleep", "sleepy", "drowsy", "yawning", "groggy"), _SLEEPY),
     **dict.fromkeys(("kindly", "kind", "warm", "warmly", "tender", "tenderly"), _KIND),
     **dict.fromkeys(("curious", "curiously", "puzzled", "wondering"), _CURIOUS),
     **dict.fromkeys(("smiling", "smiles", "amused", "wry", "wryly"), _SMILING),

@@ -46,7 +46,8 @@ if jitter > 0
     changed = selected ("Sound")
     manipulation = To Manipulation: 0.01, floor, ceiling
     tier = Extract pitch tier
-    Formula: "self * (1 + jitter * max (-2.5, min (2.5, randomGauss (0, 1))))"
+    Formula: "self * (1 + jitter * max (-2.5, min (2.5, sqrt (-2 * ln (randomUniform (1e-12, 1)))
+    ... * cos (2 * pi * randomUniform (0, 1)))))"
     selectObject: manipulation, tier
     Replace pitch tier
     selectObject: manipulation
@@ -55,7 +56,8 @@ endif
 """
 """The transform as one Praat script, so that Praat's random numbers (its overlap-add draws
 some for unvoiced stretches; the jitter draws one per glottal period) come from the take's
-seed: the same take in any process, after any other."""
+seed: the same take in any process, after any other. The jitter's normal noise is made from
+two uniform draws (Box-Muller), not `randomGauss`, which keeps a spare value across seeds."""
 _PRAAT = threading.Lock()
 """One transform at a time: Praat keeps global state and is not made to be re-entered from
 several threads (speech jobs run on the scheduler's threads)."""
