@@ -3,9 +3,8 @@
 Synthesizes the same two lines with the Piper engine for the voice as it is (joe) and for
 every `gender=`/`age=` of `filmlang.voices.TIMBRES`, and measures each take as Praat does
 (praat-parselmouth): the median F0, the mean F1 and F2 over voiced frames (Burg, five
-formants up to 5.5 kHz, the same settings for every voice), local jitter, and how much
-longer a take of each voice takes than the plain voice's (the baseline, in the same run;
-the fastest of three). Prints a
+formants up to 5.5 kHz, the same settings for every voice) and local jitter; then what the
+transform costs against the synthesis it follows (the baseline, in the same run). Prints a
 Markdown table (the one in docs/backends.md, "Voices").
 
     python bench/voices.py
@@ -26,8 +25,8 @@ from filmlang import ir, voices
 from filmlang.audio import read_wav
 from filmlang.backends.speech import engines as speech
 
-REPEATS = 3
-"""Each voice is synthesized this many times; the fastest counts (the machine is noisy)."""
+REPEATS = 5
+"""Timings: the fastest of this many (the machine is noisy)."""
 TEXT = ("The light has to stay on tonight, whatever happens out there. "
         "We keep it burning until every boat is home.")
 
@@ -48,9 +47,36 @@ def measure(path: Path) -> dict[str, float]:
     }
 
 
+def cost(engine: Any, folder: Path) -> None:
+    """The transform's time against the synthesis it follows (the fastest of REPEATS)."""
+    from filmlang.backends.speech import voicing
+    from filmlang.delivery import Delivery
+
+    path = folder / "plain.wav"
+    times = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        (seconds,) = engine.synthesize([speech.SpeechRequest(TEXT, ir.Voice(), None, 1)],
+                                       [path])
+        times.append(time.perf_counter() - start)
+    samples, rate = read_wav(path)
+    # The engine transforms at the voice's own rate (22.05 kHz for joe): about half of 48.
+    plain, rate = samples[::2, 0], rate // 2
+    for name, options in (("female adult", {"gender": "female"}),
+                          ("female old", {"gender": "female", "age": "old"})):
+        spent = []
+        for _ in range(REPEATS):
+            start = time.perf_counter()
+            voicing.transform(plain, float(rate), ir.Voice(**options), Delivery(), 1)
+            spent.append(time.perf_counter() - start)
+        print(f"{name}: the transform takes {min(spent):.3f} s, "
+              f"{min(spent) / min(times):.2f}x the synthesis of the same {seconds:.1f} s of "
+              f"speech ({min(times):.2f} s)")
+
+
 def main() -> None:
     engine = speech.ENGINES["piper"]
-    rows: list[tuple[str, dict[str, Any], float]] = []
+    rows: list[tuple[str, dict[str, Any]]] = []
     kinds: list[tuple[str, dict[str, Any]]] = [("joe, as he is (male adult)", {})]
     kinds += [(f"{gender} {age}", {"gender": gender, "age": age})
               for gender in voices.GENDERS for age in voices.AGES
@@ -60,21 +86,17 @@ def main() -> None:
                           [Path(folder) / "warm.wav"])
         for index, (name, options) in enumerate(kinds):
             path = Path(folder) / f"{index}.wav"
-            times = []
-            for _ in range(REPEATS):
-                start = time.perf_counter()
-                engine.synthesize([speech.SpeechRequest(TEXT, ir.Voice(**options), None, 1)],
-                                  [path])
-                times.append(time.perf_counter() - start)
-            rows.append((name, measure(path), min(times)))
-    base_f2 = rows[0][1]["f2"]
-    base_time = rows[0][2]
-    print("| voice | median F0 | mean F1 | mean F2 | F2 vs joe | jitter | time vs joe |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for name, row, seconds in rows:
-        print(f"| {name} | {row['f0']:.0f} Hz | {row['f1']:.0f} Hz | {row['f2']:.0f} Hz | "
-              f"{100.0 * (row['f2'] / base_f2 - 1.0):+.1f}% | {row['jitter']:.2f}% | "
-              f"{seconds / base_time:.2f}x |")
+            engine.synthesize([speech.SpeechRequest(TEXT, ir.Voice(**options), None, 1)],
+                              [path])
+            rows.append((name, measure(path)))
+        base_f2 = rows[0][1]["f2"]
+        print("| voice | median F0 | mean F1 | mean F2 | F2 vs joe | jitter |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        for name, row in rows:
+            print(f"| {name} | {row['f0']:.0f} Hz | {row['f1']:.0f} Hz | {row['f2']:.0f} Hz | "
+                  f"{100.0 * (row['f2'] / base_f2 - 1.0):+.1f}% | {row['jitter']:.2f}% |")
+        print()
+        cost(engine, Path(folder))
 
 
 if __name__ == "__main__":
