@@ -49,10 +49,20 @@ class Model(BaseModel):
 
 class Voice(Model):
     name: str = ""
+    """A language ("en", "en-GB") or an engine's voice name; "" the voice's own."""
     pitch: float = 50.0
     rate: float | None = None
     variant: str | None = None
     volume: float = 1.0
+    gender: Literal["female", "male", "neutral"] | None = None
+    """None: the voice's own (the look's, when the checker could tell; filmlang.voices)."""
+    age: Literal["child", "young", "adult", "old"] | None = None
+    model: str | None = None
+    """A voice model of one's own: "piper:PATH" (a .onnx beside its .onnx.json) or
+    "coqui:PATH" (a Coqui model folder), PATH relative to the film's folder (absolute when
+    outside it); None for the engines' own voices."""
+    speaker: str | None = None
+    """A speaker of a multi-speaker model, by name or number."""
 
 
 class Character(Model):
@@ -94,6 +104,9 @@ class Line(Model):
     text: str
     gap_before: float
     """Silence before the line starts: the lead-in for a shot's first line, else the gap."""
+    placement: Literal["on", "voice_over", "off_screen"] = "on"
+    """(V.O.) or (O.S.) in the parenthetical (which then no longer holds it): the voice is
+    not in the picture, so no lips move; the mix treats it (filmlang.delivery)."""
     origin: Span
 
 

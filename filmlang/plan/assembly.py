@@ -95,16 +95,18 @@ def _overlays(timing: ShotTiming, timeline: Timeline, burn: bool) -> dict[str, A
 
 
 def _mouths(ctx: PlanContext, timing: ShotTiming, timeline: Timeline) -> list[dict[str, Any]]:
-    """Lip sync: for each line a subject of the shot speaks, which subject (its index among
-    the still's subjects), the line's frames relative to the shot's start, when its audio
-    starts (seconds from the shot's start) and the speech job that holds the audio."""
+    """Lip sync: for each line a subject of the shot says on screen (not V.O., O.S.), which
+    subject (its index among the still's subjects), the line's frames relative to the
+    shot's start, when its audio starts (seconds from the shot's start) and the speech job
+    that holds the audio."""
     names = {c.name for c in ctx.film.characters}
     subjects = [n for n in timing.shot.subjects if n in names]
     fps = timeline.fps
     t0 = timeline.time(timing.start_frame)
     mouths = []
     for index, lt in enumerate(timing.lines):
-        if lt.line.speaker not in subjects:
+        # A voice-over or an off-screen voice is not said in the picture: no lips move.
+        if lt.line.speaker not in subjects or lt.line.placement != "on":
             continue
         mouths.append({"subject": subjects.index(lt.line.speaker),
                        "first": ir.to_frames(lt.start - t0, fps),

@@ -147,7 +147,8 @@ class Binder:
                 names = [p.name for p in bound.prop.kwargs]
                 hint = did_you_mean(kw.name, names)
                 if names:
-                    help = hint or f"'{bound.name}' takes " + ", ".join(f"{n}=" for n in names)
+                    takes = f"'{bound.name}' takes " + ", ".join(f"{n}=" for n in names)
+                    help = f"{hint}\n{takes}" if hint else takes
                 else:
                     help = f"'{bound.name}' takes no key=value arguments"
                 self.report(error("E0108", f"'{bound.name}' has no argument '{kw.name}'",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from filmlang import ir
 from filmlang.diagnostics import Diagnostic, Label, error, sort_key, warning
-from filmlang.semantic import schema
+from filmlang.semantic import cast, schema
 from filmlang.semantic.bind import Binder, Bound
 from filmlang.semantic.loader import Program, import_chain_notes
 from filmlang.semantic.templates import TemplateProblem, Templates
@@ -109,7 +109,7 @@ class Checker:
 
         decls = Declarations(self, lets)
         film = decls.film(film_block)
-        characters = decls.characters(film)
+        characters = cast.cast(decls.characters(film), decls.plain)
         shottypes = decls.shottypes()
         scenes = Scenes(self, film, characters, shottypes, lets).build(self.scope.items)
         if film_block is not None and not any(
@@ -304,6 +304,11 @@ class Checker:
                 used.update(line.speaker for line in shot.lines)
         if any(d.is_error for d in self.diagnostics):
             return  # shots with errors are missing: the warning would be noise
+        speakers = {line.speaker for scene in scenes for shot in scene.shots
+                    for line in shot.lines}
+        cast.alike(characters, speakers, {name: declared.statement.args[0].span
+                                     for name, declared in self.scope.characters.items()},
+              self.report)
         for name, declared in self.scope.characters.items():
             if declared.own and name not in used and name in characters:
                 self.report(warning(

@@ -12,6 +12,7 @@ from filmlang.source import NotReadable, Span, check_regular
 from filmlang.syntax import ast
 
 if TYPE_CHECKING:
+    from filmlang.semantic.bind import Bound
     from filmlang.semantic.checker import Checker
 
 DEFAULT_SHOT_PROMPT = "{{ shot.type | replace('_', ' ') }} shot, {{ scene.setting }}"
@@ -25,6 +26,8 @@ class Declarations:
     def __init__(self, checker: Checker, lets: dict[str, Any]) -> None:
         self.checker = checker
         self.lets = lets
+        self.plain: set[str] = set()
+        """The characters with no `voice` statement: the cast gives them one."""
 
     def context(self, film: ir.Film) -> dict[str, Any]:
         return {**self.lets, "film": Obj("film", film.title, title=film.title, style=film.style)}
@@ -85,10 +88,10 @@ class Declarations:
                 look = checker.render(str(props["look"][0].arg()), context,
                                       props["look"][0].arg_span())
             voice = ir.Voice()
-            if "voice" in props and props["voice"][0].ok:
-                bound = props["voice"][0]
-                options = {k: v for k, v in bound.kwargs.items() if v is not None}
-                voice = ir.Voice(name=str(bound.arg() or ""), **options)
+            if "voice" not in props:
+                self.plain.add(name)
+            elif props["voice"][0].ok:
+                voice = self._voice(props["voice"][0], declared.module)
             color = None
             if "color" in props and props["color"][0].ok:
                 color = str(props["color"][0].arg())
@@ -110,6 +113,18 @@ class Declarations:
             out[name] = ir.Character(name=name, look=look, voice=voice, reference=reference,
                                      color=color, seed=seed, origin=statement.span)
         return out
+
+    def _voice(self, bound: Bound, module: str) -> ir.Voice:
+        """A `voice` statement: a language, or a voice model of one's own (cast.py)."""
+        from filmlang.semantic.cast import model_voice
+
+        options = {k: v for k, v in bound.kwargs.items() if v is not None}
+        name = str(bound.arg() or "")
+        model = model_voice(self.checker.program, name, bound.arg_span(), module,
+                            self.checker.report)
+        if model is not None:
+            return ir.Voice(model=model, **options)
+        return ir.Voice(name=name, **options)
 
     def _reference(self, text: Any, span: Span, module: str) -> str | None:
         program = self.checker.program

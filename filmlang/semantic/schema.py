@@ -22,6 +22,8 @@ SOUNDS = ("thunder", "door", "footsteps", "knock", "bell", "glass", "splash")
 VISUAL_BACKENDS = ("procedural", "diffusers")
 VOICE_BACKENDS = ("piper", "espeak", "coqui")
 MUSIC_BACKENDS = ("synth", "soundfont")
+GENDERS = ("female", "male", "neutral")
+AGES = ("child", "young", "adult", "old")
 FITS = ("hold", "loop", "speed")
 """How a video picture fills a shot longer than it: hold its last frame, loop it, or play
 it faster or slower to last exactly the shot."""
@@ -129,7 +131,11 @@ CHARACTER = Context("character", "a character block", {p.name: p for p in (
         _p("rate", "number", min=80, max=400, required=False),
         _p("variant", "string", required=False),
         _p("volume", "number", required=False, **_VOLUME),
-    ), doc="voice or language, with pitch= rate= variant= volume="),
+        _p("gender", "enum", choices=GENDERS, required=False),
+        _p("age", "enum", choices=AGES, required=False),
+        _p("speaker", "string", required=False),
+    ), doc="a language, a Piper .onnx file or coqui:FOLDER, with pitch= rate= variant= "
+           "volume= gender= age= speaker="),
     Prop("reference", (_p("reference", "path"),), doc="an image that fixes the appearance"),
     Prop("color", (_p("color", "color"),), doc='the colour in previews, "#rrggbb"'),
     Prop("seed", (_p("seed", "int", **_SEED),), doc="the character's own seed"),

@@ -13,6 +13,7 @@ from filmlang import ir
 from filmlang.diagnostics import Label, error
 from filmlang.semantic import pictures, schema
 from filmlang.semantic.bind import Bound
+from filmlang.semantic.cast import parenthetical
 from filmlang.semantic.declarations import body_of, prompt_span
 from filmlang.semantic.templates import Obj
 from filmlang.semantic.values import did_you_mean, shown
@@ -218,8 +219,9 @@ class Shots:
             self.report(error("E0205", "this line is empty", dialogue.text.span,
                               label="nothing to say", help="write the line, or remove it"))
             return None
-        return ir.Line(speaker=dialogue.speaker, parenthetical=dialogue.parenthetical,
-                       text=" ".join(text.split()),
+        reading = parenthetical(dialogue, self.report)
+        return ir.Line(speaker=dialogue.speaker, parenthetical=reading.parenthetical,
+                       placement=reading.placement, text=" ".join(text.split()),
                        gap_before=gap if gap is not None else default_gap,
                        origin=dialogue.span)
 
