@@ -34,6 +34,7 @@ from filmlang.exec.gpu import GpuPool
 from filmlang.exec.scheduler import Progress, Report, Scheduler
 from filmlang.jobs import Job, JobFailed, JobGraph, Runner
 from filmlang.outputs import OutputError
+from filmlang.plan.estimate import expected_jobs
 from filmlang.plan.planner import backend_problems, plan_film, prepared
 from filmlang.session import Session, active, current
 from filmlang.timeline import Timeline
@@ -52,7 +53,7 @@ class BuildResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     """Errors found while building (timing, unavailable backends): exit 1."""
     failures: list[JobFailed] = field(default_factory=list)
-    """Jobs that failed: exit 2."""
+    """Jobs that failed: exit 3."""
     reports: list[Report] = field(default_factory=list)
     timeline: Timeline | None = None
     graph: JobGraph | None = None
@@ -70,7 +71,7 @@ class BuildResult:
         if self.ok:
             return 0
         if self.failures:
-            return 2
+            return 3  # a render failed: not the film's fault (docs/cli.md, exit statuses)
         return 1
 
     def records(self) -> list[tuple[Job, str, str]]:
@@ -92,9 +93,11 @@ class BuildResult:
         return total
 
 
-def default_output(film_path: Path) -> Path:
+def default_output(film_path: Path, preview: bool = False) -> Path:
+    """build/NAME.mp4 beside the film; a preview gets its own name, NAME.preview.mp4, so it
+    never replaces the final film."""
     path = film_path.absolute()
-    return path.parent / "build" / (path.stem + ".mp4")
+    return path.parent / "build" / (path.stem + (".preview" if preview else "") + ".mp4")
 
 
 def build(path: Path | str, *, output: Path | None = None, cache: Path | None = None,
@@ -141,6 +144,8 @@ def _build(path: Path, *, output: Path | None, cache: Path | None, jobs: int | N
             explainer=explainer, log=BuildLog(root / "log.jsonl"),
             build_id=uuid.uuid4().hex[:12], cancel=cancel, on_cancel=children.kill,
             gpu=gpu_pool())
+        if progress is not None:  # the build's totals, before its first job starts
+            progress.expect(expected_jobs(film, config, store))
         plan = plan_film(film, config, lambda ctx: _speak(ctx, scheduler, store, result))
         result.timeline, result.graph = plan.timeline, plan.graph
         if plan.problems:
@@ -151,7 +156,7 @@ def _build(path: Path, *, output: Path | None, cache: Path | None, jobs: int | N
         if result.cancelled or result.failures:
             return result
         final = store.path(plan.graph.outputs["film"])
-        target = (output or default_output(path)).absolute()
+        target = (output or default_output(path, config.preview)).absolute()
         _publish(final / "film.mp4", target)
         srt = target.with_suffix(".srt")
         _publish(final / "film.srt", srt)

@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -21,13 +21,49 @@ from filmlang import __version__
 
 if TYPE_CHECKING:
     from filmlang import ir
+    from filmlang.api import CheckResult
     from filmlang.config import BuildConfig
+    from filmlang.exec.scheduler import Progress
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Exit statuses (docs/cli.md): 0 ok, 1 the film has errors, 2 the command line is wrong
+# (click's own status for usage errors), 3 a render, a backend or an output failed.
 EXIT_OK = 0
 EXIT_ERRORS = 1
-EXIT_FAILURE = 2
+EXIT_USAGE = 2
+EXIT_FAILURE = 3
+
+_COLOR_META = "filmc.color"
+
+
+def color_wanted(choice: str | None, environ: Mapping[str, str] | None = None) -> bool | None:
+    """Whether to colour: --color wins, then NO_COLOR (no-color.org), then FORCE_COLOR;
+    None lets click decide (colour on a terminal only)."""
+    env = os.environ if environ is None else environ
+    if choice == "always":
+        return True
+    if choice == "never":
+        return False
+    if env.get("NO_COLOR"):
+        return False
+    if env.get("FORCE_COLOR", "") not in ("", "0"):
+        return True
+    return None
+
+
+def _set_color(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is None and _COLOR_META in ctx.meta:
+        return  # `filmc --color=never build`: the group's choice stands
+    if value is not None:
+        ctx.meta[_COLOR_META] = value
+    ctx.color = color_wanted(value)
+
+
+_COLOR = click.option(
+    "--color", "--colour", type=click.Choice(["auto", "always", "never"]), default=None,
+    expose_value=False, callback=_set_color, is_eager=True,
+    help="Colour the output: auto (on a terminal, unless NO_COLOR is set), always, never.")
 
 
 def _color_report(text: str) -> str:
@@ -64,6 +100,7 @@ def _stop_on_terminate() -> None:
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="filmc")
+@_COLOR
 def main() -> None:
     """filmc: compile .film sources into films.
 
@@ -81,21 +118,45 @@ def main() -> None:
 
 
 _FILE = click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+_FILE_OR_STDIN = click.argument(
+    "file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+STDIN_NAME = "<stdin>"
+
+
+def _check(file: Path, allow_outside: bool) -> CheckResult:
+    """check_file, with `-` for standard input (imports relative to the working folder)."""
+    from filmlang.api import check_file
+
+    if str(file) == "-":
+        return check_file(Path.cwd() / STDIN_NAME, allow_outside=allow_outside,
+                          text=sys.stdin.read())
+    return check_file(file, allow_outside=allow_outside)
+
+
+def _json_alias(value: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    """A hidden old spelling (`--json`, `--log-format jsonl`) that sets `--format`."""
+    def callback(ctx: click.Context, param: click.Parameter, given: Any) -> None:
+        if given and given != "text":
+            ctx.meta["filmc.format"] = value
+    return callback
+
+
+def _format(ctx: click.Context, fmt: str) -> str:
+    return str(ctx.meta.get("filmc.format", fmt))
 _ALLOW_OUTSIDE = click.option(
     "--allow-outside", is_flag=True,
     help="Allow imports and includes outside the film's folder.")
 
 
 @main.command()
-@_FILE
+@_FILE_OR_STDIN
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="How to print diagnostics.")
+              show_default=True, help="How to print diagnostics (json: one object a line).")
 @_ALLOW_OUTSIDE
 def check(file: Path, fmt: str, allow_outside: bool) -> None:
-    """Parse and check FILE and everything it imports. Exit 1 on errors."""
-    from filmlang.api import check_file
-
-    result = check_file(file, allow_outside=allow_outside)
+    """Parse and check FILE (- for standard input) and everything it imports. Exit 1 on
+    errors."""
+    result = _check(file, allow_outside)
     if fmt == "json":
         if result.diagnostics:
             click.echo(result.report_json())
@@ -108,16 +169,15 @@ def check(file: Path, fmt: str, allow_outside: bool) -> None:
         assert film is not None
         shots = sum(len(s.shots) for s in film.scenes)
         lines = sum(len(shot.lines) for s in film.scenes for shot in s.shots)
-        click.echo(f"{file}: ok: \"{film.title}\", {len(film.scenes)} scene"
+        shown = STDIN_NAME if str(file) == "-" else file
+        click.echo(f"{shown}: ok: \"{film.title}\", {len(film.scenes)} scene"
                    f"{'s' if len(film.scenes) != 1 else ''}, {shots} shot"
                    f"{'s' if shots != 1 else ''}, {lines} line{'s' if lines != 1 else ''}")
 
 
 def _checked_film(file: Path, allow_outside: bool) -> ir.Film:
     """The checked film, its warnings printed; on errors, print them and exit 1."""
-    from filmlang.api import check_file
-
-    result = check_file(file, allow_outside=allow_outside)
+    result = _check(file, allow_outside)
     if result.diagnostics:
         click.echo(_color_report(result.report()), err=True)
     if not result.ok or result.film is None:
@@ -134,10 +194,12 @@ def lsp() -> None:
 
 
 @main.command(name="ir")
-@_FILE
+@_FILE_OR_STDIN
+@click.option("--format", "fmt", type=click.Choice(["json"]), default="json",
+              help="The only format: JSON.")
 @_ALLOW_OUTSIDE
-def ir_command(file: Path, allow_outside: bool) -> None:
-    """Print the checked film of FILE as JSON."""
+def ir_command(file: Path, fmt: str, allow_outside: bool) -> None:
+    """Print the checked film of FILE (- for standard input) as JSON."""
     from filmlang.api import ir_json
 
     click.echo(ir_json(_checked_film(file, allow_outside)), nl=False)
@@ -198,6 +260,22 @@ def fmt(files: tuple[Path, ...], check_only: bool, diff: bool) -> None:
                 continue
             click.echo(f"formatted {path}", err=True)
     sys.exit(status)
+
+
+def _progress(log_format: str, kind: str, explain: bool, color: bool | None) -> Progress:
+    """What the build shows while it works: JSON lines for tools; a live bar on a
+    terminal; without one, a plain line every few seconds on standard error."""
+    from filmlang.exec.console import JsonProgress, PlainProgress, RichProgress
+
+    if log_format == "jsonl":
+        return JsonProgress()
+    if kind == "auto":
+        kind = "bar" if sys.stderr.isatty() else "plain"
+    if kind == "bar":
+        return RichProgress(explain=explain, color=color)
+    if kind == "plain":
+        return PlainProgress(explain=explain)
+    return PlainProgress(explain=explain, interval=None)
 
 
 def _cannot_write(path: Path, exc: OSError) -> None:
@@ -277,17 +355,23 @@ def _build_options(func: F) -> F:
               help="Where to write the film (default: build/NAME.mp4 beside FILE).")
 @_build_options
 @click.option("--explain", is_flag=True, help="Say why each job ran, or why it did not.")
-@click.option("--log-format", type=click.Choice(["text", "jsonl"]), default="text",
-              help="jsonl: one JSON event per job on standard output, for tools.")
+@click.option("--format", "fmt", type=click.Choice(["text", "jsonl", "json"]), default="text",
+              help="jsonl (or json): one JSON event per job on standard output, for tools.")
+@click.option("--log-format", type=click.Choice(["text", "jsonl"]), default=None, hidden=True,
+              expose_value=False, callback=_json_alias("jsonl"))
+@click.option("--progress", "progress_kind", default="auto", show_default=True,
+              type=click.Choice(["auto", "bar", "plain", "none"]),
+              help="bar: a live bar; plain: a line every few seconds (auto: bar on a "
+                   "terminal, plain otherwise); none.")
 @_ALLOW_OUTSIDE
-def build(file: Path, output: Path | None, preview: bool, jobs: int | None, cache: Path | None,
-          backends: tuple[str, ...], explain: bool, log_format: str,
-          allow_outside: bool) -> None:
+@click.pass_context
+def build(ctx: click.Context, file: Path, output: Path | None, preview: bool, jobs: int | None,
+          cache: Path | None, backends: tuple[str, ...], explain: bool, fmt: str,
+          progress_kind: str, allow_outside: bool) -> None:
     """Build FILE into a film (MP4 with subtitles and chapters). Exit 1 on errors in the
-    source, 2 when rendering fails."""
+    source, 3 when rendering fails. --preview writes NAME.preview.mp4."""
     from filmlang.build import build as run_build
     from filmlang.diagnostics import render_all
-    from filmlang.exec.console import JsonProgress, RichProgress
     from filmlang.link.mux import CONTAINERS
 
     if output is not None and output.suffix.lower() not in CONTAINERS:
@@ -295,7 +379,8 @@ def build(file: Path, output: Path | None, preview: bool, jobs: int | None, cach
             f"filmc writes {', '.join(sorted(CONTAINERS))}, not '{output.suffix or output.name}'",
             param_hint="-o")
     config = _config(preview, backends)
-    progress = JsonProgress() if log_format == "jsonl" else RichProgress(explain=explain)
+    log_format = "jsonl" if _format(ctx, fmt) in ("json", "jsonl") else "text"
+    progress = _progress(log_format, progress_kind, explain, ctx.color)
     _stop_on_terminate()
     try:
         result = run_build(file, output=output, cache=cache, jobs=jobs,
@@ -311,6 +396,10 @@ def build(file: Path, output: Path | None, preview: bool, jobs: int | None, cach
             click.echo(click.style("error: ", fg="red", bold=True)
                        + f"cannot write: {exc.strerror or exc}", err=True)
         sys.exit(EXIT_FAILURE)
+    finally:
+        close = getattr(progress, "close", None)
+        if close is not None:
+            close()
     check = result.check
     if check.diagnostics:
         click.echo(_color_report(check.report()), err=True)
@@ -346,22 +435,28 @@ def build(file: Path, output: Path | None, preview: bool, jobs: int | None, cach
 @main.command(name="plan")
 @_FILE
 @_build_options
-@click.option("--json", "as_json", is_flag=True, help="The job graph as JSON.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: the job graph as JSON.")
+@click.option("--json", "as_json", is_flag=True, hidden=True, expose_value=False,
+              callback=_json_alias("json"))
 @_ALLOW_OUTSIDE
-def plan_command(file: Path, preview: bool, jobs: int | None, cache: Path | None,
-                 backends: tuple[str, ...], as_json: bool, allow_outside: bool) -> None:
+@click.pass_context
+def plan_command(ctx: click.Context, file: Path, preview: bool, jobs: int | None,
+                 cache: Path | None, backends: tuple[str, ...], fmt: str,
+                 allow_outside: bool) -> None:
     """Show the render jobs FILE needs, which are cached, and an estimate of the work."""
     from filmlang.backends.diffusers.models import ModelProblem
     from filmlang.plan.estimate import describe_plan
 
     config = _config(preview, backends)
+    as_json = _format(ctx, fmt) == "json"
     try:
         text, code = describe_plan(file, cache=cache, config=config,
                                    as_json=as_json, allow_outside=allow_outside)
     except ModelProblem as exc:  # the diffusers model named cannot be used
         click.echo(click.style("error: ", fg="red", bold=True) + f"{exc.message} [E0603]\n"
                    f"  = help: {exc.help}", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_FAILURE)
     click.echo(text, err=code != 0)
     sys.exit(code)
 
@@ -479,5 +574,16 @@ def cache_gc(where: Path | None, max_size: str) -> None:
     click.echo(f"removed {removed} objects, freed {freed / 1e6:.1f} MB from {root}")
 
 
+def _everywhere(group: click.Group) -> None:
+    """`--color` is accepted after any command too (`filmc check --color=never x.film`)."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _everywhere(command)
+        _COLOR(command)
+
+
+_everywhere(main)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    main(prog_name="filmc")
