@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from filmlang import ir
-from filmlang.diagnostics import Label, error
+from filmlang.diagnostics import Edit, Fix, Label, error, point
 from filmlang.semantic import schema
 from filmlang.semantic.bind import Bound
 from filmlang.semantic.declarations import body_of, prompt_span
 from filmlang.semantic.templates import Obj
-from filmlang.semantic.values import did_you_mean, shown
+from filmlang.semantic.values import did_you_mean, fix_to, shown
 from filmlang.syntax import ast
 
 if TYPE_CHECKING:
@@ -63,6 +63,8 @@ class Shots:
                 self.report(error(
                     "E0101", f"'{child.name}' is a character, and dialogue needs a colon",
                     child.name_span, label="missing ':'",
+                    fixes=[Fix(title="Add the missing ':'", edits=(Edit(span=point(
+                        child.name_span, end=True), text=":"),))],
                     help=f'write: {child.name}: {child.args[0].raw}'))
                 continue
             bound = self.checker.binder.bind(child, schema.SHOT)
@@ -141,8 +143,12 @@ class Shots:
             hint = did_you_mean(first.name, list(self.shottypes))
             if first.name in self.characters:
                 hint = f"a shot starts with its type: shot medium {first.name}"
+            fix = fix_to(first.span, first.name, list(self.shottypes))
+            if first.name in self.characters:
+                fix = Fix(title=f"Start the shot with its type: shot medium {first.name}",
+                          edits=(Edit(span=point(first.span), text="medium "),))
             self.report(error("E0104", f"unknown shot type '{first.name}'", first.span,
-                              label="not a shot type",
+                              label="not a shot type", fixes=[fix],
                               help=hint or "shot types: " + ", ".join(sorted(self.shottypes))))
             ok = False
         subjects: list[str] = []
@@ -204,6 +210,7 @@ class Shots:
     def unknown_character(self, name: str, span: Any) -> None:
         hint = did_you_mean(name, list(self.characters))
         self.report(error("E0102", f"unknown character '{name}'", span, label="not declared",
+                          fixes=[fix_to(span, name, list(self.characters))],
                           help=hint or f"declare it: character {name} {{ look \"...\" }}"))
 
     def _line(self, dialogue: ast.Dialogue, default_gap: float,
