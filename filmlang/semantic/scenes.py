@@ -17,7 +17,13 @@ from filmlang.semantic import schema
 from filmlang.semantic.bind import Bound
 from filmlang.semantic.declarations import body_of, prompt_span
 from filmlang.semantic.headings import Heading, parse_heading
-from filmlang.semantic.scene_memo import Remembered, SceneMemo
+from filmlang.semantic.scene_memo import (
+    Remembered,
+    SceneMemo,
+    Watched,
+    changed_characters,
+    still_valid,
+)
 from filmlang.semantic.shots import Shots
 from filmlang.semantic.templates import Obj
 from filmlang.semantic.transitions import Joins, Transition
@@ -37,10 +43,15 @@ class Scenes:
         self.character_objs = {name: Obj(name, name, name=name, look=c.look)
                                for name, c in characters.items()}
         self.memo: SceneMemo | None = checker.scene_memo
+        if self.memo is not None:  # note which characters each scene and shot reads
+            self.characters = Watched(characters)
+            self.character_objs = Watched(self.character_objs)
         self.joins = Joins(checker, film)
-        self.shots = Shots(checker, film, characters, shottypes, self.character_objs)
+        self.shots = Shots(checker, film, self.characters, shottypes, self.character_objs)
         self._old: dict[int, Remembered] = {}
         self._new: dict[int, Remembered] = {}
+        self._changed: set[str] = set()
+        """The characters changed since the last check (see `scene_memo.still_valid`)."""
 
     def report(self, diagnostic: Any) -> None:
         self.checker.report(diagnostic)
@@ -53,18 +64,21 @@ class Scenes:
         program = self.checker.program
         entry = f"{program.root}\0{program.entry}"  # entries are named from their folder
         environment = self._environment()
+        cast = {name: c.model_dump(exclude={"origin"})  # where it is: no scene reads it
+                for name, c in dict.items(self.characters)}
         known = self.memo.films.get(entry)
-        self._old = known[1] if known is not None and known[0] == environment else {}
+        self._old = known[2] if known is not None and known[0] == environment else {}
+        self._changed = changed_characters(known[1], cast) if known is not None else set()
         self._new = {}
         scenes = self._build(items)
-        self.memo.films[entry] = (environment, self._new)
+        self.memo.films[entry] = (environment, cast, self._new)
         return scenes
 
     def _environment(self) -> Any:
-        """By value, all a scene's check reads besides its own statement (see SceneMemo)."""
+        """By value, all a scene's check reads besides its own statement and the characters
+        (see SceneMemo)."""
         return (
             self.film.model_dump(),
-            [(n, c.model_dump()) for n, c in self.characters.items()],
             [(n, t.model_dump(), prompt_span(self.checker, t).model_dump())
              for n, t in self.shottypes.items()],
             list(self.lets.items()),
@@ -129,8 +143,9 @@ class Scenes:
         if self.memo is None:
             return self._scene_body(statement, previous_time, name, name_value)
         remembered = self._old.get(id(statement))
-        if remembered is not None and remembered.statement is statement \
-                and remembered.previous_time == previous_time:
+        same = remembered is not None and remembered.statement is statement \
+            and remembered.previous_time == previous_time
+        if remembered is not None and same and still_valid(remembered.uses, self._changed):
             remembered.move()
             self.checker.diagnostics.extend(remembered.diagnostics)
             self._new[id(statement)] = remembered
@@ -138,12 +153,26 @@ class Scenes:
             return remembered.scene
         self.memo.misses += 1
         mark = len(self.checker.diagnostics)
-        scene = self._scene_body(statement, previous_time, name, name_value)
+        uses: set[str] = set()
+        self.shots.old = remembered.shots if remembered is not None and same else {}
+        self.shots.new = {}
+        self.shots.changed = self._changed
+        self._watch(uses)
+        try:
+            scene = self._scene_body(statement, previous_time, name, name_value)
+        finally:
+            self._watch(None)
         made = self.checker.diagnostics[mark:]
         where = statement.span
-        self._new[id(statement)] = Remembered(statement, previous_time, scene, made,
-                                               where.start, where.end, where.line)
+        self._new[id(statement)] = Remembered(
+            statement, previous_time, scene, made, where.start, where.end, where.line,
+            uses=frozenset(uses), shots=self.shots.new)
         return scene
+
+    def _watch(self, uses: set[str] | None) -> None:
+        for table in (self.characters, self.character_objs):
+            if isinstance(table, Watched):
+                table.uses = uses
 
     def _scene_body(self, statement: ast.Property | ast.Block, previous_time: str, name: str,
                     name_value: ast.NameValue) -> ir.Scene | None:

@@ -14,6 +14,7 @@ from filmlang.diagnostics import Edit, Fix, Label, error, point
 from filmlang.semantic import schema
 from filmlang.semantic.bind import Bound
 from filmlang.semantic.declarations import body_of, prompt_span
+from filmlang.semantic.scene_memo import ShotMemo, Watched, still_valid
 from filmlang.semantic.templates import Obj
 from filmlang.semantic.values import did_you_mean, fix_to, shown
 from filmlang.syntax import ast
@@ -35,11 +36,52 @@ class Shots:
         self.characters = characters
         self.shottypes = shottypes
         self.character_objs = character_objs
+        self.old: dict[int, ShotMemo] = {}
+        """The language server's: the shots of the last check of the scene being checked."""
+        self.new: dict[int, ShotMemo] = {}
+        self.changed: set[str] = set()
 
     def report(self, diagnostic: Any) -> None:
         self.checker.report(diagnostic)
 
     def shot(self, statement: ast.Property | ast.Block, scene: str, index: int,
+             context: dict[str, Any], style: str, motion: str, time: str) -> ir.Shot | None:
+        """The shot's check; in the language server, the last one while all it read is
+        unchanged (its scene is checked again because other characters changed)."""
+        table = self.characters
+        if not isinstance(table, Watched) or table.uses is None:
+            return self._shot(statement, scene, index, context, style, motion, time)
+        scene_obj = context.get("scene")
+        key = (scene, index, style, motion, time,
+               tuple(scene_obj._fields.items()) if isinstance(scene_obj, Obj) else None)
+        outer = table.uses
+        remembered = self.old.get(id(statement))
+        if remembered is not None and remembered.statement is statement \
+                and remembered.key == key and still_valid(remembered.uses, self.changed):
+            remembered.move()
+            self.checker.diagnostics.extend(remembered.diagnostics)
+            outer.update(remembered.uses)
+            self.new[id(statement)] = remembered
+            return remembered.shot
+        mark = len(self.checker.diagnostics)
+        uses: set[str] = set()
+        self._watch(uses)
+        try:
+            shot = self._shot(statement, scene, index, context, style, motion, time)
+        finally:
+            self._watch(outer)
+        outer.update(uses)
+        where = statement.span
+        self.new[id(statement)] = ShotMemo(statement, key, shot, self.checker.diagnostics[mark:],
+                                           frozenset(uses), where.start, where.end, where.line)
+        return shot
+
+    def _watch(self, uses: set[str] | None) -> None:
+        for table in (self.characters, self.character_objs):
+            if isinstance(table, Watched):
+                table.uses = uses
+
+    def _shot(self, statement: ast.Property | ast.Block, scene: str, index: int,
               context: dict[str, Any], style: str, motion: str, time: str) -> ir.Shot | None:
         from filmlang.ir import derive_seed
 
