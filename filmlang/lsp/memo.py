@@ -12,7 +12,8 @@ Two memories, both for the server's lifetime (a `MemoTemplates` holds them):
   fail are never remembered, so their diagnostics are made afresh each time.
 Scenes and shots also remember which characters they read (`semantic.scene_memo.Watched`):
 after an edit of one character's `look`, only the shots that show or name that character are
-checked again. The result is the checker's, unchanged (tests/test_lsp_memo.py compares it with full checks).
+checked again. The result is the checker's, unchanged (tests/test_lsp_memo.py compares it
+with full checks).
 """
 
 from __future__ import annotations
