@@ -113,6 +113,9 @@ def test_state_film_ranges_events_and_loopback_only(session: Session, tmp_path: 
         file, line = shot["location"].rsplit(":", 1)
         assert file == "tiny.film"
         assert lines[int(line) - 1].strip().startswith(f"shot {shot['type']}"), shot
+        # for an editor beside the page: the file's path and the shot's lines
+        assert Path(shot["path"]).name == "tiny.film" and Path(shot["path"]).is_absolute()
+        assert shot["line"] == int(line) <= shot["end_line"]
         assert shot["prompt"] and shot["duration"] > 0
     assert shots[2]["first_line"] == 'TOM: "Then we keep it burning."'
     assert shots[0]["start"] == 0 and shots[1]["start"] == 2.0
