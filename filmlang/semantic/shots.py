@@ -159,6 +159,13 @@ class Shots:
             transition_in=ir.Transition(kind="cut", origin=statement.span) if index else None,
             origin=statement.span)
 
+    def _type_fix(self, first: ast.NameValue) -> Fix | None:
+        """E0104's fix: the shot type meant, or `medium` before a character named first."""
+        if first.name in self.characters:
+            return Fix(title=f"Start the shot with its type: shot medium {first.name}",
+                       edits=(Edit(span=point(first.span), text="medium "),))
+        return fix_to(first.span, first.name, list(self.shottypes))
+
     def _shot_head(self, statement: ast.Property | ast.Block
                    ) -> tuple[str, list[str], float | None] | None:
         """`shot TYPE SUBJECT* [DURATION]`: the type, the subjects and the fixed length."""
@@ -185,12 +192,8 @@ class Shots:
             hint = did_you_mean(first.name, list(self.shottypes))
             if first.name in self.characters:
                 hint = f"a shot starts with its type: shot medium {first.name}"
-            fix = fix_to(first.span, first.name, list(self.shottypes))
-            if first.name in self.characters:
-                fix = Fix(title=f"Start the shot with its type: shot medium {first.name}",
-                          edits=(Edit(span=point(first.span), text="medium "),))
             self.report(error("E0104", f"unknown shot type '{first.name}'", first.span,
-                              label="not a shot type", fixes=[fix],
+                              label="not a shot type", fixes=[self._type_fix(first)],
                               help=hint or "shot types: " + ", ".join(sorted(self.shottypes))))
             ok = False
         subjects: list[str] = []
