@@ -144,7 +144,8 @@ def _build(path: Path, *, output: Path | None, cache: Path | None, jobs: int | N
             explainer=explainer, log=BuildLog(root / "log.jsonl"),
             build_id=uuid.uuid4().hex[:12], cancel=cancel, on_cancel=children.kill,
             gpu=gpu_pool())
-        if progress is not None:  # the build's totals, before its first job starts
+        if progress is not None and type(progress).expect is not Progress.expect:
+            # the build's totals, before its first job starts (a plan of both phases)
             progress.expect(expected_jobs(film, config, store))
         plan = plan_film(film, config, lambda ctx: _speak(ctx, scheduler, store, result))
         result.timeline, result.graph = plan.timeline, plan.graph
