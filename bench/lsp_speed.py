@@ -84,14 +84,16 @@ def server_cpu(path: Path, first: str, edits: list[tuple[str, str]]
     memo.check(load(path, text=first, parser=parser.parse), templates)
     cpus: dict[str, list[float]] = {}
     checked: dict[str, list[int]] = {}
+    patched: dict[str, list[int]] = {}
     for kind, text in edits:
-        misses = templates.scenes.misses
+        misses, patches = templates.scenes.misses, templates.scenes.patched
         cpu = time.process_time()
         memo.check(load(path, text=text, parser=parser.parse), templates)
         cpus.setdefault(kind, []).append(time.process_time() - cpu)
         checked.setdefault(kind, []).append(templates.scenes.misses - misses)
-    return {kind: (statistics.median(cpus[kind]), statistics.median(checked[kind]))
-            for kind in cpus}
+        patched.setdefault(kind, []).append(templates.scenes.patched - patches)
+    return {kind: (statistics.median(cpus[kind]), statistics.median(checked[kind]),
+                   statistics.median(patched[kind])) for kind in cpus}
 
 
 def main() -> None:
@@ -148,7 +150,7 @@ def main() -> None:
         proc.wait(timeout=30)
         full, full_cpu = baseline(path, current, 3)
         cpus = server_cpu(path, text, edits)
-        cpu, scenes = cpus["a letter"]
+        cpu, scenes, _ = cpus["a letter"]
     ms = statistics.median(typed) * 1000
     print(f"film: {args.shots} shots, {text.count(chr(10))} lines; machine load varies: "
           "compare the ratio")
@@ -167,10 +169,10 @@ def main() -> None:
     print(f"didChange -> diagnostics, a declaration {statistics.median(declared) * 1000:6.0f} ms "
           f"median of {len(declared)} (a letter in a character's look: the shots that show "
           "that character are checked again)")
-    for kind, (seconds, again) in cpus.items():
+    for kind, (seconds, again, patched) in cpus.items():
         print(f"CPU of the check, {kind:<10} {seconds * 1000:6.0f} ms median; scenes checked "
-              f"again: {again:g}")
-    kind, (worst, _) = max(cpus.items(), key=lambda item: item[1][0])
+              f"again: {again:g}, with only some prompts rendered again: {patched:g}")
+    kind, (worst, _, _) = max(cpus.items(), key=lambda item: item[1][0])
     print(f"worst case: {kind}, {worst * 1000:.0f} ms of CPU, {worst / full_cpu:4.2f}x a full "
           f"check; target 100 ms: {'ok' if worst <= 0.1 else 'MISSED'}")
 

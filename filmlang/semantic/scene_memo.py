@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel
 
@@ -23,15 +23,21 @@ EVERY = "\0every"
 V = TypeVar("V")
 
 
+def exists(name: str) -> str:
+    """In a set of characters used: only whether `name` is declared was read."""
+    return "?" + name
+
+
 class Watched(dict[str, V]):
-    """The film's characters, noting which names a check reads while `uses` is a set (a
-    name looked up, even one not declared); reading the whole table notes `EVERY`."""
+    """The film's characters, noting which a check reads while `uses` is a set: `NAME` for
+    its declaration read, `?NAME` for only asking whether there is one (a name not declared
+    too); reading the whole table notes `EVERY`."""
 
     uses: set[str] | None = None
 
     def __contains__(self, key: object) -> bool:
         if self.uses is not None and isinstance(key, str):
-            self.uses.add(key)
+            self.uses.add(exists(key))
         return dict.__contains__(self, key)
 
     def __getitem__(self, key: str) -> V:
@@ -70,9 +76,11 @@ class Watched(dict[str, V]):
 
 
 def changed_characters(before: dict[str, Any], now: dict[str, Any]) -> set[str]:
-    """The names whose declaration differs (added, removed, changed); `EVERY` too when the
-    table's order changed, which a check that read the whole table could see."""
+    """The names whose declaration differs (added, removed, changed; `?NAME` too for those
+    added or removed); `EVERY` too when the table's order changed, which a check that read
+    the whole table could see."""
     changed = {name for name in before.keys() | now.keys() if before.get(name) != now.get(name)}
+    changed.update(exists(name) for name in before.keys() ^ now.keys())
     if list(before) != list(now):
         changed.add(EVERY)
     return changed
@@ -85,10 +93,26 @@ def still_valid(uses: frozenset[str], changed: set[str]) -> bool:
     return EVERY not in uses and uses.isdisjoint(changed)
 
 
+class Prompting(NamedTuple):
+    """What a shot's prompt is rendered from, besides the scene's context and the characters
+    (`Shots.prompt`): kept to render it again when only a character's look changed."""
+
+    subjects: tuple[str, ...]
+    type: str
+    camera: str
+    action: tuple[str, Span] | None
+    """The action's template and where it is written."""
+    base: tuple[str, Span]
+    """The prompt's template (the shot's own, or its shot type's) and where it is written."""
+    time: str
+    style: str
+
+
 @dataclass
 class ShotMemo:
     """One shot's check inside a remembered scene: reused when its scene is checked again
-    because characters it did not read changed."""
+    because characters it did not read changed; only its prompt rendered again when the
+    characters it read changed but were read only by its prompt's templates."""
 
     statement: ast.Property | ast.Block
     key: tuple[Any, ...]
@@ -99,6 +123,11 @@ class ShotMemo:
     end: int
     line: int
     """Where the statement was when the spans the checker made were last moved."""
+    outside: frozenset[str] = frozenset({EVERY})
+    """The characters read outside the prompt's rendering."""
+    prompting: Prompting | None = None
+    rendered: tuple[int, int] = (0, 0)
+    """The diagnostics (from, to) that rendering the prompt made."""
     spans: list[Span] | None = None
 
     def move(self) -> None:
@@ -108,8 +137,8 @@ class ShotMemo:
         if not d_offset and not d_line:
             return
         if self.spans is None:
-            self.spans = made_spans(self.statement, self.shot, self.diagnostics,
-                                    self.start, self.end)
+            self.spans = made_spans(self.statement, (self.shot, self.prompting),
+                                    self.diagnostics, self.start, self.end)
         _shift(self.spans, d_offset, d_line)
         self.start, self.end, self.line = now.start, now.end, now.line
 
@@ -143,6 +172,11 @@ class Remembered:
     """The characters the scene's check read: it stays right while none of them changes."""
     shots: dict[int, ShotMemo] = field(default_factory=dict)
     """Its shots' checks, by their statement's id."""
+    outside: frozenset[str] = frozenset({EVERY})
+    """The characters read outside its shots' prompts: while none of them changes, the
+    scene is its last check with some shots' prompts rendered again (`Scenes._patch`)."""
+    context: dict[str, Any] | None = None
+    """The templates' context its shots were checked in."""
 
     def move(self) -> None:
         """Shift the checker's spans as the scene's statement moved; columns do not change."""
@@ -152,7 +186,8 @@ class Remembered:
             return
         if self.spans is None:
             self.spans = made_spans(self.statement, (self.scene, [
-                m.shot for m in self.shots.values()]), self.diagnostics, self.start, self.end)
+                (m.shot, m.prompting) for m in self.shots.values()]), self.diagnostics,
+                self.start, self.end)
         _shift(self.spans, d_offset, d_line)
         self.start, self.end, self.line = now.start, now.end, now.line
         for shot in self.shots.values():  # their spans moved with the scene's
@@ -181,6 +216,8 @@ class SceneMemo:
         default_factory=dict)
     hits: int = 0
     misses: int = 0
+    patched: int = 0
+    """Scenes reused with some shots' prompts rendered again (not counted as misses)."""
 
 
 _LEAVES = frozenset({str, int, float, bool, type(None)})

@@ -9,6 +9,7 @@ than its shots) is checked now.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from filmlang import ir
@@ -51,6 +52,8 @@ class Scenes:
         self._old: dict[int, Remembered] = {}
         self._new: dict[int, Remembered] = {}
         self._changed: set[str] = set()
+        self._context: dict[str, Any] | None = None
+        """The templates' context of the scene being checked (for `Remembered`)."""
         """The characters changed since the last check (see `scene_memo.still_valid`)."""
 
     def report(self, diagnostic: Any) -> None:
@@ -151,12 +154,17 @@ class Scenes:
             self._new[id(statement)] = remembered
             self.memo.hits += 1
             return remembered.scene
+        if remembered is not None and same and self._patch(remembered):
+            self.memo.patched += 1
+            return self._new[id(statement)].scene
         self.memo.misses += 1
         mark = len(self.checker.diagnostics)
         uses: set[str] = set()
         self.shots.old = remembered.shots if remembered is not None and same else {}
         self.shots.new = {}
         self.shots.changed = self._changed
+        self.shots.prompt_reads = set()
+        self._context = None
         self._watch(uses)
         try:
             scene = self._scene_body(statement, previous_time, name, name_value)
@@ -166,8 +174,52 @@ class Scenes:
         where = statement.span
         self._new[id(statement)] = Remembered(
             statement, previous_time, scene, made, where.start, where.end, where.line,
-            uses=frozenset(uses), shots=self.shots.new)
+            uses=frozenset(uses | self.shots.prompt_reads), shots=self.shots.new,
+            outside=frozenset(uses), context=self._context)
         return scene
+
+    def _patch(self, old: Remembered) -> bool:
+        """The scene as last checked, with the prompts of the shots whose characters changed
+        rendered again: when only those prompts read the changed characters, and rendering
+        them makes no diagnostic (then the scene is checked again). True when done."""
+        changed = self._changed
+        if old.scene is None or old.context is None or not still_valid(old.outside, changed):
+            return False
+        stale = [m for m in old.shots.values() if not still_valid(m.uses, changed)]
+        if any(m.prompting is None or not still_valid(m.outside, changed)
+               or m.rendered[0] != m.rendered[1] for m in stale):
+            return False
+        old.move()
+        context = {**old.context, "characters": self.character_objs}
+        diagnostics = self.checker.diagnostics
+        mark = len(diagnostics)
+        shots = list(old.scene.shots)
+        place = {id(shot.origin): n for n, shot in enumerate(shots)}
+        memos = dict(old.shots)
+        for memo in stale:
+            assert memo.prompting is not None
+            inside: set[str] = set()
+            self._watch(inside)
+            try:
+                action, prompt = self.shots.prompt(memo.prompting, context)
+            finally:
+                self._watch(None)
+            if len(diagnostics) != mark:  # a template fails now: check the scene again
+                del diagnostics[mark:]
+                return False
+            update = {"action": action, "prompt": prompt}
+            n = place.get(id(memo.statement.span))
+            if n is not None:
+                shots[n] = shots[n].model_copy(update=update)
+            memos[id(memo.statement)] = replace(
+                memo, shot=memo.shot.model_copy(update=update) if memo.shot else None,
+                uses=memo.outside | inside)
+        diagnostics.extend(old.diagnostics)
+        uses = old.outside.union(*(m.uses for m in memos.values()))
+        self._new[id(old.statement)] = replace(
+            old, scene=old.scene.model_copy(update={"shots": tuple(shots)}), uses=uses,
+            shots=memos)
+        return True
 
     def _watch(self, uses: set[str] | None) -> None:
         for table in (self.characters, self.character_objs):
@@ -233,6 +285,7 @@ class Scenes:
             ambience = ir.Ambience(name=str(bound.arg()), origin=bound.span,
                                    **{k: v for k, v in bound.kwargs.items() if v is not None})
         motion = str(values["motion"].arg()) if "motion" in values else self.film.motion
+        self._context = context
         shots = self._sequence(sequence, name, context, style, motion, time)
         if not shots:
             if isinstance(statement, ast.Block) and not any(
