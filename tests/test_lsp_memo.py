@@ -123,6 +123,18 @@ def edits(text: str) -> list[tuple[str, str]]:
                                     '    look "new"\n}\n\n'))
     step("an unknown speaker declared", replace(text, 'character NEW {', 'character ELSE {'))
     step("the error fixed", replace(text, "99999s", "2s"))
+    # Lets too are remembered per scene and shot: by name, in values and in templates.
+    step("a template reads a let", replace(text, "TOM looks at ELSA in {{ scene.setting }}",
+                                                  "TOM looks at ELSA in {{ town }}"))
+    step("that let's value", replace(text, '"a fishing town"', '"a mining town"'))
+    step("a let a shot names, renamed away", replace(text, "let short = 2s",
+                                                    "let shorter = 2s"))
+    step("and declared again", replace(text, "let shorter = 2s", "let short = 3s"))
+    step("a let that names another", replace(text, "let short = 3s",
+                                             "let long = 4s\nlet short = long"))
+    step("the other's value", replace(text, "let long = 4s", "let long = 5s"))
+    step("a template names a let not declared", replace(text, "{{ town }}", "{{ harbour }}"))
+    step("the let declared", after(text, "let short", 'let harbour = "the old harbour"\n'))
     return out
 
 

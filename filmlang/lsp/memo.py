@@ -26,7 +26,7 @@ from filmlang import ir
 from filmlang.diagnostics import Diagnostic
 from filmlang.semantic.checker import Checker
 from filmlang.semantic.loader import Program
-from filmlang.semantic.scene_memo import SceneMemo
+from filmlang.semantic.scene_memo import EVERY, LET, SceneMemo
 from filmlang.semantic.templates import Obj, Templates
 from filmlang.source import Span
 
@@ -100,6 +100,8 @@ class MemoTemplates(Templates):
         if "{" not in text:
             return super().render(text, context, span)
         names = self._used(text)
+        if self.reads is not None:  # what the scene or shot being checked depends on
+            self.reads.update((LET + n for n in names) if names is not None else (EVERY,))
         if names is None:
             return super().render(text, context, span)
         try:

@@ -23,8 +23,12 @@ EVERY = "\0every"
 V = TypeVar("V")
 
 
+LET = "let:"
+"""In a set of names used: the prefix of a `let` constant's name (`let:town`)."""
+
+
 def exists(name: str) -> str:
-    """In a set of characters used: only whether `name` is declared was read."""
+    """In a set of names used: only whether `name` is declared was read."""
     return "?" + name
 
 
@@ -34,20 +38,22 @@ class Watched(dict[str, V]):
     too); reading the whole table notes `EVERY`."""
 
     uses: set[str] | None = None
+    prefix = ""
+    """Put before the names noted: `LET` for the table of `let` constants."""
 
     def __contains__(self, key: object) -> bool:
         if self.uses is not None and isinstance(key, str):
-            self.uses.add(exists(key))
+            self.uses.add(exists(self.prefix + key))
         return dict.__contains__(self, key)
 
     def __getitem__(self, key: str) -> V:
         if self.uses is not None:
-            self.uses.add(key)
+            self.uses.add(self.prefix + key)
         return dict.__getitem__(self, key)
 
     def get(self, key: str, default: Any = None) -> Any:
         if self.uses is not None:
-            self.uses.add(key)
+            self.uses.add(self.prefix + key)
         return dict.get(self, key, default)
 
     def _every(self) -> None:
@@ -75,12 +81,27 @@ class Watched(dict[str, V]):
         return dict.__len__(self)
 
 
-def changed_characters(before: dict[str, Any], now: dict[str, Any]) -> set[str]:
+class WatchedLets(Watched[V]):
+    prefix = LET
+
+
+def watch(tables: list[Any], uses: set[str] | None) -> None:
+    """Note what is read from now on in `uses` (None: stop noting): the `Watched` tables,
+    and the names the prompt templates use (a `Templates` with `reads`)."""
+    for table in tables:
+        if isinstance(table, Watched):
+            table.uses = uses
+        elif hasattr(table, "reads"):
+            table.reads = uses
+
+
+def changed_names(before: dict[str, Any], now: dict[str, Any], prefix: str = "") -> set[str]:
     """The names whose declaration differs (added, removed, changed; `?NAME` too for those
     added or removed); `EVERY` too when the table's order changed, which a check that read
     the whole table could see."""
-    changed = {name for name in before.keys() | now.keys() if before.get(name) != now.get(name)}
-    changed.update(exists(name) for name in before.keys() ^ now.keys())
+    changed = {prefix + name for name in before.keys() | now.keys()
+               if before.get(name) != now.get(name)}
+    changed.update(exists(prefix + name) for name in before.keys() ^ now.keys())
     if list(before) != list(now):
         changed.add(EVERY)
     return changed
@@ -214,6 +235,8 @@ class SceneMemo:
 
     films: dict[str, tuple[Any, dict[str, Any], dict[int, Remembered]]] = field(
         default_factory=dict)
+    """entry -> (the declarations but characters and lets, the characters and lets by
+    value, the scenes remembered)."""
     hits: int = 0
     misses: int = 0
     patched: int = 0

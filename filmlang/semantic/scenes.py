@@ -19,11 +19,14 @@ from filmlang.semantic.bind import Bound
 from filmlang.semantic.declarations import body_of, prompt_span
 from filmlang.semantic.headings import Heading, parse_heading
 from filmlang.semantic.scene_memo import (
+    LET,
     Remembered,
     SceneMemo,
     Watched,
-    changed_characters,
+    WatchedLets,
+    changed_names,
     still_valid,
+    watch,
 )
 from filmlang.semantic.shots import Shots
 from filmlang.semantic.templates import Obj
@@ -44,11 +47,17 @@ class Scenes:
         self.character_objs = {name: Obj(name, name, name=name, look=c.look)
                                for name, c in characters.items()}
         self.memo: SceneMemo | None = checker.scene_memo
-        if self.memo is not None:  # note which characters each scene and shot reads
+        self.watched: list[Any] = []
+        if self.memo is not None:  # note which characters and lets each scene and shot reads
             self.characters = Watched(characters)
             self.character_objs = Watched(self.character_objs)
+            scope_lets: WatchedLets[ast.Let] = WatchedLets(checker.scope.lets)
+            checker.scope.lets = checker.binder.lets.values = scope_lets
+            self.watched = [self.characters, self.character_objs, scope_lets,
+                            checker.templates]
         self.joins = Joins(checker, film)
         self.shots = Shots(checker, film, self.characters, shottypes, self.character_objs)
+        self.shots.watched = self.watched
         self._old: dict[int, Remembered] = {}
         self._new: dict[int, Remembered] = {}
         self._changed: set[str] = set()
@@ -67,15 +76,21 @@ class Scenes:
         program = self.checker.program
         entry = f"{program.root}\0{program.entry}"  # entries are named from their folder
         environment = self._environment()
-        cast = {name: c.model_dump(exclude={"origin"})  # where it is: no scene reads it
-                for name, c in dict.items(self.characters)}
+        names: dict[str, dict[str, Any]] = {
+            "characters": {name: c.model_dump(exclude={"origin"})  # no scene reads where
+                           for name, c in dict.items(self.characters)},
+            "lets": {name: (self.lets.get(name), let.model_dump())
+                     for name, let in dict.items(self.checker.scope.lets)}}
         known = self.memo.films.get(entry)
         self._old = known[2] if known is not None and known[0] == environment else {}
-        self._changed = changed_characters(known[1], cast) if known is not None else set()
+        self._changed = set() if known is None else changed_names(
+            known[1]["characters"], names["characters"]) | changed_names(
+            known[1]["lets"], names["lets"], LET)
         self._new = {}
-        scenes = self._build(items)
-        self.memo.films[entry] = (environment, cast, self._new)
-        return scenes
+        try:
+            return self._build(items)
+        finally:
+            self.memo.films[entry] = (environment, names, self._new)
 
     def _environment(self) -> Any:
         """By value, all a scene's check reads besides its own statement and the characters
@@ -84,8 +99,6 @@ class Scenes:
             self.film.model_dump(),
             [(n, t.model_dump(), prompt_span(self.checker, t).model_dump())
              for n, t in self.shottypes.items()],
-            list(self.lets.items()),
-            [(n, let.model_dump()) for n, let in self.checker.scope.lets.items()],
         )
 
     def _build(self, items: list[Item]) -> list[ir.Scene]:
@@ -190,7 +203,8 @@ class Scenes:
                or m.rendered[0] != m.rendered[1] for m in stale):
             return False
         old.move()
-        context = {**old.context, "characters": self.character_objs}
+        context = {**self.lets, "film": old.context["film"], "characters": self.character_objs,
+                   "scene": old.context["scene"]}  # as `_scene_body` makes it
         diagnostics = self.checker.diagnostics
         mark = len(diagnostics)
         shots = list(old.scene.shots)
@@ -222,9 +236,7 @@ class Scenes:
         return True
 
     def _watch(self, uses: set[str] | None) -> None:
-        for table in (self.characters, self.character_objs):
-            if isinstance(table, Watched):
-                table.uses = uses
+        watch(self.watched, uses)
 
     def _scene_body(self, statement: ast.Property | ast.Block, previous_time: str, name: str,
                     name_value: ast.NameValue) -> ir.Scene | None:

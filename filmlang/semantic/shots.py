@@ -14,7 +14,7 @@ from filmlang.diagnostics import Edit, Fix, Label, error, point
 from filmlang.semantic import schema
 from filmlang.semantic.bind import Bound
 from filmlang.semantic.declarations import body_of, prompt_span
-from filmlang.semantic.scene_memo import Prompting, ShotMemo, Watched, still_valid
+from filmlang.semantic.scene_memo import Prompting, ShotMemo, Watched, still_valid, watch
 from filmlang.semantic.templates import Obj
 from filmlang.semantic.values import did_you_mean, fix_to, shown
 from filmlang.syntax import ast
@@ -45,6 +45,8 @@ class Shots:
         and the diagnostics rendering it made (for `ShotMemo`)."""
         self.inside: frozenset[str] = frozenset()
         self.prompt_reads: set[str] = set()
+        self.watched: list[Any] = []
+        """What `_watch` notes the reads of (`scene_memo.watch`)."""
         """The characters the prompts of the scene being checked read."""
         self.rendered: tuple[int, int] = (0, 0)
 
@@ -163,9 +165,7 @@ class Shots:
         return action, prompt
 
     def _watch(self, uses: set[str] | None) -> None:
-        for table in (self.characters, self.character_objs):
-            if isinstance(table, Watched):
-                table.uses = uses
+        watch(self.watched, uses)
 
     def _shot(self, statement: ast.Property | ast.Block, scene: str, index: int,
               context: dict[str, Any], style: str, motion: str, time: str) -> ir.Shot | None:
