@@ -8,94 +8,44 @@ from __future__ import annotations
 import contextlib
 import difflib
 import os
-import signal
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from filmlang import __version__
+from filmlang.cli_conventions import (
+    COLOR as _COLOR,
+)
+from filmlang.cli_conventions import (
+    EXIT_ERRORS,
+    EXIT_FAILURE,
+    EXIT_OK,
+    STDIN_NAME,
+)
+from filmlang.cli_conventions import FILE_OR_STDIN as _FILE_OR_STDIN
+from filmlang.cli_conventions import check_path as _check
+from filmlang.cli_conventions import chosen_format as _format
+from filmlang.cli_conventions import color_report as _color_report
+from filmlang.cli_conventions import everywhere as _everywhere
+from filmlang.cli_conventions import json_alias as _json_alias
+from filmlang.cli_conventions import progress_for as _progress
+from filmlang.cli_conventions import stop_on_terminate as _stop_on_terminate
 
 if TYPE_CHECKING:
     from filmlang import ir
-    from filmlang.api import CheckResult
+    from filmlang.build import BuildResult
     from filmlang.config import BuildConfig
-    from filmlang.exec.scheduler import Progress
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Exit statuses (docs/cli.md): 0 ok, 1 the film has errors, 2 the command line is wrong
-# (click's own status for usage errors), 3 a render, a backend or an output failed.
-EXIT_OK = 0
-EXIT_ERRORS = 1
-EXIT_USAGE = 2
-EXIT_FAILURE = 3
-
-_COLOR_META = "filmc.color"
-
-
-def color_wanted(choice: str | None, environ: Mapping[str, str] | None = None) -> bool | None:
-    """Whether to colour: --color wins, then NO_COLOR (no-color.org), then FORCE_COLOR;
-    None lets click decide (colour on a terminal only)."""
-    env = os.environ if environ is None else environ
-    if choice == "always":
-        return True
-    if choice == "never":
-        return False
-    if env.get("NO_COLOR"):
-        return False
-    if env.get("FORCE_COLOR", "") not in ("", "0"):
-        return True
-    return None
-
-
-def _set_color(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    if value is None and _COLOR_META in ctx.meta:
-        return  # `filmc --color=never build`: the group's choice stands
-    if value is not None:
-        ctx.meta[_COLOR_META] = value
-    ctx.color = color_wanted(value)
-
-
-_COLOR = click.option(
-    "--color", "--colour", type=click.Choice(["auto", "always", "never"]), default=None,
-    expose_value=False, callback=_set_color, is_eager=True,
-    help="Colour the output: auto (on a terminal, unless NO_COLOR is set), always, never.")
-
-
-def _color_report(text: str) -> str:
-    """Colour the severity words of a report when writing to a terminal."""
-    out = []
-    for line in text.splitlines():
-        for word, color in ((": error:", "red"), (": warning:", "yellow")):
-            if word in line and not line.startswith(" "):
-                head, tail = line.split(word, 1)
-                line = head + click.style(word, fg=color, bold=True) + click.style(tail, bold=True)
-                break
-        if line.lstrip().startswith("= help:"):
-            line = line.replace("= help:", click.style("= help:", fg="cyan"), 1)
-        out.append(line)
-    return "\n".join(out)
-
-
 class _Group(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return ["build", "check", "plan", "fmt", "ir", "storyboard", "watch", "cache", "lsp"]
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def _stop_on_terminate() -> None:
-    """SIGTERM and SIGHUP (a closed terminal, `kill`, a service manager) stop a build or a
-    watch the way Ctrl-C does: running jobs and their ffmpeg processes are stopped, finished
-    jobs stay cached, nothing half-written is published."""
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _interrupt)
+        return ["build", "check", "plan", "fmt", "ir", "storyboard", "watch", "import",
+                "export", "cache", "lsp"]
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -112,37 +62,14 @@ def main() -> None:
     filmc ir movie.film          the checked film as JSON
     filmc storyboard movie.film  a contact sheet PNG: one frame per shot
     filmc watch movie.film       build, then rebuild on every save
+    filmc import script.fountain a screenplay (Fountain, Final Draft) to a film
+    filmc export movie.film      the film for an editor (OTIO, EDL, FCPXML), stems, Fountain
     filmc cache gc               keep the build cache under a size
     filmc lsp                    the language server, for editors (docs/editors.md)
     """
 
 
 _FILE = click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-_FILE_OR_STDIN = click.argument(
-    "file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
-STDIN_NAME = "<stdin>"
-
-
-def _check(file: Path, allow_outside: bool) -> CheckResult:
-    """check_file, with `-` for standard input (imports relative to the working folder)."""
-    from filmlang.api import check_file
-
-    if str(file) == "-":
-        return check_file(Path.cwd() / STDIN_NAME, allow_outside=allow_outside,
-                          text=sys.stdin.read())
-    return check_file(file, allow_outside=allow_outside)
-
-
-def _json_alias(value: str) -> Callable[[click.Context, click.Parameter, Any], None]:
-    """A hidden old spelling (`--json`, `--log-format jsonl`) that sets `--format`."""
-    def callback(ctx: click.Context, param: click.Parameter, given: Any) -> None:
-        if given and given != "text":
-            ctx.meta["filmc.format"] = value
-    return callback
-
-
-def _format(ctx: click.Context, fmt: str) -> str:
-    return str(ctx.meta.get("filmc.format", fmt))
 _ALLOW_OUTSIDE = click.option(
     "--allow-outside", is_flag=True,
     help="Allow imports and includes outside the film's folder.")
@@ -262,22 +189,6 @@ def fmt(files: tuple[Path, ...], check_only: bool, diff: bool) -> None:
     sys.exit(status)
 
 
-def _progress(log_format: str, kind: str, explain: bool, color: bool | None) -> Progress:
-    """What the build shows while it works: JSON lines for tools; a live bar on a
-    terminal; without one, a plain line every few seconds on standard error."""
-    from filmlang.exec.console import JsonProgress, PlainProgress, RichProgress
-
-    if log_format == "jsonl":
-        return JsonProgress()
-    if kind == "auto":
-        kind = "bar" if sys.stderr.isatty() else "plain"
-    if kind == "bar":
-        return RichProgress(explain=explain, color=color)
-    if kind == "plain":
-        return PlainProgress(explain=explain)
-    return PlainProgress(explain=explain, interval=None)
-
-
 def _cannot_write(path: Path, exc: OSError) -> None:
     """One line: which output could not be written, and why."""
     from filmlang.outputs import cannot_write
@@ -371,7 +282,6 @@ def build(ctx: click.Context, file: Path, output: Path | None, preview: bool, jo
     """Build FILE into a film (MP4 with subtitles and chapters). Exit 1 on errors in the
     source, 3 when rendering fails. --preview writes NAME.preview.mp4."""
     from filmlang.build import build as run_build
-    from filmlang.diagnostics import render_all
     from filmlang.link.mux import CONTAINERS
 
     if output is not None and output.suffix.lower() not in CONTAINERS:
@@ -400,6 +310,25 @@ def build(ctx: click.Context, file: Path, output: Path | None, preview: bool, jo
         close = getattr(progress, "close", None)
         if close is not None:
             close()
+    _report(result, log_format)
+    if result.ok:
+        assert result.output is not None
+        if log_format == "text":
+            seconds = result.timeline.seconds if result.timeline else 0.0
+            click.echo(f"built {_shown(result.output)} ({seconds:.1f}s of film) in "
+                       f"{result.seconds:.1f}s", err=True)
+    sys.exit(result.exit_code)
+
+
+def _shown(path: Path) -> str:
+    here = Path.cwd()
+    return str(path.relative_to(here)) if path.is_relative_to(here) else str(path)
+
+
+def _report(result: BuildResult, log_format: str) -> None:
+    """A build's diagnostics, failed jobs and (as text) its counts, on standard error."""
+    from filmlang.diagnostics import render_all
+
     check = result.check
     if check.diagnostics:
         click.echo(_color_report(check.report()), err=True)
@@ -420,16 +349,6 @@ def build(ctx: click.Context, file: Path, output: Path | None, preview: bool, jo
             failed = f", {counts['failed']} failed" if counts.get("failed") else ""
             click.echo(f"  {kind:<10} {counts['ran']:>4} ran, {counts['cached']:>4} cached"
                        f"{failed}", err=True)
-    if result.ok:
-        assert result.output is not None
-        if log_format == "text":
-            here = Path.cwd()
-            shown = str(result.output.relative_to(here)) if result.output.is_relative_to(
-                here) else str(result.output)
-            seconds = result.timeline.seconds if result.timeline else 0.0
-            click.echo(f"built {shown} ({seconds:.1f}s of film) in {result.seconds:.1f}s",
-                       err=True)
-    sys.exit(result.exit_code)
 
 
 @main.command(name="plan")
@@ -479,7 +398,8 @@ def storyboard(file: Path, output: Path | None, columns: int, width: int,
     film = _checked_film(file, allow_outside)
     path = output if output is not None else file.parent / "build" / f"{file.stem}-storyboard.png"
     try:
-        write_png(render_storyboard(film, columns=columns, width=width), path)
+        write_png(render_storyboard(film, columns=columns, width=width,
+                                    root=file.absolute().parent), path)
     except OSError as exc:
         _cannot_write(path, exc)
         sys.exit(EXIT_FAILURE)
@@ -540,6 +460,96 @@ def watch(file: Path, output: Path | None, preview: bool, jobs: int | None,
     sys.exit(code)
 
 
+@main.command(name="import")
+@click.argument("script", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the film (default: SCRIPT with .film beside it).")
+@click.option("--force", is_flag=True, help="Replace the output if it exists.")
+def import_command(script: Path, output: Path | None, force: bool) -> None:
+    """Turn a screenplay (Fountain, or Final Draft .fdx) into a film that checks and
+    builds: scenes from headings, characters, shots from action and dialogue. Where it
+    guesses, the film says so in a comment. Exit 1 when SCRIPT cannot be read."""
+    from filmlang.screenplay import import_screenplay
+    from filmlang.source import read_source
+
+    target = output if output is not None else script.with_suffix(".film")
+    if target.exists() and not force:
+        click.echo(f"error: {target} exists\n  = help: pass --force to replace it, or name "
+                   "another with -o", err=True)
+        sys.exit(EXIT_ERRORS)
+    try:
+        data = read_source(script)
+    except OSError as exc:
+        click.echo(f"{script}: error: cannot read it: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_ERRORS)
+    text, warnings = import_screenplay(script, data)
+    for warning in warnings:
+        click.echo(_color_report(f"{script}:{warning.line}: warning: {warning.message}"),
+                   err=True)
+    try:
+        _write_new(target, text)
+    except OSError as exc:
+        _cannot_write(target, exc)
+        sys.exit(EXIT_FAILURE)
+    scenes = text.count("\nscene ")
+    click.echo(f"wrote {target} ({scenes} scene{'s' if scenes != 1 else ''}); "
+               f"build it with: filmc build {target}", err=True)
+
+
+@main.command(name="export")
+@_FILE
+@click.option("--format", "fmt", required=True,
+              type=click.Choice(["otio", "edl", "fcpxml", "fountain", "stems"]),
+              help="otio, edl (CMX 3600) or fcpxml for an editor; stems (dialogue, music, "
+                   "effects WAVs) for a mixer; fountain: the script as a screenplay.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Where to write it (default: build/NAME.FORMAT beside FILE; stems: the "
+                   "folder build/NAME-stems).")
+@_build_options
+@_ALLOW_OUTSIDE
+def export_command(file: Path, fmt: str, output: Path | None, preview: bool, jobs: int | None,
+                   cache: Path | None, backends: tuple[str, ...], allow_outside: bool) -> None:
+    """Export FILE for another tool, building what it needs through the cache first. Exit
+    1 on errors in the source, 3 when rendering or writing fails."""
+    from filmlang.interop import InteropMissing, export
+    from filmlang.interop.editorial import RateProblem
+
+    if preview and fmt in ("edl", "fcpxml", "stems"):
+        why = "stems are mixed at the film's rate" if fmt == "stems" else \
+            f"a --preview runs at 12 fps, which {fmt.upper()} cannot say"
+        raise click.BadParameter(f"{why}: export without --preview", param_hint="--preview")
+    _stop_on_terminate()
+    progress = None if fmt == "fountain" else _progress(
+        "text", "auto", False, click.get_current_context().color)
+    try:
+        done = export(file, fmt, output, cache=cache, jobs=jobs,
+                      config=_config(preview, backends), allow_outside=allow_outside,
+                      progress=progress)
+    except KeyboardInterrupt:
+        click.echo("filmc: interrupted; finished jobs stay cached", err=True)
+        sys.exit(130)
+    except (InteropMissing, RateProblem) as exc:
+        click.echo(click.style("error: ", fg="red", bold=True) + str(exc), err=True)
+        sys.exit(EXIT_FAILURE)
+    except OSError as exc:
+        _cannot_write(Path(str(exc.filename or output or file)), exc)
+        sys.exit(EXIT_FAILURE)
+    finally:
+        close = getattr(progress, "close", None)
+        if close is not None:
+            close()
+    if done.build is not None:
+        _report(done.build, "text" if fmt != "fountain" else "")
+    if not done.written:
+        sys.exit(done.build.exit_code if done.build is not None else EXIT_ERRORS)
+    click.echo("wrote " + ", ".join(_shown(p) for p in done.written), err=True)
+
+
+def _write_new(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(path, text)
+
+
 @main.group()
 def cache() -> None:
     """Look after the build cache."""
@@ -572,14 +582,6 @@ def cache_gc(where: Path | None, max_size: str) -> None:
     with FileLock(str(root / "lock"), timeout=600):
         removed, freed = Store(root).gc(limit)
     click.echo(f"removed {removed} objects, freed {freed / 1e6:.1f} MB from {root}")
-
-
-def _everywhere(group: click.Group) -> None:
-    """`--color` is accepted after any command too (`filmc check --color=never x.film`)."""
-    for command in group.commands.values():
-        if isinstance(command, click.Group):
-            _everywhere(command)
-        _COLOR(command)
 
 
 _everywhere(main)

@@ -92,7 +92,8 @@ def expected_jobs(film: ir.Film, config: BuildConfig, store: Store) -> dict[str,
             visit(key)
     for key in ctx.speech.values():
         visit(key)
-    visit(plan.graph.outputs["film"])
+    for key in dict.fromkeys([plan.graph.outputs["film"], *plan.graph.outputs.values()]):
+        visit(key)  # the film, and what else the build makes (as `build._run` asks)
     return counts
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from filmlang import ir
 from filmlang.diagnostics import Edit, Fix, Label, error, point
-from filmlang.semantic import schema
+from filmlang.semantic import pictures, schema
 from filmlang.semantic.bind import Bound
 from filmlang.semantic.declarations import body_of, prompt_span
 from filmlang.semantic.scene_memo import Prompting, ShotMemo, Watched, still_valid, watch
@@ -225,6 +225,8 @@ class Shots:
             time, style)
         action, prompt = self._prompt_watched(prompting, context)
         titles = tuple(self._title(b, duration) for b in values.get("title", []))
+        picture = pictures.picture(self.checker, values["picture"][0], duration) \
+            if "picture" in values else None
         sounds = tuple(self._sound(b, duration) for b in values.get("sound", []))
         return ir.Shot(
             scene=scene, index=index, type=type_name, subjects=tuple(subjects),
@@ -235,7 +237,7 @@ class Shots:
             prompt=prompt, seed=seed, motion=shot_motion,
             titles=titles, sounds=sounds, lines=tuple(lines),
             transition_in=ir.Transition(kind="cut", origin=statement.span) if index else None,
-            origin=statement.span)
+            picture=picture, origin=statement.span)
 
     def _type_fix(self, first: ast.NameValue) -> Fix | None:
         """E0104's fix: the shot type meant, or `medium` before a character named first."""
