@@ -61,6 +61,7 @@ def test_the_build_task_and_its_problem_matcher(tmp_path: Path) -> None:
     assert [d["type"] for d in CONTRIBUTES["taskDefinitions"]] == ["filmc"]
     task = result["task"]
     assert task["command"] == "filmc" and task["matchers"] == ["$filmc"]
+    assert task["cwd"] == "/films"  # the workspace folder: the matcher's paths are from there
     assert task["args"][:2] == ["build", "/films/bad.film"]
     assert "--preview" in task["args"] and task["args"][-2:] == ["--cache", "/tmp/films-cache"]
     # The same command line, run for real on a broken film; the matcher reads its errors.

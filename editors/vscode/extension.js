@@ -83,9 +83,12 @@ function buildTask(definition, scope) {
   if (definition.preview) args.push("--preview");
   args.push(...buildOptions(), ...(definition.args || []));
   const name = `build ${path.basename(definition.file)}${definition.preview ? " (preview)" : ""}`;
+  // filmc names files relative to its working folder: the workspace folder, where the
+  // problem matcher looks for them (the film's own folder outside a workspace).
+  const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(definition.file));
+  const cwd = folder ? folder.uri.fsPath : path.dirname(definition.file);
   const task = new vscode.Task(definition, scope || vscode.TaskScope.Workspace, name, "filmc",
-    new vscode.ProcessExecution(filmcPath(), args, { cwd: path.dirname(definition.file) }),
-    ["$filmc"]);
+    new vscode.ProcessExecution(filmcPath(), args, { cwd }), ["$filmc"]);
   task.group = vscode.TaskGroup.Build;
   return task;
 }

@@ -17,7 +17,9 @@ const vscode = {
   commands: { registerCommand: (id) => { registered.push(id); return disposable; },
               executeCommand: async () => undefined },
   workspace: { getConfiguration: () => ({ get: (name) => settings[name] }), workspaceFolders: [],
-               createFileSystemWatcher: () => disposable, onDidChangeConfiguration: () => disposable },
+               createFileSystemWatcher: () => disposable, onDidChangeConfiguration: () => disposable,
+               getWorkspaceFolder: () => ({ uri: { fsPath: "/films" } }) },
+  Uri: { file: (fsPath) => ({ fsPath }) },
   window: { onDidChangeTextEditorSelection: () => disposable, activeTextEditor: undefined,
             showErrorMessage() {}, showWarningMessage() {} },
   tasks: { registerTaskProvider: (type) => { taskTypes.push(type); return disposable; } },
@@ -35,5 +37,6 @@ extension.activate({ subscriptions: [] }).then(() => {
   const task = extension.taskProvider.resolveTask(
     { definition: { type: "filmc", file: "/films/bad.film", preview: true } });
   console.log(JSON.stringify({ registered, taskTypes, task: {
-    command: task.execution.command, args: task.execution.args, matchers: task.matchers } }));
+    command: task.execution.command, args: task.execution.args, cwd: task.execution.options.cwd,
+    matchers: task.matchers } }));
 });
