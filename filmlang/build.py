@@ -38,6 +38,7 @@ from filmlang.exec.gpu import GpuPool
 from filmlang.exec.scheduler import Progress, Report, Scheduler
 from filmlang.jobs import Job, JobFailed, JobGraph, Runner
 from filmlang.outputs import OutputError
+from filmlang.plan.estimate import expected_jobs
 from filmlang.plan.planner import backend_problems, plan_film, prepared
 from filmlang.session import Session, active, current
 from filmlang.timeline import Timeline
@@ -56,7 +57,7 @@ class BuildResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     """Errors found while building (timing, unavailable backends): exit 1."""
     failures: list[JobFailed] = field(default_factory=list)
-    """Jobs that failed: exit 2."""
+    """Jobs that failed: exit 3."""
     reports: list[Report] = field(default_factory=list)
     timeline: Timeline | None = None
     graph: JobGraph | None = None
@@ -74,7 +75,7 @@ class BuildResult:
         if self.ok:
             return 0
         if self.failures:
-            return 2
+            return 3  # a render failed: not the film's fault (docs/cli.md, exit statuses)
         return 1
 
     def records(self) -> list[tuple[Job, str, str]]:
@@ -96,9 +97,11 @@ class BuildResult:
         return total
 
 
-def default_output(film_path: Path) -> Path:
+def default_output(film_path: Path, preview: bool = False) -> Path:
+    """build/NAME.mp4 beside the film; a preview gets its own name, NAME.preview.mp4, so it
+    never replaces the final film."""
     path = film_path.absolute()
-    return path.parent / "build" / (path.stem + ".mp4")
+    return path.parent / "build" / (path.stem + (".preview" if preview else "") + ".mp4")
 
 
 def build(path: Path | str, *, output: Path | None = None, cache: Path | None = None,
@@ -154,6 +157,9 @@ def _build(path: Path, *, output: Path | None, cache: Path | None, jobs: int | N
             explainer=explainer, log=BuildLog(root / "log.jsonl"),
             build_id=uuid.uuid4().hex[:12], cancel=cancel, on_cancel=children.kill,
             executor=executor, costs=costs)
+        if progress is not None and type(progress).expect is not Progress.expect:
+            # the build's totals, before its first job starts (a plan of both phases)
+            progress.expect(expected_jobs(film, config, store))
         try:
             plan = plan_film(film, config, lambda ctx: _speak(ctx, scheduler, store, result))
             result.timeline, result.graph = plan.timeline, plan.graph
@@ -170,7 +176,7 @@ def _build(path: Path, *, output: Path | None, cache: Path | None, jobs: int | N
         if result.cancelled or result.failures:
             return result
         final = store.path(plan.graph.outputs["film"])
-        target = (output or default_output(path)).absolute()
+        target = (output or default_output(path, config.preview)).absolute()
         _publish(final / "film.mp4", target)
         srt = target.with_suffix(".srt")
         _publish(final / "film.srt", srt)

@@ -177,7 +177,7 @@ def test_a_shot_that_never_fits_is_reported_at_its_line(film: Path, events: Path
                                                         ) -> None:
     monkeypatch.setenv("FILMC_SIMULATE_OOM", "0")
     result = build(film, cache=tmp_path / "cache", jobs=2)
-    assert result.exit_code == 2 and result.output is None
+    assert result.exit_code == 3 and result.output is None
     failure = result.failures[0]
     assert "out of GPU memory" in failure.message and "--preview" in failure.message
     # Every shot is tried and reported at its own line (a failure does not stop the batch).

@@ -265,7 +265,7 @@ def test_cli_import_then_build(tmp_path: Path) -> None:
     built = subprocess.run([*run, "build", str(film), "--preview"], capture_output=True,
                            text=True, timeout=600)
     assert built.returncode == 0, built.stderr
-    assert (tmp_path / "build" / "short.mp4").stat().st_size > 0
+    assert (tmp_path / "build" / "short.preview.mp4").stat().st_size > 0  # --preview: its own
     missing = subprocess.run([*run, "import", str(tmp_path / "none.fountain")],
                              capture_output=True, text=True)
     assert missing.returncode == 1 and "cannot read it" in missing.stderr

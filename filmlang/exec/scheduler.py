@@ -65,6 +65,9 @@ class Report:
 class Progress:
     """What the scheduler tells the console (or a test): a no-op by default."""
 
+    def expect(self, kinds: dict[str, int]) -> None:
+        """Before the first job: how many jobs of each kind the whole build should touch
+        (a build runs the scheduler once per phase; each `start` gives that phase's total)."""
     def start(self, total: int) -> None: ...
     def advance(self, record: Record) -> None: ...
     def stop(self) -> None: ...

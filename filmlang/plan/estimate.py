@@ -17,11 +17,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+from filmlang import ir
 from filmlang.api import check_file
 from filmlang.backends.protocol import LineWhere, PlanContext
 from filmlang.cache.costs import CostBook
 from filmlang.cache.remote import open_store, remote_url
-from filmlang.cache.store import default_cache_dir
+from filmlang.cache.store import Store, default_cache_dir
 from filmlang.config import BuildConfig
 from filmlang.jobs import Job
 from filmlang.plan.costs import Estimator
@@ -59,6 +60,66 @@ def phase_one(jobs: dict[str, Job], ctx: PlanContext) -> set[str]:
     return seen
 
 
+class Estimated:
+    """Each line's length: the cached speech's where it is cached (then `exact` stays
+    True), otherwise an estimate from its words and its voice's rate."""
+
+    def __init__(self, film: ir.Film, store: Store) -> None:
+        self.film = film
+        self.store = store
+        self.exact = True
+        self.lines = {(scene.name, shot.index, n): line for scene in film.scenes
+                      for shot in scene.shots for n, line in enumerate(shot.lines)}
+
+    def __call__(self, ctx: PlanContext) -> dict[LineWhere, float]:
+        out: dict[LineWhere, float] = {}
+        for where, key in ctx.speech.items():
+            if self.store.lookup(key, verify=False).ok:
+                out[where] = float(self.store.meta(key)["duration"])
+                continue
+            self.exact = False
+            line = self.lines[where]
+            wpm = self.film.character(line.speaker).voice.rate or NATURAL_WPM
+            out[where] = max(1, len(line.text.split())) / wpm * 60 + 0.2
+        return out
+
+
+def expected_jobs(film: ir.Film, config: BuildConfig, store: Store) -> dict[str, int]:
+    """How many jobs of each kind a build will touch (run, or find cached), before it runs
+    any: its phases planned with the lines' estimated lengths, and walked the way the
+    scheduler walks them (a cached job's inputs are never looked at). Exact where the
+    speech is cached; otherwise the jobs that depend on a line's length are missing under
+    either length, so the count is the same."""
+    plan = plan_film(film, config, Estimated(film, store))
+    if plan.graph is None:
+        return {}
+    jobs = plan.graph.jobs
+    seen: set[str] = set()
+    counts: dict[str, int] = {}
+
+    def visit(key: str) -> None:
+        stack = [key]
+        while stack:
+            key = stack.pop()
+            if key in seen or key not in jobs:
+                continue
+            seen.add(key)
+            job = jobs[key]
+            counts[job.kind] = counts.get(job.kind, 0) + 1
+            if not store.lookup(key, verify=False).ok:
+                stack.extend(job.inputs)
+
+    ctx = plan.context
+    for key in ctx.stills.values():  # phase one: the stills not made yet, and the speech
+        if store.lookup(key, verify=False).status == "missing":
+            visit(key)
+    for key in ctx.speech.values():
+        visit(key)
+    for key in dict.fromkeys([plan.graph.outputs["film"], *plan.graph.outputs.values()]):
+        visit(key)  # the film, and what else the build makes (as `build._run` asks)
+    return counts
+
+
 def describe_plan(path: Path, *, cache: Path | None, config: BuildConfig, as_json: bool,
                   allow_outside: bool = False, jobs: int | None = None,
                   workers: Workers | None = None, cache_remote: str | None = None
@@ -75,24 +136,9 @@ def describe_plan(path: Path, *, cache: Path | None, config: BuildConfig, as_jso
         return dataclasses.replace(checked, diagnostics=problems).report(), 1
     root = default_cache_dir(path, cache)
     store = open_store(root, remote_url(cache_remote))
-    exact = True
-    lines = {(scene.name, shot.index, n): line for scene in film.scenes
-             for shot in scene.shots for n, line in enumerate(shot.lines)}
-
-    def durations(ctx: PlanContext) -> dict[LineWhere, float]:
-        nonlocal exact
-        out: dict[LineWhere, float] = {}
-        for where, key in ctx.speech.items():
-            if store.lookup(key).ok:
-                out[where] = float(store.meta(key)["duration"])
-                continue
-            exact = False
-            line = lines[where]
-            wpm = film.character(line.speaker).voice.rate or NATURAL_WPM
-            out[where] = max(1, len(line.text.split())) / wpm * 60 + 0.2
-        return out
-
+    durations = Estimated(film, store)
     plan = plan_film(film, config, durations)
+    exact = durations.exact
     assert plan.timeline is not None and plan.graph is not None
     book = CostBook(root)
     estimator = Estimator(book)
