@@ -76,6 +76,8 @@ CODES: dict[str, str] = {
     # W: warnings
     "W0001": "heading and time of day disagree",
     "W0002": "character declared but never used",
+    "W0003": "action the animatic does not stage",
+    "W0004": "place the animatic does not know",
 }
 
 

@@ -217,11 +217,30 @@ class Scenes:
                                   label="no { } block",
                                   help=f"give the scene a block: scene {name} {{ shot wide 4s }}"))
             return None
+        place = self._place(heading, setting, statement, values)
         return ir.Scene(
             name=name, heading=heading_text, interior=heading.interior,
             location=heading.location, time=time,
-            setting=setting, music=music, ambience=ambience, style=style, shots=tuple(shots),
-            origin=statement.span)
+            setting=setting, music=music, ambience=ambience, style=style, place=place,
+            shots=tuple(shots), origin=statement.span)
+
+    def _place(self, heading: Heading, setting: str, statement: ast.Property | ast.Block,
+               values: dict[str, Bound]) -> str:
+        """The kind of place the heading or setting names; a hint when they name none."""
+        from filmlang.semantic.places import KNOWN_PLACES, place_of
+
+        place = place_of(heading.location, setting)
+        if place or not (heading.location or setting).strip():
+            return place
+        span = values["setting"].arg_span() if "setting" in values else \
+            statement.args[1].span if len(statement.args) > 1 else statement.name_span
+        where = "an interior" if heading.interior else "an exterior" \
+            if heading.interior is False else "a plain place"
+        self.report(warning(
+            "W0004", "the animatic does not know this place; it paints " + where,
+            span, label="no known place named",
+            help=f"name a place it knows in the heading or setting: {KNOWN_PLACES}"))
+        return place
 
     def _time(self, props: dict[str, list[Bound]], heading: Heading, previous: str,
               statement: ast.Property | ast.Block) -> str:

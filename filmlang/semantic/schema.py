@@ -132,6 +132,10 @@ CHARACTER = Context("character", "a character block", {p.name: p for p in (
     Prop("seed", (_p("seed", "int", **_SEED),), doc="the character's own seed"),
 )})
 
+PROP = Context("prop", "a prop block", {p.name: p for p in (
+    Prop("look", (_p("look", "string"),), doc="how the prop looks: it is drawn from the words"),
+)})
+
 SHOTTYPE = Context("shottype", "a shottype block", {p.name: p for p in (
     Prop("prompt", (_p("prompt", "string"),), doc="the prompt template for shots of this type"),
     Prop("duration", (_p("duration", "duration", **_DURATION),),
@@ -180,6 +184,8 @@ TOP = Context("top", "the top level", {p.name: p for p in (
     Prop("film", (_p("title", "string"),), block="film", doc="the film's settings"),
     Prop("character", (_p("name", "name"),), block="character", repeatable=True,
          doc="a character"),
+    Prop("prop", (_p("name", "name"),), block="prop", repeatable=True,
+         doc="a prop, drawn and named in actions"),
     Prop("shottype", (_p("name", "name"),), block="shottype", repeatable=True,
          doc="a kind of shot"),
     Prop("scene", (_p("name", "name"), _p("heading", "string", required=False)),
@@ -187,11 +193,12 @@ TOP = Context("top", "the top level", {p.name: p for p in (
     *(_transition(t) for t in TRANSITIONS),
 )})
 
-CONTEXTS: dict[str, Context] = {c.name: c for c in (TOP, FILM, CHARACTER, SHOTTYPE, SCENE, SHOT)}
+CONTEXTS: dict[str, Context] = {c.name: c for c in (TOP, FILM, CHARACTER, PROP, SHOTTYPE,
+                                                      SCENE, SHOT)}
 
 # Where a misplaced statement belongs, for the help line: every place, likeliest first.
 HOME: dict[str, list[str]] = {}
-for _context in (SHOT, SCENE, CHARACTER, FILM, SHOTTYPE, TOP):
+for _context in (SHOT, SCENE, CHARACTER, PROP, FILM, SHOTTYPE, TOP):
     for _name in _context.props:
         HOME.setdefault(_name, []).append(_context.where)
 for _name in ("import", "include", "let"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from filmlang import ir
-from filmlang.diagnostics import Label, error
+from filmlang.diagnostics import Label, error, warning
 from filmlang.semantic import schema
 from filmlang.semantic.bind import Bound
 from filmlang.semantic.declarations import body_of, prompt_span
@@ -35,6 +35,8 @@ class Shots:
         self.characters = characters
         self.shottypes = shottypes
         self.character_objs = character_objs
+        self.prop_names = {p.name: p.kind for p in film.props}
+        self._head_props: list[str] = []
 
     def report(self, diagnostic: Any) -> None:
         self.checker.report(diagnostic)
@@ -102,6 +104,7 @@ class Shots:
                                        prompt_span(self.checker, shottype))
         parts = [base, action, time, self.film.style, style]
         prompt = ", ".join(p.strip().strip(",").strip() for p in parts if p and p.strip())
+        beats, shown = self._staging(action, values, tuple(subjects), lines)
         titles = tuple(self._title(b, duration) for b in values.get("title", []))
         sounds = tuple(self._sound(b, duration) for b in values.get("sound", []))
         return ir.Shot(
@@ -109,11 +112,33 @@ class Shots:
             duration=duration, frames=ir.to_frames(duration, self.film.fps) if duration else None,
             min_duration=shottype.duration or DEFAULT_SHOT_LENGTH,
             tail=gap if gap is not None and lines else TAIL,
-            camera=camera, framing=shottype.framing, action=action,
+            camera=camera, framing=shottype.framing, action=action, beats=beats, props=shown,
             prompt=prompt, seed=seed, motion=shot_motion,
             titles=titles, sounds=sounds, lines=tuple(lines),
             transition_in=ir.Transition(kind="cut", origin=statement.span) if index else None,
             origin=statement.span)
+
+    def _staging(self, action: str, values: dict[str, list[Bound]], subjects: tuple[str, ...],
+                 lines: list[ir.Line]) -> tuple[tuple[ir.Beat, ...], tuple[str, ...]]:
+        """The action's and parentheticals' beats, the props shown; hints at unknown verbs."""
+        from filmlang.semantic.staging import KNOWN_VERBS, Reader, parenthetical_beats
+
+        reader = Reader(set(self.characters), self.prop_names)
+        reading = reader.read(action, subjects)
+        if reading.unknown and "action" in values:
+            words = ", ".join(dict.fromkeys(reading.unknown))
+            self.report(warning(
+                "W0003", f"the animatic does not stage '{words}'",
+                values["action"][0].arg_span(), label="not a verb it knows",
+                help=f"it stages: {KNOWN_VERBS}; other words only go to the prompt"))
+        beats = list(reading.beats)
+        for k, line in enumerate(lines):
+            if line.parenthetical:
+                share = 1.0 / len(lines)
+                beats += parenthetical_beats(reader, line.parenthetical, line.speaker,
+                                             round(k * share, 4), round((k + 1) * share, 4))
+        shown = [*self._head_props, *(p for p in reading.props if p not in self._head_props)]
+        return tuple(beats), tuple(shown)
 
     def _shot_head(self, statement: ast.Property | ast.Block
                    ) -> tuple[str, list[str], float | None] | None:
@@ -124,6 +149,7 @@ class Shots:
                               label="unknown argument",
                               help="write settings inside the shot's block: shot wide { "
                                    f"{kw.name} ... }}"))
+        self._head_props = []
         args = list(statement.args)
         if not args:
             self.report(error("E0203", "a shot needs a shot type", statement.name_span,
@@ -167,6 +193,8 @@ class Shots:
                                       value.span, label="out of range"))
                     ok = False
                 duration = value.seconds
+            elif isinstance(value, ast.NameValue) and value.name in self.prop_names:
+                self._head_props.append(value.name)
             elif isinstance(value, ast.NameValue):
                 if value.name not in self.characters:
                     self.unknown_character(value.name, value.span)

@@ -530,9 +530,14 @@ def paint_interior(c: Canvas, pal: Palette, words: frozenset[str], rng: random.R
 
 
 def paint_place(c: Canvas, time: str, interior: bool, words: frozenset[str],
-                rng: random.Random) -> float:
+                rng: random.Random, place: str = "") -> float:
     """Paint the scene's place over the whole canvas; gives the ground line (frame units)."""
     pal = PALETTES.get(time, PALETTES["day"])
+    if place:
+        from filmlang.backends.procedural.places import PAINTERS
+
+        if place in PAINTERS:
+            return PAINTERS[place](c, pal, words, rng)
     painter: Callable[[Canvas, Palette, frozenset[str], random.Random], float] = \
         paint_interior if interior else paint_exterior
     return painter(c, pal, words, rng)
