@@ -55,11 +55,12 @@ def _names(text: str, words: tuple[str, ...]) -> bool:
     return any(f" {w} " in low for w in words)
 
 
-def place_of(heading_location: str, setting: str) -> str:
-    """The kind of place named by the heading's location, else the setting; "" if none."""
+def place_of(heading_location: str, setting: str, interior: bool | None = None) -> str:
+    """The kind of place named by the heading's location, else the setting; "" if none.
+    When the heading says INT. or EXT., only places indoors or outdoors count."""
     for text in (heading_location, setting):
-        for kind, (_, words) in PLACES.items():
-            if _names(text, words):
+        for kind, (inside, words) in PLACES.items():
+            if (interior is None or inside == interior) and _names(text, words):
                 return kind
     return ""
 

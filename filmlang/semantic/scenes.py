@@ -229,7 +229,7 @@ class Scenes:
         """The kind of place the heading or setting names; a hint when they name none."""
         from filmlang.semantic.places import KNOWN_PLACES, place_of
 
-        place = place_of(heading.location, setting)
+        place = place_of(heading.location, setting, heading.interior)
         if place or not (heading.location or setting).strip():
             return place
         span = values["setting"].arg_span() if "setting" in values else \
