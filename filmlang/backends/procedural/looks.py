@@ -130,11 +130,17 @@ def age_of(look: str, words: frozenset[str]) -> str:
     return "adult"
 
 
-def clothes_color(words: list[str]) -> RGB | None:
-    """The colour of the first coloured clothing ("charcoal coat", "soaked navy jacket")."""
-    for k, word in enumerate(words):
-        if word in CLOTHES:
+def clothes_color(look: str) -> RGB | None:
+    """The colour of the first coloured clothing ("charcoal coat", "soaked navy jacket"):
+    a colour word at most two words before a clothing word, in the same phrase."""
+    for phrase in re.split(r"[,;.]| and | with ", look.lower()):
+        words = re.findall(r"[a-z]+", phrase)
+        for k, word in enumerate(words):
+            if word not in CLOTHES:
+                continue
             for before in reversed(words[max(0, k - 3):k]):
+                if before in ("hair", "beard", "braid", "eyes"):
+                    break
                 if before in COLOURS:
                     return COLOURS[before]
             if word in COLOURS:  # "oilskin"
@@ -143,14 +149,13 @@ def clothes_color(words: list[str]) -> RGB | None:
 
 
 def figure_of(look: str, color: str, seed: int, words: frozenset[str]) -> Figure:
-    ordered = re.findall(r"[a-z]+", look.lower())
     hair = DEFAULT_HAIR[seed % len(DEFAULT_HAIR)]
     for names, shade in HAIR:
         if not words.isdisjoint(names):
             hair = shade
             break
     own = parse_color(color)
-    clothes = clothes_color(ordered)
+    clothes = clothes_color(look)
     age = age_of(look, words)
     if age == "old" and words.isdisjoint(wordset("black brown blond blonde red ginger")):
         hair = mix(hair, (190, 190, 194), 0.7)

@@ -311,7 +311,7 @@ def _skyline(c: Canvas, pal: Palette, words: frozenset[str], rng: random.Random)
 
 def _beach(c: Canvas, pal: Palette, words: frozenset[str], rng: random.Random) -> float:
     ground = paint_exterior(c, pal, words | {"beach", "sea"}, rng)
-    if pal.body == "sun" and not has(words, "rain"):
+    if pal.body == "sun" and not has(words, "rain") and "beach" in words:
         draw_prop(c.draw, "umbrella", c.x(0.86), c.y(0.86), 0.16 * c.fh, pal.tint)
     return ground
 

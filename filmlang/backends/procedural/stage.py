@@ -167,9 +167,11 @@ def draw_stage(c: Canvas, stage: Stage, ground: float, t: float, seconds: float,
             continue
         if table is not None:
             x, base = c.x(table.x - 0.05 + 0.06 * k), floor - size_of("table") * u * 0.94
-        else:
+        elif stage.slots:
             lead = next(iter(stage.slots.values()))
             x, base = c.x(lead.x + poses[lead.name].dx + 0.07 + 0.05 * k), floor
+        else:
+            x, base = c.x(0.5 + 0.08 * k), floor
         draw_prop(c.draw, kind, x, base, size_of(kind) * u, tint)
     mouths: list[MouthAnchor | None] = []
     joints: list[dict[str, Point]] = []
