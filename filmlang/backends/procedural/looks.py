@@ -90,7 +90,7 @@ class Figure:
     @property
     def stoop(self) -> float:
         """How far the head and shoulders lean forward and down, in head units."""
-        return 0.25 if self.age == "old" else 0.0
+        return 0.35 if self.age == "old" else 0.0
 
 
 def parse_color(text: str) -> RGB:
@@ -121,10 +121,10 @@ def age_of(look: str, words: frozenset[str]) -> str:
     if years is not None:
         return "child" if years <= 12 else "teen" if years <= 17 else \
             "old" if years >= 60 else "adult"
-    if not words.isdisjoint(CHILD):
-        return "child"
     if not words.isdisjoint(TEEN):
         return "teen"
+    if not words.isdisjoint(CHILD):
+        return "child"
     if not words.isdisjoint(OLD):
         return "old"
     return "adult"

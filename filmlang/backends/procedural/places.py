@@ -250,9 +250,13 @@ def _platform(c: Canvas, pal: Palette, rng: random.Random) -> None:
 
 
 def _rooftop(c: Canvas, pal: Palette, rng: random.Random) -> None:
-    """A roof's parapet and chimneys, the city below."""
-    rect(c, c.left, 0.78, c.right, c.bottom, tone((96, 86, 80), pal))
-    rect(c, c.left, 0.74, c.right, 0.78, tone((130, 110, 96), pal))
+    """A roof's tar and parapet, chimneys and a water tower, the city below."""
+    rect(c, c.left, 0.68, c.right, c.bottom, tone((70, 62, 60), pal))
+    rect(c, c.left, 0.66, c.right, 0.7, tone((150, 120, 100), pal))
+    rect(c, 0.5, 0.3, 0.66, 0.5, tone((120, 84, 60), pal))
+    polygon(c, [(0.49, 0.3), (0.58, 0.22), (0.67, 0.3)], tone((90, 62, 46), pal))
+    for u in (0.52, 0.64):
+        rect(c, u, 0.5, u + 0.008, 0.68, tone((60, 50, 44), pal))
     for u in (0.12, 0.82):
         rect(c, u, 0.56, u + 0.05, 0.74, tone((150, 80, 60), pal))
         rect(c, u - 0.005, 0.55, u + 0.055, 0.57, tone((90, 60, 50), pal))

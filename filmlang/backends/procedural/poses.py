@@ -236,7 +236,7 @@ def _destination(slots: dict[str, Slot], who: str, target: str, verb: str,
     if verb == "walk_out":
         return side * OFFSCREEN
     if target in slots and target != who:
-        gap = 0.12 if slots[target].x > here else -0.12
+        gap = 0.06 if slots[target].x > here else -0.06
         return slots[target].x - here - gap
     return now.dx + (0.3 if verb == "run" else 0.18) * (-side)
 
