@@ -53,6 +53,7 @@ VERBS: dict[str, str] = {
     "phone": "ANA phones home",
 }
 TWO = {"walk_to", "look_at", "hug", "give"}
+WIDE = {"walk_in", "walk_out", "walk_to", "run", "hug", "lie"}
 
 SOURCE = 'film "Verbs" { size 320x180\n fps 8 }\n' + '''
 character ANA {
@@ -65,7 +66,7 @@ character BO {
 }
 scene verbs "INT. KITCHEN - DAY" {
 ''' + "".join(
-    f'    shot {"wide" if v in ("walk_in", "walk_out", "walk_to", "run", "hug", "lie") else "medium"} '
+    f'    shot {"wide" if v in WIDE else "medium"} '
     f'ANA{" BO" if v in TWO else ""} 1s {{ action "{text}" }}\n'
     for v, text in VERBS.items()) + "}\n"
 

@@ -193,18 +193,8 @@ class Shots:
                                       value.span, label="out of range"))
                     ok = False
                 duration = value.seconds
-            elif isinstance(value, ast.NameValue) and value.name in self.prop_names:
-                self._head_props.append(value.name)
             elif isinstance(value, ast.NameValue):
-                if value.name not in self.characters:
-                    self.unknown_character(value.name, value.span)
-                    ok = False
-                elif value.name in subjects:
-                    self.report(error("E0105", f"{value.name} is already in this shot",
-                                      value.span, label="named twice", help="name each once"))
-                    ok = False
-                else:
-                    subjects.append(value.name)
+                ok = self._subject(value, subjects) and ok
             elif isinstance(value, ast.NumberValue):
                 self.report(error("E0201", "a shot's length needs a unit", value.span,
                                   label="a number", help=f"write {value.raw}s"))
@@ -217,6 +207,21 @@ class Shots:
                                        'NAME: "a line"'))
                 ok = False
         return (first.name, subjects, duration) if ok else None
+
+    def _subject(self, value: ast.NameValue, subjects: list[str]) -> bool:
+        """A name in a shot's head: a character it shows, or a prop (`shot insert LANTERN`)."""
+        if value.name in self.prop_names:
+            self._head_props.append(value.name)
+            return True
+        if value.name not in self.characters:
+            self.unknown_character(value.name, value.span)
+            return False
+        if value.name in subjects:
+            self.report(error("E0105", f"{value.name} is already in this shot",
+                              value.span, label="named twice", help="name each once"))
+            return False
+        subjects.append(value.name)
+        return True
 
     def _resolve_let(self, value: ast.NameValue) -> ast.Value:
         """A let constant's value in a shot's head, placed at the use."""

@@ -63,9 +63,10 @@ VERBS: dict[str, tuple[str, ...]] = {
     "put_down": ("drop", "drops", "dropping", "place", "places", "placing", "set", "sets",
                  "setting", "lay_down"),
     "hold": ("hold", "holds", "holding", "held", "carry", "carries", "carrying", "carried",
-             "clutch", "clutches", "clutching", "hand", "steer", "steers", "steering", "coil",
-             "coils", "coiling", "tie", "ties", "pull", "pulls", "pulling", "drag", "drags",
-             "row", "rows", "rowing", "knead", "kneads", "kneading", "bake", "bakes", "bring", "brings", "read", "reads",
+             "clutch", "clutches", "clutching", "hand", "steer", "steers", "steering",
+             "coil", "coils", "coiling", "tie", "ties", "pull", "pulls", "pulling", "drag",
+             "drags", "row", "rows", "rowing", "knead", "kneads", "kneading", "bake", "bakes",
+             "bring", "brings", "read", "reads",
              "reading", "pour", "pours", "pouring", "light", "lights", "lighting", "fill",
              "fills", "show", "shows", "showing"),
     "give": ("give", "gives", "giving", "gave", "pass", "passes", "passing", "passed",
@@ -172,12 +173,16 @@ VERB_WORDS: dict[str, str] = {w: verb for verb, words in VERBS.items() for w in 
 
 PRONOUNS = {"he": "one", "she": "one", "his": "skip", "her": "one", "they": "all",
             "both": "all", "everyone": "all", "together": "skip"}
-NOT_VERBS = frozenset(
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+NOT_VERBS = _words(
     "is are was were be been has have had does do did and or but with without the a an "
     "of in on at to from into onto by for as still then now again also just only "
     "never always finally slowly quickly quietly suddenly gently softly carefully barely "
     "not too very almost already soon s d ll re ve alone here there up down out off "
-    "back over through across away inside outside who that which while".split())
+    "back over through across away inside outside who that which while")
 
 
 @dataclass

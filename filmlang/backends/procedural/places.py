@@ -22,7 +22,6 @@ from filmlang.backends.procedural.scene import (
     glow,
     gradient,
     gradient_box,
-    has,
     mix,
     paint_exterior,
     paint_rain,
@@ -34,6 +33,7 @@ from filmlang.backends.procedural.scene import (
     scale,
     tone,
 )
+from filmlang.backends.procedural.spec import has
 
 Painter = Callable[[Canvas, Palette, frozenset[str], random.Random], float]
 

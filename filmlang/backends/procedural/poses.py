@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
 Point = tuple[float, float]
 
@@ -99,7 +100,7 @@ class Track:
         """The pose at fraction t of the shot, `seconds` into it (for repeated motions)."""
         keys = self.keys
         pose = keys[-1][1]
-        for (t0, a), (t1, b) in zip(keys, keys[1:], strict=False):
+        for (t0, a), (t1, b) in pairwise(keys):
             if t0 <= t < t1:
                 pose = between(a, b, ease((t - t0) / max(1e-6, t1 - t0)))
                 break
@@ -188,7 +189,6 @@ def _beat(out: dict[str, Track], slots: dict[str, Slot], verb: str, who: str, ta
     now = track.last
     side = _toward(slots, who, target)
     ramp = start + (end - start) * 0.35
-    keep = {"held": now.held, "hand_r": HOLD if now.held else None, "repeat": ""}
     if verb in ("walk_in", "walk", "walk_to", "run", "walk_out"):
         track.add(start, replace(now, repeat=""))
         dx = _destination(slots, who, target, verb, now)
@@ -223,8 +223,8 @@ def _beat(out: dict[str, Track], slots: dict[str, Slot], verb: str, who: str, ta
         other.add(middle, replace(there, hand_r=(2.7, 2.4), facing=-side * 0.6))
         other.add(end, replace(there, hand_r=HOLD, held=given, facing=-side * 0.6))
         return
-    track.add(ramp, _gesture(verb, now, side, prop, keep, slots, who, target))
-    track.add(end, _gesture(verb, now, side, prop, keep, slots, who, target))
+    track.add(ramp, _gesture(verb, now, side, prop, slots, who, target))
+    track.add(end, _gesture(verb, now, side, prop, slots, who, target))
 
 
 def _destination(slots: dict[str, Slot], who: str, target: str, verb: str,
@@ -241,7 +241,7 @@ def _destination(slots: dict[str, Slot], who: str, target: str, verb: str,
     return now.dx + (0.3 if verb == "run" else 0.18) * (-side)
 
 
-def _gesture(verb: str, now: Pose, side: float, prop: str, keep: dict[str, object],
+def _gesture(verb: str, now: Pose, side: float, prop: str,
              slots: dict[str, Slot], who: str, target: str) -> Pose:
     hands = HANDS.get(verb)
     base = replace(now, repeat="")

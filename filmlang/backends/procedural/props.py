@@ -10,11 +10,14 @@ licensed vector set of everyday things on PyPI, and these need only read at a gl
 
 from __future__ import annotations
 
+from typing import Any
+
 from PIL import ImageDraw
 
 from filmlang.backends.procedural.scene import RGB, scale
+from filmlang.backends.procedural.spec import wordset
 
-Shape = tuple[object, ...]
+Shape = tuple[Any, ...]
 
 C: dict[str, RGB] = {
     "wood": (132, 92, 58), "dark": (70, 50, 36), "metal": (120, 126, 134),
@@ -172,9 +175,9 @@ PROPS: dict[str, tuple[float, tuple[Shape, ...]]] = {
                                                                     "white"))),
 }
 
-HELD = frozenset("lantern cup bottle bread phone book letter bag umbrella clock candle key "
+HELD = wordset("lantern cup bottle bread phone book letter bag umbrella clock candle key "
                  "knife plate apple flower box guitar radio pen hat rope ball camera gun "
-                 "bucket cake lamp".split())
+                 "bucket cake lamp")
 """Props small enough to hold: the rest are placed."""
 
 
