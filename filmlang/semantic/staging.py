@@ -168,6 +168,10 @@ PROPS: dict[str, tuple[str, ...]] = {
                                                                        "chalkboard"),
 }
 
+EMERGES = frozenset(("snow", "fog", "mist", "dark", "darkness", "rain", "shadows", "shadow",
+                     "night", "storm", "crowd", "trees", "woods", "smoke", "sea", "water"))
+"""Out of these one comes in: "walks out of the fog"."""
+
 PROP_WORDS: dict[str, str] = {w: kind for kind, words in PROPS.items() for w in words}
 VERB_WORDS: dict[str, str] = {w: verb for verb, words in VERBS.items() for w in words}
 
@@ -208,7 +212,11 @@ def _verb_at(words: list[str], k: int) -> tuple[str, int] | None:
     word = words[k].lower()
     nxt = words[k + 1].lower() if k + 1 < len(words) else ""
     if (word, nxt) in PHRASES:
-        return PHRASES[(word, nxt)], 2
+        verb = PHRASES[(word, nxt)]
+        rest = {w.lower() for w in words[k + 2:k + 5]}
+        if verb == "walk_out" and "of" in rest and not rest.isdisjoint(EMERGES):
+            verb = "walk_in"  # "walks out of the snow" arrives
+        return verb, 2
     if nxt and k + 2 < len(words) and (word, words[k + 2].lower()) in PHRASES \
             and nxt in ("the", "a", "it", "her", "him", "them", "his"):
         return PHRASES[(word, words[k + 2].lower())], 1  # "picks the cup up"
