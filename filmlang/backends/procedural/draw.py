@@ -34,12 +34,14 @@ import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFilter
 
 from filmlang import ir
-from filmlang.backends.procedural.figures import MouthAnchor
+from filmlang.backends.procedural.figures import MouthAnchor, draw_figure
+from filmlang.backends.procedural.looks import figure_of
 from filmlang.backends.procedural.mouths import Mouth
 from filmlang.backends.procedural.props import draw_prop
 from filmlang.backends.procedural.scene import (
     PALETTES,
     Canvas,
+    gradient,
     paint_place,
 )
 from filmlang.backends.procedural.spec import (
@@ -47,6 +49,7 @@ from filmlang.backends.procedural.spec import (
     StillSpec,
     Subject,
     still_spec,
+    words_of,
 )
 from filmlang.backends.procedural.stage import Stage, draw_stage, stage_of
 from filmlang.backends.procedural.text import (
@@ -71,6 +74,9 @@ __all__ = [
     "draw_text",
     "render_frames",
     "render_still",
+    "character_sheet",
+    "moves",
+    "paint_still_mouths",
     "render_still_mouths",
     "snow_level",
     "still_size",
@@ -171,6 +177,19 @@ def paint_still_mouths(spec: StillSpec, width: int, height: int, *,
             paint_caption(c, spec.action)
     mouths = [Mouth.of(a, SUPERSAMPLE, width, height) for a in anchors]
     return c.image.resize((width, height), Image.Resampling.LANCZOS), mouths
+
+
+def character_sheet(character: ir.Character, width: int, height: int) -> Image.Image:
+    """A character's sheet for the storyboard: the whole figure on a plain ground."""
+    q = SUPERSAMPLE
+    c = Canvas(Image.new("RGB", (width * q, height * q), (58, 60, 66)), 0, 0, width * q,
+               height * q)
+    gradient(c, 0.0, 1.0, (74, 76, 84), (44, 46, 52))
+    fig = figure_of(character.look, character.color, character.seed,
+                    words_of(character.look))
+    u = 0.118 * c.fh
+    draw_figure(c, fig, c.x(0.5), c.y(0.06), u, detail=1)
+    return c.image.resize((width, height), Image.Resampling.LANCZOS)
 
 
 def moves(spec: StillSpec) -> bool:

@@ -153,17 +153,19 @@ def _limb(start: Point, target: Point, first: float, second: float) -> Point:
 
 
 def draw_figure(c: Canvas, fig: Figure, cx: float, top: float, u: float, *,
-                pose: Pose = REST, detail: int = 1) -> tuple[MouthAnchor | None,
-                                                             dict[str, Point]]:
+                pose: Pose = REST, detail: int = 1,
+                grounded: bool = True) -> tuple[MouthAnchor | None, dict[str, Point]]:
     """Draw a figure standing with its head's top at (cx, top) in canvas pixels, u pixels
     per (adult) head, in `pose`. `detail` 0 draws no face, 1 eyes and mouth, 2 brows and
-    nose as well. Gives where the mouth is (None when the face is not drawn) and where the
+    nose as well. `grounded`: a shorter body stands on the adult's ground (its head lower);
+    else its head stays where an adult's would be (a close-up frames the face). Gives
+    where the mouth is (None when the face is not drawn) and where the
     joints are, in canvas pixels (head, hip, hand_r, hand_l, foot_r, foot_l)."""
     body = Body.of(fig.age)
     hu = u * body.head
     ground = ADULT_HEIGHT * u
-    # The head's top for this body standing on the same ground as an adult's.
-    top = top + ground - (body.foot + 0.17) * hu
+    if grounded:  # the head's top for this body standing on an adult's ground
+        top = top + ground - (body.foot + 0.17) * hu
     drop = pose.sit * body.thigh * 0.9  # seated: the hips come down to a seat's height
     turn = pose.lie * math.pi / 2
     pen = Pen(c.draw, cx, top, hu, turn=turn, pivot=body.foot)

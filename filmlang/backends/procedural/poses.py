@@ -54,6 +54,11 @@ HANDS: dict[str, tuple[Point | None, Point | None]] = {
     "write": ((0.5, 3.0), (0.45, 3.05)),
     "hold": (HOLD, None),
 }
+CARRIED = frozenset(("lantern", "cup", "bottle", "bread", "phone", "book", "letter", "bag",
+                     "umbrella", "clock", "candle", "key", "knife", "plate", "apple", "flower",
+                     "box", "guitar", "radio", "pen", "hat", "rope", "ball", "camera", "gun",
+                     "bucket", "cake", "lamp"))
+"""Props small enough to carry (the rest stand in the shot)."""
 OFFSCREEN = 0.75
 """How far (frame widths) a figure walking in starts from, or walking out ends at."""
 
@@ -162,13 +167,24 @@ def tracks(beats: list[tuple[str, str, str, str, float, float]], slots: dict[str
     return out
 
 
+HOLDING = frozenset(("hold", "put_down", "give", "drink", "eat", "phone", "write", "walk",
+                     "walk_in", "walk_out", "walk_to", "run"))
+"""Verbs whose prop the actor has in hand from the shot's start (not `pick_up`)."""
+
+
 def _starting(beats: list[tuple[str, str, str, str, float, float]],
               slots: dict[str, Slot]) -> dict[str, Pose]:
     """Where figures are before their first beat: off screen if they walk in, seated if
-    they stand up, lying if they get up."""
+    they stand up; holding what they hold, put down or give without picking it up."""
     out: dict[str, Pose] = {}
+    held: dict[str, str] = {}
+    picked: set[tuple[str, str]] = set()
     for verb, actor, _, prop, _, _ in beats:
         for who in [actor] if actor in slots else list(slots):
+            if verb == "pick_up":
+                picked.add((who, prop))
+            elif prop and verb in HOLDING and (who, prop) not in picked and who not in held:
+                held[who] = prop
             if who in out:
                 continue
             side = -1.0 if slots[who].x < 0.5 else 1.0
@@ -176,10 +192,11 @@ def _starting(beats: list[tuple[str, str, str, str, float, float]],
                 out[who] = Pose(dx=side * OFFSCREEN)
             elif verb == "stand":
                 out[who] = Pose(sit=1.0)
-            elif verb in ("put_down", "give") and prop:
-                out[who] = Pose(hand_r=HOLD, held=prop)
             else:
                 out[who] = REST
+    for who, prop in held.items():
+        if prop in CARRIED:
+            out[who] = replace(out.get(who, REST), hand_r=HOLD, held=prop)
     return out
 
 

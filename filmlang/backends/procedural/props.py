@@ -15,7 +15,7 @@ from typing import Any
 from PIL import ImageDraw
 
 from filmlang.backends.procedural.scene import RGB, scale
-from filmlang.backends.procedural.spec import wordset
+from filmlang.backends.procedural.poses import CARRIED
 
 Shape = tuple[Any, ...]
 
@@ -175,9 +175,7 @@ PROPS: dict[str, tuple[float, tuple[Shape, ...]]] = {
                                                                     "white"))),
 }
 
-HELD = wordset("lantern cup bottle bread phone book letter bag umbrella clock candle key "
-                 "knife plate apple flower box guitar radio pen hat rope ball camera gun "
-                 "bucket cake lamp")
+HELD = CARRIED
 """Props small enough to hold: the rest are placed."""
 
 

@@ -179,7 +179,8 @@ def draw_stage(c: Canvas, stage: Stage, ground: float, t: float, seconds: float,
         pose = poses[name]
         slot = stage.slots[name]
         mouth, where = draw_figure(c, fig, c.x(slot.x + pose.dx), c.y(top), u, pose=pose,
-                                   detail=detail)
+                                   detail=detail,
+                                   grounded=stage.framing in ("wide", "medium"))
         if pose.held:
             hx, hy = where["hand_r"] if pose.hand_r is not None or not pose.hand_l else \
                 where["hand_l"]
