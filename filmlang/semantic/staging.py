@@ -212,11 +212,11 @@ def _verb_at(words: list[str], k: int) -> tuple[str, int] | None:
     word = words[k].lower()
     nxt = words[k + 1].lower() if k + 1 < len(words) else ""
     if (word, nxt) in PHRASES:
-        verb = PHRASES[(word, nxt)]
+        phrase = PHRASES[(word, nxt)]
         rest = {w.lower() for w in words[k + 2:k + 5]}
-        if verb == "walk_out" and "of" in rest and not rest.isdisjoint(EMERGES):
-            verb = "walk_in"  # "walks out of the snow" arrives
-        return verb, 2
+        if phrase == "walk_out" and "of" in rest and not rest.isdisjoint(EMERGES):
+            phrase = "walk_in"  # "walks out of the snow" arrives
+        return phrase, 2
     if nxt and k + 2 < len(words) and (word, words[k + 2].lower()) in PHRASES \
             and nxt in ("the", "a", "it", "her", "him", "them", "his"):
         return PHRASES[(word, words[k + 2].lower())], 1  # "picks the cup up"

@@ -14,8 +14,8 @@ from typing import Any
 
 from PIL import ImageDraw
 
-from filmlang.backends.procedural.scene import RGB, scale
 from filmlang.backends.procedural.poses import CARRIED
+from filmlang.backends.procedural.scene import RGB, scale
 
 Shape = tuple[Any, ...]
 
