@@ -110,6 +110,8 @@ class Sound(Model):
     name: str
     at: float = 0.0
     volume: float = 1.0
+    file: str | None = None
+    """The writer's own audio file, relative to the film's folder, when `name` is a path."""
     origin: Span
 
 
@@ -176,6 +178,8 @@ class Music(Model):
 class Ambience(Model):
     name: str
     volume: float = 1.0
+    file: str | None = None
+    """The writer's own audio file, relative to the film's folder, when `name` is a path."""
     origin: Span
 
 

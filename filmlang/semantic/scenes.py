@@ -16,6 +16,7 @@ from filmlang.diagnostics import Label, error, warning
 from filmlang.semantic import schema
 from filmlang.semantic.bind import Bound
 from filmlang.semantic.declarations import body_of, prompt_span
+from filmlang.semantic.files import audio_file, is_file_name
 from filmlang.semantic.headings import Heading, parse_heading
 from filmlang.semantic.scene_memo import Remembered, SceneMemo
 from filmlang.semantic.shots import Shots
@@ -201,7 +202,10 @@ class Scenes:
         ambience = None
         if "ambience" in values and values["ambience"].arg() is not None:
             bound = values["ambience"]
-            ambience = ir.Ambience(name=str(bound.arg()), origin=bound.span,
+            text = str(bound.arg())
+            file = audio_file(checker, text, bound.arg_span(), "ambience") \
+                if is_file_name(text) else None
+            ambience = ir.Ambience(name=text, origin=bound.span, file=file,
                                    **{k: v for k, v in bound.kwargs.items() if v is not None})
         motion = str(values["motion"].arg()) if "motion" in values else self.film.motion
         shots = self._sequence(sequence, name, context, style, motion, time)

@@ -39,6 +39,8 @@ class Param:
     required: bool = True
     describe: str = ""
     """How to write it, for messages: 'a duration like 4s'."""
+    files: bool = False
+    """A string with `choices` may instead name a file ("sounds/gull.wav")."""
 
 
 @dataclass(frozen=True)
@@ -153,9 +155,9 @@ SCENE = Context("scene", "a scene", {p.name: p for p in (
         _p("key", "key", required=False),
         _p("volume", "number", required=False, **_VOLUME),
     ), doc="a mood with tempo= key= volume=, or none"),
-    Prop("ambience", (_p("ambience", "string_or_none", choices=AMBIENCES),), kwargs=(
+    Prop("ambience", (_p("ambience", "string_or_none", choices=AMBIENCES, files=True),), kwargs=(
         _p("volume", "number", required=False, **_VOLUME),
-    ), doc="a sound bed (rain, wind, sea, city, forest, room ...) or none"),
+    ), doc="a sound bed (rain, wind, sea, city, forest, room ...), a file, or none"),
     Prop("style", (_p("style", "string"),), doc="added to the film's style"),
     Prop("motion", (_p("motion", "enum", choices=MOTIONS),), doc="camera or generative"),
     Prop("shot", repeatable=True, block="shot", doc="shot TYPE SUBJECT* [DURATION]"),
@@ -172,10 +174,10 @@ SHOT = Context("shot", "a shot", {p.name: p for p in (
         _p("at", "duration", required=False, **_OFFSET),
         _p("for", "duration", required=False, **_DURATION),
     ), repeatable=True, doc="text on screen, with at= and for="),
-    Prop("sound", (_p("sound", "string", choices=SOUNDS),), kwargs=(
+    Prop("sound", (_p("sound", "string", choices=SOUNDS, files=True),), kwargs=(
         _p("at", "duration", required=False, **_OFFSET),
         _p("volume", "number", required=False, **_VOLUME),
-    ), repeatable=True, doc="a sound effect, with at= and volume="),
+    ), repeatable=True, doc="a sound effect or a sound file, with at= and volume="),
     Prop("pause", (_p("pause", "duration", **_OFFSET),), repeatable=True,
          doc="silence between dialogue lines"),
 )})

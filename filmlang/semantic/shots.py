@@ -14,6 +14,7 @@ from filmlang.diagnostics import Label, error, warning
 from filmlang.semantic import schema
 from filmlang.semantic.bind import Bound
 from filmlang.semantic.declarations import body_of, prompt_span
+from filmlang.semantic.files import audio_file, is_file_name
 from filmlang.semantic.templates import Obj
 from filmlang.semantic.values import did_you_mean, shown
 from filmlang.syntax import ast
@@ -278,6 +279,9 @@ class Shots:
                                        "shot ends", bound.kwarg_span("at"), label="too late",
                               help=f"use at= less than {duration:g}s"))
         volume = bound.kwargs.get("volume")
-        return ir.Sound(name=str(bound.arg()), at=at,
+        name = str(bound.arg())
+        file = audio_file(self.checker, name, bound.arg_span(), "sound") \
+            if is_file_name(name) else None
+        return ir.Sound(name=name, at=at,
                         volume=float(volume) if volume is not None else 1.0,  # type: ignore[arg-type]
-                        origin=bound.span)
+                        file=file, origin=bound.span)

@@ -39,7 +39,9 @@ def run_audio(job: Job, out: Path, store: Store) -> None:
     from filmlang.backends.music import soundfont, synth
 
     p = job.params
-    if job.kind == "music":
+    if "file" in p:  # the writer's own sound file
+        samples = _from_file(job)
+    elif job.kind == "music":
         font: str | Path | None = None
         if "soundfont" in p:
             font = job.payload if isinstance(job.payload, str) else soundfont.find()
@@ -50,6 +52,43 @@ def run_audio(job: Job, out: Path, store: Store) -> None:
     else:
         samples = synth.render_sound(p["name"], p["seed"])
     audio.write_wav(out / "audio.wav", samples)
+
+
+def _from_file(job: Job) -> Any:
+    """A sound file decoded (an effect as it is, a bed looped or cut to its length)."""
+    import numpy as np
+
+    from filmlang import audio
+    from filmlang.jobs import JobFailed
+
+    try:
+        samples = audio.decode_file(Path(job.payload))
+    except (ValueError, OSError) as exc:
+        raise JobFailed(job, f'cannot decode the {job.kind} file "{job.params["file"]}": '
+                             f"{exc}") from None
+    if job.kind == "sound":
+        return samples
+    n = max(1, round(float(job.params["seconds"]) * audio.SAMPLE_RATE))
+    looped = np.resize(samples, (n, 2)) if len(samples) < n else samples[:n]
+    tail = min(len(looped), audio.SAMPLE_RATE // 10)  # no click where it is cut
+    looped = np.array(looped, dtype=np.float32)
+    looped[len(looped) - tail:] *= np.linspace(1.0, 0.0, tail, dtype=np.float32)[:, None]
+    return looped
+
+
+def _file_params(ctx: PlanContext, file: str, sources: dict[str, Any]
+                 ) -> tuple[str, dict[str, Any]]:
+    """A job on the writer's own sound file: its path (the payload) and its params, which
+    hold the file's content hash (a changed file is a new sound, a touched one is not)."""
+    from filmlang.jobs import file_digest
+
+    path = Path(file) if Path(file).is_absolute() else ctx.root / file
+    try:
+        digest = file_digest(path)
+    except OSError:
+        digest = "missing"  # it went between the check and the plan: the job says so
+    sources[file_source(path, ctx.root)] = digest
+    return str(path), {"file": file, "sha256": digest, "engine": "file"}
 
 
 def _bed_seconds(length: float, config: BuildConfig) -> float:
@@ -112,15 +151,18 @@ class Music(Base):
             t0 = timeline.time(timing.start_frame)
             where = (timing.scene.name, timing.shot.index)
             for n, sound in enumerate(timing.shot.sounds):
+                params: dict[str, Any] = {"name": sound.name, "engine": f"synth@{SYNTH}",
+                                          "seed": derive_seed(timing.shot.seed, "sound", n)}
+                payload, sources = None, {
+                    f"{shot_name(timing.scene.name, timing.shot.index)} sound {n + 1}":
+                    sound.name}
+                if sound.file is not None:
+                    payload, params = _file_params(ctx, sound.file, sources)
                 key = ctx.graph.add(Job(
-                    kind="sound", backend=self.id,
-                    params={"name": sound.name, "engine": f"synth@{SYNTH}",
-                            "seed": derive_seed(timing.shot.seed, "sound", n)},
+                    kind="sound", backend=self.id, params=params, payload=payload,
                     label=f"sound {sound.name}",
                     identity=f"sound:{timing.scene.name}/{timing.shot.index}/{n}",
-                    origin=sound.origin, sources={
-                        f"{shot_name(timing.scene.name, timing.shot.index)} sound {n + 1}":
-                        sound.name}))
+                    origin=sound.origin, sources=sources))
                 ctx.audio.append(AudioCue(input=key, start=t0 + sound.at, gain=sound.volume,
                                           kind="effect", shot=where))
 
@@ -146,6 +188,9 @@ class Music(Base):
                 params.update(engine=f"soundfont@{soundfont.VERSION}", soundfont=digest)
                 payload = str(path)
                 sources[file_source(path, ctx.root)] = digest
+        elif cue.file is not None:
+            payload, params = _file_params(ctx, cue.file, sources)
+            params["seconds"] = seconds
         else:
             params = {"name": cue.name, "seconds": seconds, "engine": f"synth@{SYNTH}",
                       "seed": derive_seed(film.seed, "ambience", cue.name)}
