@@ -131,6 +131,14 @@ class Transition(Model):
     origin: Span
 
 
+class Music(Model):
+    mood: str
+    tempo: float | None = None
+    key: str | None = None
+    volume: float = 1.0
+    origin: Span
+
+
 class Shot(Model):
     scene: str
     index: int
@@ -155,6 +163,8 @@ class Shot(Model):
     motion: Motion
     titles: tuple[Title, ...] = ()
     sounds: tuple[Sound, ...] = ()
+    music: Music | None = None
+    """Music that starts at this shot, in place of the scene's, to its end (or a change)."""
     lines: tuple[Line, ...] = ()
     transition_in: Transition | None = None
     """How this shot follows the previous shot of the film: cut, fade (out to black over
@@ -164,14 +174,6 @@ class Shot(Model):
     shot)."""
     fade_out: Transition | None = None
     """A fade out to black at the end of this shot (a `fade` after a scene's last shot)."""
-    origin: Span
-
-
-class Music(Model):
-    mood: str
-    tempo: float | None = None
-    key: str | None = None
-    volume: float = 1.0
     origin: Span
 
 

@@ -110,3 +110,21 @@ def test_a_missing_or_undecodable_file_is_an_error_at_its_line(tmp_path: Path) -
     failure = result.failures[0]
     assert failure.job.origin is not None and failure.job.origin.line == 9
     assert 'cannot decode the sound file "sounds/gull.wav"' in failure.message
+
+
+def test_music_changes_at_a_shot(tmp_path: Path) -> None:
+    from filmlang.backends.music import runs
+
+    source = ('film "M" {\n    size 160x90\n    fps 8\n}\n'
+              'scene a "EXT. FIELD - DAY" {\n    music "calm" tempo=80\n'
+              '    shot wide 1s\n    shot wide 1s {\n        music "tense" tempo=120\n    }\n'
+              '    shot wide 1s\n}\n'
+              'scene b "EXT. FIELD - DAY" {\n    music "tense" tempo=120\n    shot wide 1s\n}\n')
+    path = tmp_path / "m.film"
+    path.write_text(source)
+    result = build(path, jobs=1)
+    assert result.ok and result.timeline is not None, result.diagnostics
+    cues = runs(result.timeline, "music")
+    assert [(c.mood, round(start, 3), round(end, 3)) for c, start, end, _ in cues] == [
+        ("calm", 0.0, 1.0), ("tense", 1.0, 4.0)]  # the change runs on into scene b
+    assert result.counts()["music"]["ran"] == 2

@@ -178,6 +178,11 @@ SHOT = Context("shot", "a shot", {p.name: p for p in (
         _p("at", "duration", required=False, **_OFFSET),
         _p("volume", "number", required=False, **_VOLUME),
     ), repeatable=True, doc="a sound effect or a sound file, with at= and volume="),
+    Prop("music", (_p("mood", "string"),), kwargs=(
+        _p("tempo", "number", min=20, max=300, required=False),
+        _p("key", "key", required=False),
+        _p("volume", "number", required=False, **_VOLUME),
+    ), doc="the music from this shot on, with tempo= key= volume="),
     Prop("pause", (_p("pause", "duration", **_OFFSET),), repeatable=True,
          doc="silence between dialogue lines"),
 )})

@@ -115,9 +115,17 @@ class Shots:
             tail=gap if gap is not None and lines else TAIL,
             camera=camera, framing=shottype.framing, action=action, beats=beats, props=shown,
             prompt=prompt, seed=seed, motion=shot_motion,
-            titles=titles, sounds=sounds, lines=tuple(lines),
+            titles=titles, sounds=sounds, lines=tuple(lines), music=self._music(values),
             transition_in=ir.Transition(kind="cut", origin=statement.span) if index else None,
             origin=statement.span)
+
+    @staticmethod
+    def _music(values: dict[str, list[Bound]]) -> ir.Music | None:
+        if "music" not in values:
+            return None
+        bound = values["music"][0]
+        return ir.Music(mood=str(bound.arg()), origin=bound.span,
+                        **{k: v for k, v in bound.kwargs.items() if v is not None})
 
     def _staging(self, action: str, values: dict[str, list[Bound]], subjects: tuple[str, ...],
                  lines: list[ir.Line]) -> tuple[tuple[ir.Beat, ...], tuple[str, ...]]:

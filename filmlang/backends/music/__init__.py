@@ -97,21 +97,37 @@ def _bed_seconds(length: float, config: BuildConfig) -> float:
     return float(math.ceil(length / PREVIEW_BED_STEP - 1e-9) * PREVIEW_BED_STEP)
 
 
+def _scene_cue(scene: ir.Scene, kind: str) -> ir.Music | ir.Ambience | None:
+    return scene.music if kind == "music" else scene.ambience
+
+
+def _same(a: ir.Music | ir.Ambience | None, b: ir.Music | ir.Ambience | None) -> bool:
+    return a is not None and b is not None and \
+        a.model_dump(exclude={"origin"}) == b.model_dump(exclude={"origin"})
+
+
 def runs(timeline: Timeline, kind: str
          ) -> list[tuple[ir.Music | ir.Ambience, float, float, list[ir.Scene]]]:
-    """Consecutive scenes with the same music (or ambience) play it as one cue."""
+    """Consecutive scenes with the same music (or ambience) play it as one cue. A shot's
+    own `music` changes it from that shot to the end of its scene (or the next change)."""
     out: list[tuple[ir.Music | ir.Ambience, float, float, list[ir.Scene]]] = []
     current: ir.Music | ir.Ambience | None = None
     start, scenes, last = 0.0, [], None
+    playing: ir.Music | ir.Ambience | None = None
     for timing in timeline.shots:
-        if timing.scene is last:
+        if timing.scene is not last:
+            playing = timing.scene.music if kind == "music" else timing.scene.ambience
+        if kind == "music" and timing.shot.music is not None:
+            playing = timing.shot.music
+        elif timing.scene is last:
             continue
+        new_scene = timing.scene is not last
         last = timing.scene
-        cue = timing.scene.music if kind == "music" else timing.scene.ambience
+        cue = playing
         at = timeline.time(timing.start_frame)
-        if current is not None and cue is not None and \
-                current.model_dump(exclude={"origin"}) == cue.model_dump(exclude={"origin"}):
-            scenes.append(timing.scene)
+        if _same(current, cue):
+            if new_scene:
+                scenes.append(timing.scene)
             continue
         if current is not None:
             out.append((current, start, at, scenes))
@@ -196,7 +212,9 @@ class Music(Base):
                       "seed": derive_seed(film.seed, "ambience", cue.name)}
         key = ctx.graph.add(Job(kind=kind, backend=self.id, params=params,
                                 label=f"{kind} {params.get('mood') or params.get('name')}",
-                                identity=f"{kind}:{scenes[0].name}", origin=cue.origin,
+                                identity=f"{kind}:{scenes[0].name}" + (
+                                    f"@{start:g}" if cue is not _scene_cue(scenes[0], kind)
+                                    else ""), origin=cue.origin,
                                 payload=payload, sources=sources))
         cut = seconds != length    # a preview's bed, rendered long: cut, with a fade out
         ctx.audio.append(AudioCue(
