@@ -175,12 +175,15 @@ def draw_stage(c: Canvas, stage: Stage, ground: float, t: float, seconds: float,
         draw_prop(c.draw, kind, x, base, size_of(kind) * u, tint)
     mouths: list[MouthAnchor | None] = []
     joints: list[dict[str, Point]] = []
+    # Feet on one ground where they are seen, or where heights are compared side by side;
+    # a single figure framed closer keeps its face where the framing puts a face.
+    grounded = stage.framing == "wide" or (stage.framing == "medium" and len(stage.names) > 1)
     for name, fig in zip(stage.names, stage.figures, strict=True):
         pose = poses[name]
         slot = stage.slots[name]
         mouth, where = draw_figure(c, fig, c.x(slot.x + pose.dx), c.y(top), u, pose=pose,
                                    detail=detail,
-                                   grounded=stage.framing in ("wide", "medium"))
+                                   grounded=grounded)
         if pose.held:
             hx, hy = where["hand_r"] if pose.hand_r is not None or not pose.hand_l else \
                 where["hand_l"]
@@ -199,9 +202,10 @@ def _over_shoulder(c: Canvas, stage: Stage) -> tuple[list[MouthAnchor | None],
     joints = []
     for k, fig in enumerate(stage.figures[1:]):
         mouth, where = draw_figure(c, fig, c.x(0.64 + 0.12 * k), c.y(top + 0.02),
-                                   head * c.fh, pose=Pose(facing=-0.7), detail=detail)
+                                   head * c.fh, pose=Pose(facing=-0.7), detail=detail,
+                                   grounded=False)
         seen.append(mouth)
         joints.append(where)
     _, back = draw_figure(c, stage.figures[0], c.x(0.19), c.y(0.27), 0.52 * c.fh,
-                          pose=Pose(back=True), detail=0)
+                          pose=Pose(back=True), detail=0, grounded=False)
     return [None, *seen], [back, *joints]
