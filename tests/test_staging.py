@@ -373,3 +373,18 @@ def test_look_words_set_hair_clothes_and_accessories() -> None:
     assert baker.bald and baker.glasses and baker.apron and baker.scarf and baker.cap  # type: ignore[attr-defined]
     plain = fig("young woman, red hair, raincoat")
     assert plain.color == (79, 134, 198)  # type: ignore[attr-defined]
+
+
+def test_parentheticals_stage_their_speaker_and_mouths_follow_the_face(tmp_path: Path) -> None:
+    source = ('film "T" { size 320x180 }\ncharacter ANA { look "a woman" }\n'
+              'scene s "INT. OFFICE - DAY" {\n    shot medium ANA {\n'
+              '        ANA (waving): "Over here!"\n    }\n}\n')
+    result = check_source(tmp_path, source)
+    assert result.film is not None, result.report()
+    scene = result.film.scenes[0]
+    shot = scene.shots[0]
+    assert [(b.verb, b.actor) for b in shot.beats] == [("wave", "ANA")]
+    s = P.Staged.of(still_spec(result.film, scene, shot), W, H)
+    assert s is not None  # a waving figure moves: its frames are drawn one by one
+    mouths = [s.at(t / 4, t / 4)[1][0] for t in range(5)]
+    assert all(m is not None for m in mouths)  # lip sync has a mouth on every frame
