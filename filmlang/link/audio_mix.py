@@ -244,6 +244,29 @@ def _half_band(taps: int = 47) -> Samples:
     return np.asarray(kernel / kernel.sum(), dtype=np.float32)
 
 
+STEMS: dict[str, tuple[str, ...]] = {"dialogue": ("dialogue",), "music": ("music",),
+                                     "effects": ("ambience", "effect")}
+"""Each stem and the kinds of sound it holds: together, every sound of the mix."""
+
+
+def stem(mixed: Samples, clips: list[Clip], params: dict[str, Any], rate: int,
+         fades: Sequence[Fade] = ()) -> Samples:
+    """One stem (`params["stem"]`): the mix of its sounds, the others silenced (so the
+    ducking is the film's), times the film's own loudness and limiter gain: the stems add
+    up to the film's mix."""
+    import dataclasses
+
+    import numpy as np
+
+    from filmlang.link.loudness import normalize_gain
+
+    gain = normalize_gain(mixed, params["loudness"], max_true_peak=-1.5, rate=rate)
+    kinds = STEMS[params["stem"]]
+    part = mix([c if c.kind in kinds else dataclasses.replace(c, gain=0.0) for c in clips],
+               params["seconds"], rate=rate, fades=fades)
+    return np.asarray(part * gain[:, None], dtype=np.float32)
+
+
 def mix_job(params: dict[str, Any], out: Path, audio_of: Callable[[str], Path]) -> None:
     """A mix job: its clips' audio (found by `audio_of(key)`) placed, ducked, levelled to
     the film's loudness and written to `out/mix.wav` (and, for a preview, `mix.m4a`)."""
@@ -273,9 +296,11 @@ def mix_job(params: dict[str, Any], out: Path, audio_of: Callable[[str], Path]) 
         clips.append(Clip(samples=samples, start=clip["start"], gain=clip["gain"],
                           kind=clip["kind"], rate=rate, fade_out=clip.get("fade_out", 0.0)))
     last_mix.replace({(key, rate): samples for key, samples in loaded.items()})
-    mixed = mix(clips, params["seconds"], rate=rate,
-                fades=[(float(a), float(b), float(c), float(d))
-                       for a, b, c, d in params.get("fades", ())])
+    fades = [(float(a), float(b), float(c), float(d)) for a, b, c, d in params.get("fades", ())]
+    mixed = mix(clips, params["seconds"], rate=rate, fades=fades)
+    if "stem" in params:
+        audio.write_wav(out / "mix.wav", stem(mixed, clips, params, rate, fades), rate)
+        return
     # -1.5 dBTP in the mix keeps the film under -1 dBTP after AAC, which overshoots a little.
     if rate != PREVIEW_RATE:
         audio.write_wav(out / "mix.wav",

@@ -119,7 +119,8 @@ def picture(ctx: PlanContext, timing: ShotTiming, timeline: Timeline) -> dict[st
     where = (timing.scene.name, timing.shot.index)
     out = {"still": ctx.stills[where], "camera": timing.shot.camera, "frames": timing.frames,
            "seed": timing.shot.seed, "fade_in": timing.fade_in, "fade_out": timing.fade_out,
-           "mouths": _mouths(ctx, timing, timeline),
+           # A picture from a file has no drawn faces to move.
+           "mouths": [] if timing.shot.picture else _mouths(ctx, timing, timeline),
            **_overlays(timing, timeline, ctx.film.subtitles == "burn")}
     clip = ctx.clips.get(where)
     return {**out, "clip": clip} if clip else out
@@ -229,19 +230,29 @@ def fades(timeline: Timeline) -> list[list[float]]:
     return out
 
 
-def mix(a: Assembly) -> None:
+def mix(a: Assembly, stem: str = "") -> None:
+    """The film's mix; or, for an export's stems, one stem: the same mix with the other
+    stems' sounds silenced (`link.audio_mix.stem`)."""
     cues = _cues(a)
     config = a.ctx.config
-    a.outputs["mix"] = a.ctx.graph.add(Job(
+    a.outputs[f"stem:{stem}" if stem else "mix"] = a.ctx.graph.add(Job(
         kind="mix", backend=LINK,
         params={"clips": [c.params() for c in cues], "seconds": a.timeline.seconds,
                 "loudness": a.ctx.film.loudness, "version": MIX_VERSION,
                 "fades": fades(a.timeline),
                 # A preview mixes at half the rate (24 kHz); the film's keys stay as they were.
-                **({"rate": PREVIEW_AUDIO_RATE} if config.preview else {})},
-        inputs=tuple(dict.fromkeys(c.input for c in cues)), label="mix audio",
-        identity="mix", sources={"film loudness": a.ctx.film.loudness,
-                                 **durations(a.timeline)}))
+                **({"rate": PREVIEW_AUDIO_RATE} if config.preview else {}),
+                **({"stem": stem} if stem else {})},
+        inputs=tuple(dict.fromkeys(c.input for c in cues)),
+        label=f"mix {stem} stem" if stem else "mix audio", identity=f"stem:{stem}" if stem
+        else "mix", sources={"film loudness": a.ctx.film.loudness, **durations(a.timeline)}))
+
+
+def stems(a: Assembly) -> None:
+    """For an export (`extras` has 'stems'): dialogue, music and effects stems."""
+    if "stems" in a.ctx.config.extras:
+        for name in ("dialogue", "music", "effects"):
+            mix(a, name)
 
 
 def mux(a: Assembly) -> None:
@@ -259,5 +270,29 @@ def mux(a: Assembly) -> None:
                  **durations(timeline)}))
 
 
-PASSES: tuple[Callable[[Assembly], None], ...] = (segments, video, mix, mux)
+def shot_media(a: Assembly) -> None:
+    """For an export (`extras` has 'shots'): each shot's whole frames, unblended, as one
+    segment, named `shot:SCENE/INDEX`; a shot with no transition is its usual segment."""
+    if "shots" not in a.ctx.config.extras:
+        return
+    ctx, timeline = a.ctx, a.timeline
+    for timing in timeline.shots:
+        shot = timing.shot
+        pic = picture(ctx, timing, timeline)
+        a.outputs[f"shot:{timing.scene.name}/{shot.index}"] = ctx.graph.add(Job(
+            kind="segment", backend=LINK,
+            params={**a.video, "shot": pic, "range": [0, timing.frames]},
+            inputs=_inputs(pic), label=f"{timing.scene.name}/{shot.index + 1} {shot.type}",
+            identity=f"shot:{timing.scene.name}/{shot.index}", origin=shot.origin,
+            sources=_sources(ctx, timeline, timing)))
+
+
+def _footage(a: Assembly) -> None:
+    from filmlang.plan.pictures import footage
+
+    footage(a)
+
+
+PASSES: tuple[Callable[[Assembly], None], ...] = (_footage, segments, video, mix, mux,
+                                                  shot_media, stems)
 """Phase two's passes, in order; each reads what the ones before it made."""

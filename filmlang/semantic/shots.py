@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from filmlang import ir
 from filmlang.diagnostics import Label, error, warning
-from filmlang.semantic import schema
+from filmlang.semantic import pictures, schema
 from filmlang.semantic.bind import Bound
 from filmlang.semantic.declarations import body_of, prompt_span
 from filmlang.semantic.files import audio_file, is_file_name
@@ -107,6 +107,8 @@ class Shots:
         prompt = ", ".join(p.strip().strip(",").strip() for p in parts if p and p.strip())
         beats, shown = self._staging(action, values, tuple(subjects), lines)
         titles = tuple(self._title(b, duration) for b in values.get("title", []))
+        picture = pictures.picture(self.checker, values["picture"][0], duration) \
+            if "picture" in values else None
         sounds = tuple(self._sound(b, duration) for b in values.get("sound", []))
         return ir.Shot(
             scene=scene, index=index, type=type_name, subjects=tuple(subjects),
@@ -117,7 +119,7 @@ class Shots:
             prompt=prompt, seed=seed, motion=shot_motion,
             titles=titles, sounds=sounds, lines=tuple(lines), music=self._music(values),
             transition_in=ir.Transition(kind="cut", origin=statement.span) if index else None,
-            origin=statement.span)
+            picture=picture, origin=statement.span)
 
     @staticmethod
     def _music(values: dict[str, list[Bound]]) -> ir.Music | None:
