@@ -202,6 +202,9 @@ def draw_figure(c: Canvas, fig: Figure, cx: float, top: float, u: float, *,
              (-sw * 0.76, hip_y - 0.5)]
     pen.polygon(torso, body_c, dark)
     _clothes(pen, fig, sw, shoulder_y, hip_y, pose.back)
+    if fig.long_hair and not pose.back:  # a braid or a lock over the shoulder
+        pen.capsule((0.3, head_y + 1.0), (0.42, head_y + 2.3), 0.18, fig.hair,
+                    scale(fig.hair, 0.55))
     for side in (-1, 1):
         _arm(pen, fig, body, pose, side, (side * 0.86 * w, shoulder_y), joints)
     mouth = draw_head(pen, fig, head_y, facing=pose.facing, back=pose.back, detail=detail)

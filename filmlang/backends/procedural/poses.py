@@ -183,7 +183,8 @@ def _starting(beats: list[tuple[str, str, str, str, float, float]],
         for who in [actor] if actor in slots else list(slots):
             if verb == "pick_up":
                 picked.add((who, prop))
-            elif prop and verb in HOLDING and (who, prop) not in picked and who not in held:
+            elif prop in CARRIED and verb in HOLDING and (who, prop) not in picked \
+                    and who not in held:
                 held[who] = prop
             if who in out:
                 continue
@@ -195,8 +196,7 @@ def _starting(beats: list[tuple[str, str, str, str, float, float]],
             else:
                 out[who] = REST
     for who, prop in held.items():
-        if prop in CARRIED:
-            out[who] = replace(out.get(who, REST), hand_r=HOLD, held=prop)
+        out[who] = replace(out.get(who, REST), hand_r=HOLD, held=prop)
     return out
 
 
