@@ -78,6 +78,8 @@ CODES: dict[str, str] = {
     "W0002": "character declared but never used",
     "W0003": "two characters would sound alike",
     "W0004": "a parenthetical the voice does not know",
+    "W0005": "action the animatic does not stage",
+    "W0006": "place the animatic does not know",
 }
 
 

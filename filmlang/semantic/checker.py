@@ -49,6 +49,7 @@ class Scope:
     lets: dict[str, ast.Let] = field(default_factory=dict)
     let_own: dict[str, bool] = field(default_factory=dict)
     characters: dict[str, Declared] = field(default_factory=dict)
+    props: dict[str, Declared] = field(default_factory=dict)
     shottypes: dict[str, Declared] = field(default_factory=dict)
     items: list[Item] = field(default_factory=list)
 
@@ -110,6 +111,7 @@ class Checker:
         decls = Declarations(self, lets)
         film = decls.film(film_block)
         characters = cast.cast(decls.characters(film), decls.plain)
+        film = film.model_copy(update={"props": tuple(decls.props(characters).values())})
         shottypes = decls.shottypes()
         scenes = Scenes(self, film, characters, shottypes, lets).build(self.scope.items)
         if film_block is not None and not any(
@@ -153,8 +155,9 @@ class Checker:
         if name not in schema.TOP.props:
             self.binder.misplaced(statement, schema.TOP)
             return
-        if name in ("character", "shottype"):
-            table = self.scope.characters if name == "character" else self.scope.shottypes
+        if name in ("character", "shottype", "prop"):
+            table = {"character": self.scope.characters, "prop": self.scope.props,
+                     "shottype": self.scope.shottypes}[name]
             self._declare(table, statement, module, own)
             return
         if not own:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from filmlang import ir
-from filmlang.diagnostics import error
+from filmlang.diagnostics import Label, error
 from filmlang.semantic import schema
 from filmlang.semantic.templates import Obj
 from filmlang.source import NotReadable, Span, check_regular
@@ -125,6 +126,32 @@ class Declarations:
         if model is not None:
             return ir.Voice(model=model, **options)
         return ir.Voice(name=name, **options)
+    def props(self, characters: dict[str, ir.Character]) -> dict[str, ir.Prop]:
+        """`prop NAME { look "..." }`, checked like a character; its drawn kind from its
+        name and look (a look that names no prop of the library draws a box)."""
+        from filmlang.semantic.staging import PROP_WORDS
+
+        checker = self.checker
+        out: dict[str, ir.Prop] = {}
+        for name, declared in checker.scope.props.items():
+            statement = declared.statement
+            if name in characters:
+                self.checker.report(error(
+                    "E0105", f"'{name}' is declared as a character and as a prop",
+                    statement.args[0].span, label="declared again here",
+                    notes=[Label(span=characters[name].origin, message="the character")],
+                    help="give the prop another name, like " + name + "_PROP"))
+                continue
+            props = checker.bind_all(body_of(statement), schema.PROP)
+            look = ""
+            if "look" in props and props["look"][0].ok:
+                look = str(props["look"][0].arg())
+            words = [w.lower() for w in re.findall(r"[A-Za-z]+", f"{look} {name}")]
+            kinds = [PROP_WORDS[w] for w in words if w in PROP_WORDS]
+            # The last prop word of the look is its noun: "brass storm lantern".
+            kind = kinds[-1] if kinds else "box"
+            out[name] = ir.Prop(name=name, look=look, kind=kind, origin=statement.span)
+        return out
 
     def _reference(self, text: Any, span: Span, module: str) -> str | None:
         program = self.checker.program

@@ -17,6 +17,7 @@ from filmlang.diagnostics import Label, error, warning
 from filmlang.semantic import schema
 from filmlang.semantic.bind import Bound
 from filmlang.semantic.declarations import body_of, prompt_span
+from filmlang.semantic.files import audio_file, is_file_name
 from filmlang.semantic.headings import Heading, parse_heading
 from filmlang.semantic.scene_memo import (
     LET,
@@ -294,7 +295,10 @@ class Scenes:
         ambience = None
         if "ambience" in values and values["ambience"].arg() is not None:
             bound = values["ambience"]
-            ambience = ir.Ambience(name=str(bound.arg()), origin=bound.span,
+            text = str(bound.arg())
+            file = audio_file(checker, text, bound.arg_span(), "ambience") \
+                if is_file_name(text) else None
+            ambience = ir.Ambience(name=text, origin=bound.span, file=file,
                                    **{k: v for k, v in bound.kwargs.items() if v is not None})
         motion = str(values["motion"].arg()) if "motion" in values else self.film.motion
         self._context = context
@@ -311,11 +315,30 @@ class Scenes:
                                   label="no { } block",
                                   help=f"give the scene a block: scene {name} {{ shot wide 4s }}"))
             return None
+        place = self._place(heading, setting, statement, values)
         return ir.Scene(
             name=name, heading=heading_text, interior=heading.interior,
             location=heading.location, time=time,
-            setting=setting, music=music, ambience=ambience, style=style, shots=tuple(shots),
-            origin=statement.span)
+            setting=setting, music=music, ambience=ambience, style=style, place=place,
+            shots=tuple(shots), origin=statement.span)
+
+    def _place(self, heading: Heading, setting: str, statement: ast.Property | ast.Block,
+               values: dict[str, Bound]) -> str:
+        """The kind of place the heading or setting names; a hint when they name none."""
+        from filmlang.semantic.places import KNOWN_PLACES, place_of
+
+        place = place_of(heading.location, setting, heading.interior)
+        if place or not (heading.location or setting).strip():
+            return place
+        span = values["setting"].arg_span() if "setting" in values else \
+            statement.args[1].span if len(statement.args) > 1 else statement.name_span
+        where = "an interior" if heading.interior else "an exterior" \
+            if heading.interior is False else "a plain place"
+        self.report(warning(
+            "W0006", "the animatic does not know this place; it paints " + where,
+            span, label="no known place named",
+            help=f"name a place it knows in the heading or setting: {KNOWN_PLACES}"))
+        return place
 
     def _time(self, props: dict[str, list[Bound]], heading: Heading, previous: str,
               statement: ast.Property | ast.Block) -> str:

@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from filmlang import ir
-from filmlang.diagnostics import Edit, Fix, Label, error, point
+from filmlang.diagnostics import Edit, Fix, Label, error, point, warning
 from filmlang.semantic import pictures, schema
 from filmlang.semantic.bind import Bound
 from filmlang.semantic.cast import parenthetical
 from filmlang.semantic.declarations import body_of, prompt_span
+from filmlang.semantic.files import audio_file, is_file_name
 from filmlang.semantic.scene_memo import Prompting, ShotMemo, Watched, still_valid, watch
 from filmlang.semantic.templates import Obj
 from filmlang.semantic.values import did_you_mean, fix_to, shown
@@ -50,6 +51,8 @@ class Shots:
         """What `_watch` notes the reads of (`scene_memo.watch`)."""
         """The characters the prompts of the scene being checked read."""
         self.rendered: tuple[int, int] = (0, 0)
+        self.prop_names = {p.name: p.kind for p in film.props}
+        self._head_props: list[str] = []
 
     def report(self, diagnostic: Any) -> None:
         self.checker.report(diagnostic)
@@ -75,8 +78,8 @@ class Shots:
                 self.prompt_reads.update(remembered.uses)
                 self.new[id(statement)] = remembered
                 return remembered.shot
-            if remembered.prompting is not None and still_valid(remembered.outside,
-                                                                self.changed):
+            if remembered.prompting is not None and _plain(remembered.prompting.action) \
+                    and still_valid(remembered.outside, self.changed):
                 return self._prompt_again(remembered, context, outer)
         mark = len(self.checker.diagnostics)
         uses: set[str] = set()
@@ -225,6 +228,7 @@ class Shots:
             if "prompt" in values else (shottype.prompt, prompt_span(self.checker, shottype)),
             time, style)
         action, prompt = self._prompt_watched(prompting, context)
+        beats, held = self._staging(action, values, tuple(subjects), lines)
         titles = tuple(self._title(b, duration) for b in values.get("title", []))
         picture = pictures.picture(self.checker, values["picture"][0], duration) \
             if "picture" in values else None
@@ -234,9 +238,9 @@ class Shots:
             duration=duration, frames=ir.to_frames(duration, self.film.fps) if duration else None,
             min_duration=shottype.duration or DEFAULT_SHOT_LENGTH,
             tail=gap if gap is not None and lines else TAIL,
-            camera=camera, framing=shottype.framing, action=action,
+            camera=camera, framing=shottype.framing, action=action, beats=beats, props=held,
             prompt=prompt, seed=seed, motion=shot_motion,
-            titles=titles, sounds=sounds, lines=tuple(lines),
+            titles=titles, sounds=sounds, lines=tuple(lines), music=self._music(values),
             transition_in=ir.Transition(kind="cut", origin=statement.span) if index else None,
             picture=picture, origin=statement.span)
 
@@ -247,6 +251,36 @@ class Shots:
                        edits=(Edit(span=point(first.span), text="medium "),))
         return fix_to(first.span, first.name, list(self.shottypes))
 
+    @staticmethod
+    def _music(values: dict[str, list[Bound]]) -> ir.Music | None:
+        if "music" not in values:
+            return None
+        bound = values["music"][0]
+        return ir.Music(mood=str(bound.arg()), origin=bound.span,
+                        **{k: v for k, v in bound.kwargs.items() if v is not None})
+
+    def _staging(self, action: str, values: dict[str, list[Bound]], subjects: tuple[str, ...],
+                 lines: list[ir.Line]) -> tuple[tuple[ir.Beat, ...], tuple[str, ...]]:
+        """The action's and parentheticals' beats, the props shown; hints at unknown verbs."""
+        from filmlang.semantic.staging import KNOWN_VERBS, Reader, parenthetical_beats
+
+        reader = Reader(self.characters, self.prop_names)  # asks of names only: `?NAME`
+        reading = reader.read(action, subjects)
+        if reading.unknown and "action" in values:
+            words = ", ".join(dict.fromkeys(reading.unknown))
+            self.report(warning(
+                "W0005", f"the animatic does not stage '{words}'",
+                values["action"][0].arg_span(), label="not a verb it knows",
+                help=f"it stages: {KNOWN_VERBS}; other words only go to the prompt"))
+        beats = list(reading.beats)
+        for k, line in enumerate(lines):
+            if line.parenthetical:
+                share = 1.0 / len(lines)
+                beats += parenthetical_beats(reader, line.parenthetical, line.speaker,
+                                             round(k * share, 4), round((k + 1) * share, 4))
+        shown = [*self._head_props, *(p for p in reading.props if p not in self._head_props)]
+        return tuple(beats), tuple(shown)
+
     def _shot_head(self, statement: ast.Property | ast.Block
                    ) -> tuple[str, list[str], float | None] | None:
         """`shot TYPE SUBJECT* [DURATION]`: the type, the subjects and the fixed length."""
@@ -256,6 +290,7 @@ class Shots:
                               label="unknown argument",
                               help="write settings inside the shot's block: shot wide { "
                                    f"{kw.name} ... }}"))
+        self._head_props = []
         args = list(statement.args)
         if not args:
             self.report(error("E0203", "a shot needs a shot type", statement.name_span,
@@ -300,15 +335,7 @@ class Shots:
                     ok = False
                 duration = value.seconds
             elif isinstance(value, ast.NameValue):
-                if value.name not in self.characters:
-                    self.unknown_character(value.name, value.span)
-                    ok = False
-                elif value.name in subjects:
-                    self.report(error("E0105", f"{value.name} is already in this shot",
-                                      value.span, label="named twice", help="name each once"))
-                    ok = False
-                else:
-                    subjects.append(value.name)
+                ok = self._subject(value, subjects) and ok
             elif isinstance(value, ast.NumberValue):
                 self.report(error("E0201", "a shot's length needs a unit", value.span,
                                   label="a number", help=f"write {value.raw}s"))
@@ -321,6 +348,21 @@ class Shots:
                                        'NAME: "a line"'))
                 ok = False
         return (first.name, subjects, duration) if ok else None
+
+    def _subject(self, value: ast.NameValue, subjects: list[str]) -> bool:
+        """A name in a shot's head: a character it shows, or a prop (`shot insert LANTERN`)."""
+        if value.name in self.prop_names:
+            self._head_props.append(value.name)
+            return True
+        if value.name not in self.characters:
+            self.unknown_character(value.name, value.span)
+            return False
+        if value.name in subjects:
+            self.report(error("E0105", f"{value.name} is already in this shot",
+                              value.span, label="named twice", help="name each once"))
+            return False
+        subjects.append(value.name)
+        return True
 
     def _resolve_let(self, value: ast.NameValue) -> ast.Value:
         """A let constant's value in a shot's head, placed at the use."""
@@ -379,6 +421,15 @@ class Shots:
                                        "shot ends", bound.kwarg_span("at"), label="too late",
                               help=f"use at= less than {duration:g}s"))
         volume = bound.kwargs.get("volume")
-        return ir.Sound(name=str(bound.arg()), at=at,
+        name = str(bound.arg())
+        file = audio_file(self.checker, name, bound.arg_span(), "sound") \
+            if is_file_name(name) else None
+        return ir.Sound(name=name, at=at,
                         volume=float(volume) if volume is not None else 1.0,  # type: ignore[arg-type]
-                        origin=bound.span)
+                        file=file, origin=bound.span)
+
+
+def _plain(action: tuple[str, Any] | None) -> bool:
+    """An action with no template in it: rendering it again gives the same text, so the
+    staging read from it (`Shots._staging`) stays as it was."""
+    return action is None or ("{{" not in action[0] and "{%" not in action[0])

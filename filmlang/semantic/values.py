@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from filmlang.diagnostics import Diagnostic, Fix, Label, error, replace_with
+from filmlang.semantic.files import is_file_name
 from filmlang.semantic.schema import Param
 from filmlang.source import Span
 from filmlang.syntax import ast
@@ -192,13 +193,15 @@ def _fmt(x: float) -> str:
 
 def _string(value: ast.Value, param: Param, lets: Lets) -> Python:
     if isinstance(value, ast.StringValue):
-        if param.choices and value.value not in param.choices:
+        if param.choices and value.value not in param.choices and not (
+                param.files and is_file_name(value.value)):
             hint = did_you_mean(value.value, param.choices, quote='"')
             raise Invalid(error(
                 "E0204", f'unknown {param.name} "{value.value}"', value.span,
                 fixes=[fix_to(value.span, value.value, param.choices, quote='"')],
                 label="unknown", help=(hint + "\n" if hint else "")
-                + f"known: {choices_text(param.choices)}"))
+                + f"known: {choices_text(param.choices)}"
+                + (', or a file like "sounds/gull.wav"' if param.files else "")))
         return value.value
     if isinstance(value, ast.NumberValue | ast.DurationValue | ast.SizeValue):
         raise _wrong_type(value, param, help=f'put it in quotes: "{value.raw}"')
