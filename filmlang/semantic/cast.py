@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -141,7 +142,13 @@ def alike(characters: dict[str, ir.Character], speakers: set[str],
 
 def parenthetical(dialogue: ast.Dialogue, report: Report) -> delivery.Reading:
     """The parenthetical of a line, read; W0004 for its words the table does not know."""
+    from filmlang.semantic.staging import acted_words
+
     reading = delivery.read(dialogue.parenthetical)
+    if reading.unknown:  # what the figure acts out is staged, not said (staging.py)
+        acted = acted_words(dialogue.parenthetical or "")
+        reading = dataclasses.replace(
+            reading, unknown=tuple(w for w in reading.unknown if w.lower() not in acted))
     if reading.unknown and dialogue.parenthetical_span is not None:
         known = sorted(delivery.DELIVERIES)
         hints = [hint for word in reading.unknown

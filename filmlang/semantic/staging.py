@@ -225,6 +225,16 @@ def _verb_at(words: list[str], k: int) -> tuple[str, int] | None:
     return (verb, 1) if verb else None
 
 
+def acted_words(text: str) -> frozenset[str]:
+    """The words (lower case) of the clauses of `text` that stage a verb: a parenthetical's
+    "(nodding)" or "(looking at the sky)" is acted, so the voice need not know it (W0004)."""
+    acted: set[str] = set()
+    for words in _clauses(text):
+        if any(_verb_at(words, k) for k in range(len(words))):
+            acted.update(w.lower() for w in words)
+    return frozenset(acted)
+
+
 class Reader:
     """Reads action texts against a film's characters and declared props."""
 
