@@ -95,16 +95,18 @@ def _overlays(timing: ShotTiming, timeline: Timeline, burn: bool) -> dict[str, A
 
 
 def _mouths(ctx: PlanContext, timing: ShotTiming, timeline: Timeline) -> list[dict[str, Any]]:
-    """Lip sync: for each line a subject of the shot speaks, which subject (its index among
-    the still's subjects), the line's frames relative to the shot's start, when its audio
-    starts (seconds from the shot's start) and the speech job that holds the audio."""
+    """Lip sync: for each line a subject of the shot says on screen (not V.O., O.S.), which
+    subject (its index among the still's subjects), the line's frames relative to the
+    shot's start, when its audio starts (seconds from the shot's start) and the speech job
+    that holds the audio."""
     names = {c.name for c in ctx.film.characters}
     subjects = [n for n in timing.shot.subjects if n in names]
     fps = timeline.fps
     t0 = timeline.time(timing.start_frame)
     mouths = []
     for index, lt in enumerate(timing.lines):
-        if lt.line.speaker not in subjects:
+        # A voice-over or an off-screen voice is not said in the picture: no lips move.
+        if lt.line.speaker not in subjects or lt.line.placement != "on":
             continue
         mouths.append({"subject": subjects.index(lt.line.speaker),
                        "first": ir.to_frames(lt.start - t0, fps),
@@ -209,6 +211,27 @@ def _cues(a: Assembly) -> list[AudioCue]:
     return out + beds
 
 
+END_FADE = 0.5
+"""The film's sound fades out over its last half second when its picture does not fade."""
+
+
+def fades(timeline: Timeline) -> list[list[float]]:
+    """The picture's fades, [start, end, from, to] in seconds, which the sound follows; the
+    film's end fades out whatever the picture does."""
+    out: list[list[float]] = []
+    for timing in timeline.shots:
+        if timing.fade_in:
+            out.append([round(timeline.time(timing.start_frame), 6),
+                        round(timeline.time(timing.start_frame + timing.fade_in), 6), 0.0, 1.0])
+        if timing.fade_out:
+            out.append([round(timeline.time(timing.end_frame - timing.fade_out), 6),
+                        round(timeline.time(timing.end_frame), 6), 1.0, 0.0])
+    end = timeline.seconds
+    if timeline.shots and not timeline.shots[-1].fade_out and end > END_FADE:
+        out.append([round(end - END_FADE, 6), round(end, 6), 1.0, 0.0])
+    return out
+
+
 def mix(a: Assembly, stem: str = "") -> None:
     """The film's mix; or, for an export's stems, one stem: the same mix with the other
     stems' sounds silenced (`link.audio_mix.stem`)."""
@@ -218,6 +241,7 @@ def mix(a: Assembly, stem: str = "") -> None:
         kind="mix", backend=LINK,
         params={"clips": [c.params() for c in cues], "seconds": a.timeline.seconds,
                 "loudness": a.ctx.film.loudness, "version": MIX_VERSION,
+                "fades": fades(a.timeline),
                 # A preview mixes at half the rate (24 kHz); the film's keys stay as they were.
                 **({"rate": PREVIEW_AUDIO_RATE} if config.preview else {}),
                 **({"stem": stem} if stem else {})},
