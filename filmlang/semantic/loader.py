@@ -211,14 +211,14 @@ class _Loader:
     def copy_in(self, literal: ast.StringValue, source: Path, importer: Path) -> Fix | None:
         """E0403's fix: a copy of the file in the film's folder, and the path changed to it.
         None when it cannot be read, or the folder has a file of that name already."""
-        if not source.name.endswith(".film") and not source.is_file():
-            source = source.with_name(source.name + ".film")
-        target = self.program.root / source.name
-        if target.exists() or target.is_symlink():
-            return None
-        try:
+        try:  # a name too long or with a NUL byte is no file to copy
+            if not source.name.endswith(".film") and not source.is_file():
+                source = source.with_name(source.name + ".film")
+            target = self.program.root / source.name
+            if target.exists() or target.is_symlink():
+                return None
             text = read_source(source).decode("utf-8")
-        except (OSError, UnicodeDecodeError):
+        except (OSError, ValueError):  # UnicodeDecodeError is a ValueError
             return None
         written = os.path.relpath(target, importer.parent)
         if not literal.value.strip().endswith(".film"):
