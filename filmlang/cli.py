@@ -379,7 +379,7 @@ def plan_command(ctx: click.Context, file: Path, preview: bool, jobs: int | None
                                    cache_remote=cache_remote)
     except (RemoteError, ClusterError) as exc:
         click.echo(click.style("error: ", fg="red", bold=True) + str(exc), err=True)
-        sys.exit(1)
+        sys.exit(EXIT_FAILURE)
     except ModelProblem as exc:  # the diffusers model named cannot be used
         click.echo(click.style("error: ", fg="red", bold=True) + f"{exc.message} [E0603]\n"
                    f"  = help: {exc.help}", err=True)
