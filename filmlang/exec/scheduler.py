@@ -228,7 +228,7 @@ class Scheduler:
 
 
 _PRIORITY = {"speech": 0, "still": 1, "music": 2, "ambience": 2, "segment": 3,
-             "transition": 3, "sound": 4, "mix": 5, "video": 6, "mux": 7}
+             "transition": 3, "piece": 3, "sound": 4, "mix": 5, "video": 6, "mux": 7}
 
 
 def _import_shared_modules() -> None:

@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     Frame = npt.NDArray[np.uint8]
 
 VERSION = "3"
-MIX_VERSION = "2"
-"""The mix's own version (loudness normalisation by stretches: the last bits changed)."""
 
 
 def _composer(job: Job) -> Any:
@@ -78,10 +76,16 @@ def run_video(job: Job, out: Path, store: Store) -> None:
     concat_segments([store.path(key) / "segment.mp4" for key in job.inputs], out / "video.mp4")
 
 
-def run_mix(job: Job, out: Path, store: Store) -> None:
-    from filmlang.link.audio_mix import mix_job
+def run_piece(job: Job, out: Path, store: Store) -> None:
+    from filmlang.link.pieces import piece_job
 
-    mix_job(job.params, out, store.audio)
+    piece_job(job.params, out, store.audio)
+
+
+def run_mix(job: Job, out: Path, store: Store) -> None:
+    from filmlang.link.master import master_job
+
+    master_job(job.params, [store.path(key) for key in job.inputs], out)
 
 
 def run_mux(job: Job, out: Path, store: Store) -> None:
@@ -94,9 +98,9 @@ def run_mux(job: Job, out: Path, store: Store) -> None:
     srt = out / "film.srt"
     write_srt(cues, srt)
     bitrate, rate = PREVIEW_AUDIO if p.get("audio") == "preview" else FILM_AUDIO
-    mixed = store.path(job.inputs[1]) / "mix.wav"
-    if p.get("audio") == "preview" and mixed.with_suffix(".m4a").is_file():
-        mixed = mixed.with_suffix(".m4a")          # encoded by the mix job: copied
+    mixed = store.path(job.inputs[1]) / "mix.m4a"     # encoded by the mix job: copied
+    if not mixed.is_file():
+        mixed = mixed.with_suffix(".wav")
     mux(store.path(job.inputs[0]) / "video.mp4", mixed,
         out / "film.mp4", subtitles=srt if p["subtitles"] == "track" and cues else None,
         chapters=[tuple(c) for c in p["chapters"]], title=p["title"],
@@ -107,7 +111,8 @@ class Link(Base):
     name = "link"
     version = VERSION
     runners: Mapping[str, Runner] = {"segment": run_segment, "transition": run_transition,
-                                     "video": run_video, "mix": run_mix, "mux": run_mux}
+                                     "video": run_video, "piece": run_piece, "mix": run_mix,
+                                     "mux": run_mux}
 
 
 BACKEND = Link()

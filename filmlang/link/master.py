@@ -1,0 +1,238 @@
+"""The film's sound from its pieces: loudness, limiting and the AAC, one piece at a time.
+
+Takes the piece jobs' folders in film order (`link/pieces.py`: each piece's samples with
+its margins, its grains' K-weighted energies and its peak) and the loudness target, and
+gives `mix.m4a`, the film's AAC, streamed to ffmpeg piece by piece. No step holds more
+than one piece's samples.
+
+- Integrated loudness (BS.1770-4) is a function of the 400 ms gating blocks' energies,
+  and those are sums of the pieces' grain energies: the film's loudness, and the gain to
+  its target, come from the stored energies alone.
+- The true-peak limiter (`loudness._gain_for_peaks`, the same as the whole-film
+  `normalize`) runs only on the pieces whose stored peak, gained, is over the ceiling,
+  over the piece and its margins: its look-ahead and release reach across the boundary
+  exactly as in a whole film, and both sides of a boundary compute the same gain there.
+- When limiting costs loudness, more gain is tried (secant steps, as `normalize` does)
+  with only the limited pieces measured again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Floats = npt.NDArray[np.float64]
+
+TRUE_PEAK_IN_MIX = -1.5
+"""-1.5 dBTP in the mix keeps the film under -1 dBTP after AAC, which overshoots a little."""
+DUAL_MONO_DB = 3.0103
+"""How much louder (BS.1770) a mono track is when played on both speakers."""
+
+
+@dataclass(frozen=True)
+class Piece:
+    folder: Path
+    samples: int
+    margin: int
+    channels: int
+    grain: int
+    peak: float
+
+    @classmethod
+    def load(cls, folder: Path) -> Piece:
+        meta = json.loads((folder / "piece.json").read_text(encoding="utf-8"))
+        return cls(folder=folder, samples=int(meta["samples"]), margin=int(meta["margin"]),
+                   channels=int(meta["channels"]), grain=int(meta["grain"]),
+                   peak=float(meta["peak"]))
+
+    def energies(self) -> Floats:
+        import numpy as np
+
+        return np.asarray(np.load(self.folder / "energies.npy"), dtype=np.float64)
+
+    def samples_with_margins(self) -> Floats:
+        import numpy as np
+
+        return np.asarray(np.load(self.folder / "piece.npy"), dtype=np.float64)
+
+
+def _blocks(pieces: list[Piece], energies: list[Floats], rate: int) -> Floats:
+    """The film's 400 ms gating blocks' mean squares from the pieces' grain energies."""
+    import numpy as np
+
+    from filmlang.link.loudness import BLOCK_SECONDS
+
+    hop = round(rate * BLOCK_SECONDS / 4)
+    hops = sum(p.samples for p in pieces) // hop
+    if hops < 4:
+        return np.zeros(0)
+    per_hop = np.zeros(hops)
+    at = 0
+    for piece, energy in zip(pieces, energies, strict=True):
+        index = (at + np.arange(len(energy)) * piece.grain) // hop
+        kept = index < hops
+        np.add.at(per_hop, index[kept], energy[kept])
+        at += piece.samples
+    blocks = per_hop[:-3] + per_hop[1:-2] + per_hop[2:-1] + per_hop[3:]
+    return np.asarray(blocks / (4 * hop), dtype=np.float64)
+
+
+def _limited(piece: Piece, scale: float, ceiling_db: float, rate: int
+             ) -> tuple[Floats, Floats]:
+    """The piece (with margins) times `scale`, and its limiter gain for the core."""
+    from filmlang.link.loudness import _gain_for_peaks, _oversampled_peaks
+
+    data = piece.samples_with_margins() * scale
+    gain = _gain_for_peaks(_oversampled_peaks(data).max(axis=1), ceiling_db, rate=rate)
+    return data, gain
+
+
+def _measure_limited(piece: Piece, data: Floats, gain: Floats, rate: int
+                     ) -> tuple[Floats, float]:
+    """The limited piece's grain energies and its core's true peak (dBTP)."""
+    from filmlang.link.loudness import _k_weighted, _oversampled_peaks
+    from filmlang.link.pieces import grain_energies
+
+    m, n = piece.margin, piece.samples
+    out = data * gain[:, None]
+    weighted = _k_weighted(out[:m + n], rate)[m:]
+    peak = float(_oversampled_peaks(out[m - 64:m + n + 64])[64:-64].max()) if n else 0.0
+    return grain_energies(weighted, piece.grain), (20 * math.log10(peak) if peak > 0
+                                                   else -math.inf)
+
+
+@dataclass
+class Levels:
+    """What the master decided: the film's gain, the limiter's ceiling, and which pieces
+    the limiter acts on."""
+
+    scale: float = 1.0
+    ceiling_db: float = 0.0
+    limited: frozenset[int] = frozenset()
+
+
+def _reach(pieces: list[Piece], energies: list[Floats], scale: float, ceiling_db: float,
+           max_true_peak: float, rate: int) -> tuple[float, float, frozenset[int]] | None:
+    """Loudness reached at `scale` with the limiter at `ceiling_db`, the ceiling used and the
+    limited pieces; None when a limited piece's peak is over `max_true_peak` (lower the
+    ceiling and try again)."""
+    limit = 10.0 ** (ceiling_db / 20.0)
+    limited = frozenset(i for i, p in enumerate(pieces) if p.peak * scale > limit)
+    now = [e * scale * scale for e in energies]
+    for i in sorted(limited):
+        data, gain = _limited(pieces[i], scale, ceiling_db, rate)
+        now[i], peak = _measure_limited(pieces[i], data, gain, rate)
+        if peak > max_true_peak:
+            return None
+    from filmlang.link.loudness import _gated_loudness
+
+    return _gated_loudness(_blocks(pieces, now, rate)), ceiling_db, limited
+
+
+def levels(pieces: list[Piece], target: float, *, max_true_peak: float = TRUE_PEAK_IN_MIX,
+           rate: int, tolerance: float = 0.1, max_limiting_db: float = 20.0) -> Levels:
+    """The gain to `target` LUFS and the limiting that holds the true peak, as
+    `loudness.normalize` decides them for a whole film, from the pieces."""
+    from filmlang.link.loudness import _gated_loudness
+
+    energies = [p.energies() for p in pieces]
+    measured = _gated_loudness(_blocks(pieces, energies, rate))
+    if not math.isfinite(measured):
+        return Levels()
+    base = target - measured
+    peak = max((p.peak for p in pieces), default=0.0)
+    if 20.0 * math.log10(peak) + base <= max_true_peak:
+        return Levels(scale=10.0 ** (base / 20.0), ceiling_db=max_true_peak)
+    ceiling = max_true_peak - 0.05      # a margin for the limiter's own gain modulation
+    tried: list[tuple[float, float]] = []
+    extra = 0.0
+    chosen = Levels()
+    for _ in range(8):
+        scale = 10.0 ** ((base + extra) / 20.0)
+        found = None
+        for _ in range(10):
+            found = _reach(pieces, energies, scale, ceiling, max_true_peak, rate)
+            if found is not None:
+                break
+            ceiling -= 0.1
+        if found is None:
+            break
+        reached, ceiling, limited = found
+        chosen = Levels(scale=scale, ceiling_db=ceiling, limited=limited)
+        shortfall = target - reached
+        if abs(shortfall) <= tolerance:
+            break
+        tried.append((extra, reached))
+        slope = 1.0
+        if len(tried) > 1:
+            (x0, y0), (x1, y1) = tried[-2], tried[-1]
+            slope = min(1.0, max(0.1, (y1 - y0) / (x1 - x0))) if x1 != x0 else 1.0
+        extra += shortfall / slope
+        if extra > max_limiting_db:
+            break
+    return chosen
+
+
+def levelled(piece: Piece, index: int, chosen: Levels, rate: int) -> Floats:
+    """The piece's own samples, gained and limited: (samples, channels) float64."""
+    m, n = piece.margin, piece.samples
+    if index in chosen.limited:
+        data, gain = _limited(piece, chosen.scale, chosen.ceiling_db, rate)
+        return data[m:m + n] * gain[m:m + n, None]
+    import numpy as np
+
+    core = np.load(piece.folder / "piece.npy", mmap_mode="r")[m:m + n]
+    return np.asarray(core, dtype=np.float64) * chosen.scale
+
+
+def master_job(params: dict[str, object], folders: list[Path], out: Path) -> None:
+    """The mix job: the pieces levelled to the film's loudness and encoded, as they come,
+    into `out/mix.m4a` (AAC at the job's `rate` and `bitrate`)."""
+    import numpy as np
+
+    from filmlang.link.ffmpeg import FfmpegError, ffmpeg_process, temp_path_beside
+
+    rate = int(str(params["rate"]))
+    target = float(str(params["loudness"]))
+    pieces = [Piece.load(folder) for folder in folders]
+    mono = bool(pieces) and pieces[0].channels == 1
+    # A preview is dual mono: levelled as one channel, which on both speakers is 3 dB
+    # louder than it measures alone; 0.5 LU from the target will do.
+    chosen = levels(pieces, target - (DUAL_MONO_DB if mono else 0.0), rate=rate,
+                    tolerance=0.5 if mono else 0.1)
+    target_path = out / "mix.m4a"
+    temp = temp_path_beside(target_path, ".m4a.part")
+    args = ["-f", "f32le", "-ar", str(rate), "-ac", "2", "-i", "pipe:0",
+            "-c:a", "aac", "-aac_coder", "fast", "-b:a", str(params["bitrate"]),
+            "-map_metadata", "-1", "-f", "mp4", str(temp)]
+    try:
+        with ffmpeg_process(args, stdin=subprocess.PIPE) as proc:
+            assert proc.stdin is not None
+            try:
+                for index, piece in enumerate(pieces):
+                    samples = levelled(piece, index, chosen, rate)
+                    if mono:
+                        samples = np.repeat(samples, 2, axis=1)
+                    proc.stdin.write(np.ascontiguousarray(samples, dtype="<f4").tobytes())
+            except BrokenPipeError:
+                pass
+            with contextlib.suppress(BrokenPipeError):
+                proc.stdin.close()
+            stderr = proc.stderr.read() if proc.stderr else b""
+            if proc.wait() != 0:
+                raise FfmpegError("ffmpeg failed encoding the film's sound",
+                                  stderr=stderr.decode("utf-8", errors="replace"))
+        os.replace(temp, target_path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
