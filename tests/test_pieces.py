@@ -18,6 +18,7 @@ from filmlang.link.audio_mix import Clip, half_rate, mix
 from filmlang.link.loudness import integrated_loudness, normalize, true_peak_dbtp
 from filmlang.link.master import Piece, levelled, levels
 from filmlang.link.pieces import margin, piece_job
+from conftest import TINY_FILM, write_film
 from filmlang.plan.assembly import _piece_clips
 
 RATE = SAMPLE_RATE
@@ -156,3 +157,41 @@ def test_a_preview_is_dual_mono_at_half_rate(tmp_path: Path) -> None:
     whole = mix(small, 12.0, rate=RATE // 2).mean(axis=1, keepdims=True)
     assert joined.shape == whole.shape and np.abs(joined - whole).max() < 1e-6
     _assert_no_click(joined, half, around=240)
+
+
+THREE_SCENES = TINY_FILM + '''
+scene harbour "EXT. HARBOUR - DAY" {
+    music "calm"
+    ambience "sea"
+    shot wide 3s
+    shot close_up TOM {
+        TOM: "The boats are in."
+    }
+}
+'''
+
+
+def test_a_scene_that_only_moves_is_not_mixed_again(tmp_path: Path) -> None:
+    """A longer line in the first scene moves the others: the first scene's piece and the
+    boundary it shares are new, the last scene's piece keeps its key."""
+    from filmlang.api import check_file
+    from filmlang.config import BuildConfig
+    from filmlang.plan.planner import plan_assembly, plan_sources
+    from filmlang.timeline import solve
+
+    film = check_file(write_film(tmp_path, THREE_SCENES)).film
+    assert film is not None
+
+    def pieces(longer: float) -> dict[str, str]:
+        sources = plan_sources(film, BuildConfig())
+        durations = dict.fromkeys(sources.speech, 1.5)
+        durations[("storm", 1, 0)] += longer
+        timeline, problems = solve(film, durations)
+        assert not problems
+        graph = plan_assembly(sources, timeline)
+        return {j.identity: j.key for j in graph.jobs.values() if j.kind == "piece"}
+
+    before, after = pieces(0.0), pieces(0.75)
+    assert set(before) == {"piece:storm/0", "piece:dawn/0", "piece:harbour/0"}
+    assert before["piece:storm/0"] != after["piece:storm/0"]
+    assert before["piece:harbour/0"] == after["piece:harbour/0"]
