@@ -54,9 +54,9 @@ def _sentence(k: int) -> str:
     return f"Number {k}, the " + " ".join(words) + "."
 
 
-def generate(minutes: float, size: str) -> str:
+def generate(minutes: float, size: str, fps: int = 24) -> str:
     """A film of about `minutes`: every shot speaks its own line."""
-    out = [f'film "Scale" {{\n    size {size}\n    fps 24\n    seed 7\n    loudness -16\n}}\n']
+    out = [f'film "Scale" {{\n    size {size}\n    fps {fps}\n    seed 7\n    loudness -16\n}}\n']
     for name, pitch, rate in CAST:
         out.append(f'character {name} {{\n    look "{name.lower()}, long coat"\n'
                    f'    voice "en" pitch={pitch} rate={rate}\n}}\n')
@@ -141,13 +141,13 @@ class Film:
         return self.frames / self.cold.wall / self.x264_fps
 
 
-def measure(minutes: float, size: str, work: Path) -> Film:
+def measure(minutes: float, size: str, work: Path, fps: int = 24) -> Film:
     from filmlang.link.ffmpeg import probe
 
     folder = work / f"m{minutes:g}"
     folder.mkdir()
     film = folder / "scale.film"
-    film.write_text(generate(minutes, size), encoding="utf-8")
+    film.write_text(generate(minutes, size, fps), encoding="utf-8")
     filmc = [sys.executable, "-m", "filmlang.cli", "build", str(film)]
     cold = run(filmc, folder)
     info = probe(folder / "build" / "scale.mp4")

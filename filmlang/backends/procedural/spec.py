@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 from filmlang import ir
 
-VERSION = "3"
+VERSION = "4"
 """Part of every key of this backend's jobs: bump it whenever its output changes."""
 
 def wordset(text: str) -> frozenset[str]:
