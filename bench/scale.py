@@ -40,9 +40,10 @@ TYPES = ["wide", "close_up", "medium", "two_shot", "over_shoulder", "insert"]
 MOODS = ["tense", "calm", "melancholy", "hopeful", "mysterious", "romantic"]
 AMBIENCES = ["sea", "wind", "rain", "city", "forest", "room", "night"]
 SOUNDS = ["door", "footsteps", "knock", "bell", "glass", "splash", "thunder"]
-WORDS = ("harbour light ferry winter coat rope lantern ticket island snow engine captain "
-         "letter morning shore storm signal anchor mother brother river bridge station "
-         "window promise secret island evening tide whistle compass north").split()
+WORDS = ["harbour", "light", "ferry", "winter", "coat", "rope", "lantern", "ticket", "island",
+         "snow", "engine", "captain", "letter", "morning", "shore", "storm", "signal", "anchor",
+         "mother", "brother", "river", "bridge", "station", "window", "promise", "secret",
+         "island", "evening", "tide", "whistle", "compass", "north"]
 SHOT_SECONDS = 7.2       # about: a line of ten words with its lead-in and tail
 SCENE_SHOTS = 8
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from conftest import processes
-from filmlang.audio import SAMPLE_RATE, read_wav, write_wav
+from filmlang.audio import SAMPLE_RATE, write_wav
 from filmlang.link.audio_mix import PREVIEW_RATE, Clip, duck_envelope, half_rate, mix
 from filmlang.link.ffmpeg import (
     ENV_FFMPEG,

@@ -5,12 +5,14 @@ whole-film normalisation. Real WAVs in a real store; real ffmpeg for the AAC."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import TINY_FILM, write_film
 from filmlang.audio import SAMPLE_RATE, read_wav, write_wav
 from filmlang.backends.protocol import AudioCue
 from filmlang.cache.store import Store
@@ -18,7 +20,6 @@ from filmlang.link.audio_mix import Clip, half_rate, mix
 from filmlang.link.loudness import integrated_loudness, normalize, true_peak_dbtp
 from filmlang.link.master import Piece, levelled, levels
 from filmlang.link.pieces import margin, piece_job
-from conftest import TINY_FILM, write_film
 from filmlang.plan.assembly import _piece_clips
 
 RATE = SAMPLE_RATE
@@ -71,7 +72,7 @@ def _pieces(store: Store, cues: list[AudioCue], bounds: list[int], rate: int = R
     placed = [(c, round(c.start * rate), c.seconds * rate + 1 if c.seconds else math.inf)
               for c in cues]
     out = []
-    for k, (lo, hi) in enumerate(zip(bounds, bounds[1:], strict=False)):
+    for k, (lo, hi) in enumerate(itertools.pairwise(bounds)):
         params = {"samples": hi - lo, "margin": pad, "rate": rate, "grain": 400,
                   "clips": _piece_clips(placed, lo, hi, pad, rate),
                   **({"channels": 1} if channels == 1 else {})}

@@ -6,15 +6,15 @@ Dialogue is centred; music and ambience duck under dialogue, with a gain envelop
 from the dialogue clips' spans (ramped down over `attack` before a line, back up over
 `release` after it, and held down across short gaps between lines so the music does not
 pump). The mix is not clipped or
-normalised here: `loudness.normalize` does that once for the whole film.
+normalised here: `link/master.py` levels the film from its pieces (`link/pieces.py`, a
+scene each, mixed here).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import KW_ONLY, dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 from filmlang.audio import SAMPLE_RATE
 
@@ -201,47 +201,3 @@ def _half_band(taps: int = 47) -> Samples:
     t = np.arange(taps) - taps // 2
     kernel = 0.45 * np.sinc(0.45 * t) * np.blackman(taps)
     return np.asarray(kernel / kernel.sum(), dtype=np.float32)
-
-
-def mix_job(params: dict[str, Any], out: Path, audio_of: Callable[[str], Path]) -> None:
-    """A mix job: its clips' audio (found by `audio_of(key)`) placed, ducked, levelled to
-    the film's loudness and written to `out/mix.wav` (and, for a preview, `mix.m4a`)."""
-    import numpy as np
-
-    from filmlang import audio, session
-    from filmlang.link.loudness import normalize
-    from filmlang.link.mux import encode_audio
-
-    rate = int(params.get("rate", audio.SAMPLE_RATE))     # a preview mixes at PREVIEW_RATE
-    # Cache objects never change: a long-lived process (watch) keeps the last mix's sounds
-    # decoded, by (cache key, rate), in its session, so a rebuild reads only the new ones.
-    last_mix = session.current().cache("mix.sounds")
-    loaded: dict[str, Any] = {}
-    clips = []
-    for clip in params["clips"]:
-        key = clip["input"]
-        if key not in loaded:
-            loaded[key] = last_mix.get((key, rate))
-            if loaded[key] is None:
-                samples, source_rate = audio.read_wav(audio_of(key))
-                samples = audio.resample(samples, source_rate)
-                loaded[key] = half_rate(samples) if rate == PREVIEW_RATE else samples
-        samples = loaded[key]
-        if "length" in clip:        # a preview's bed, rendered long: cut, with a fade out
-            samples = samples[: round(clip["length"] * rate)]
-        clips.append(Clip(samples=samples, start=clip["start"], gain=clip["gain"],
-                          kind=clip["kind"], rate=rate, fade_out=clip.get("fade_out", 0.0)))
-    last_mix.replace({(key, rate): samples for key, samples in loaded.items()})
-    mixed = mix(clips, params["seconds"], rate=rate)
-    # -1.5 dBTP in the mix keeps the film under -1 dBTP after AAC, which overshoots a little.
-    if rate != PREVIEW_RATE:
-        audio.write_wav(out / "mix.wav",
-                        normalize(mixed, params["loudness"], max_true_peak=-1.5), rate)
-        return
-    # A preview is dual mono: levelled as one channel (half the work), which on both
-    # speakers is 3 dB louder than it measures alone; 0.5 LU from the target will do.
-    mono = normalize(mixed.mean(axis=1), params["loudness"] - DUAL_MONO_DB,
-                     max_true_peak=-1.5, rate=rate, tolerance=0.5)
-    audio.write_wav(out / "mix.wav", np.repeat(mono[:, None], 2, axis=1), rate)
-    encode_audio(out / "mix.wav", out / "mix.m4a")     # the mux copies it
-

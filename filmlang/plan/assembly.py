@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from filmlang import ir
-from filmlang.backends.protocol import AudioCue, PlanContext
 from filmlang.audio import SAMPLE_RATE
+from filmlang.backends.protocol import AudioCue, PlanContext
 from filmlang.config import PREVIEW_AUDIO_RATE, frame_size
 from filmlang.jobs import Job
 from filmlang.provenance import shot_name, shot_sources
