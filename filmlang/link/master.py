@@ -89,26 +89,53 @@ def _blocks(pieces: list[Piece], energies: list[Floats], rate: int) -> Floats:
 
 def _limited(piece: Piece, scale: float, ceiling_db: float, rate: int
              ) -> tuple[Floats, Floats]:
-    """The piece (with margins) times `scale`, and its limiter gain for the core."""
-    from filmlang.link.loudness import _gain_for_peaks, _oversampled_peaks
+    """The piece (with margins, float64) and its limiter gain at `scale`, from the piece's
+    stored oversampled peaks: nothing is oversampled here."""
+    import numpy as np
 
-    data = piece.samples_with_margins() * scale
-    gain = _gain_for_peaks(_oversampled_peaks(data).max(axis=1), ceiling_db, rate=rate)
-    return data, gain
+    from filmlang.link.loudness import _gain_for_peaks
+
+    data = piece.samples_with_margins()
+    peaks = np.asarray(np.load(piece.folder / "peaks.npy"), dtype=np.float64)
+    return data, _gain_for_peaks(peaks * scale, ceiling_db, rate=rate) * scale
 
 
-def _measure_limited(piece: Piece, data: Floats, gain: Floats, rate: int
-                     ) -> tuple[Floats, float]:
-    """The limited piece's grain energies and its core's true peak (dBTP)."""
-    from filmlang.link.loudness import _k_weighted, _oversampled_peaks
-    from filmlang.link.pieces import grain_energies
+def _measure_limited(piece: Piece, data: Floats, gain: Floats, scale: float,
+                     energies: Floats, rate: int) -> tuple[Floats, float]:
+    """The limited piece's grain energies and the true peak (dBTP) of data * gain.
+
+    Only where the limiter acts is anything computed: the K-weighting is linear, so the
+    limited signal's weighted samples are scale * (k + r), k the piece's own (its energies
+    are stored) and r the weighted difference the limiter makes, which is zero away from
+    the limiter's stretches; the true peak away from them is the stored peak, gained.
+    """
+    import numpy as np
+
+    from filmlang.link.loudness import (
+        _IMPULSE,
+        _channel_weights,
+        _interpolator,
+        _k_weighted,
+        _limited_peak_dbtp,
+    )
+    from filmlang.link.pieces import grain_sums
 
     m, n = piece.margin, piece.samples
-    out = data * gain[:, None]
-    weighted = _k_weighted(out[:m + n], rate)[m:]
-    peak = float(_oversampled_peaks(out[m - 64:m + n + 64])[64:-64].max()) if n else 0.0
-    return grain_energies(weighted, piece.grain), (20 * math.log10(peak) if peak > 0
-                                                   else -math.inf)
+    peaks = np.asarray(np.load(piece.folder / "peaks.npy"), dtype=np.float64)
+    top = _limited_peak_dbtp(data[m - 64:m + n + 64], gain[m - 64:m + n + 64],
+                             peaks[m - 64:m + n + 64] * scale, _interpolator().shape[1])
+    residual = data[:m + n] * (gain[:m + n] / scale - 1.0)[:, None]
+    r = _k_weighted(residual, rate, block=1 << 16)[m:]
+    busy = np.flatnonzero(np.abs(r).max(axis=1) > 0)
+    extra = np.zeros(n)
+    if len(busy):
+        lo, hi = int(busy[0]), int(busy[-1]) + 1
+        start = m + lo - _IMPULSE                       # the filter's whole memory before
+        k = _k_weighted(data[start:m + hi], rate, block=1 << 16)[_IMPULSE:]
+        weights = np.asarray(_channel_weights(data.shape[1]))
+        part = r[lo:hi]
+        extra[lo:hi] = (2.0 * k * part + part * part) @ weights
+    return (energies + grain_sums(extra, piece.grain)) * scale * scale, top
 
 
 @dataclass
@@ -131,7 +158,7 @@ def _reach(pieces: list[Piece], energies: list[Floats], scale: float, ceiling_db
     now = [e * scale * scale for e in energies]
     for i in sorted(limited):
         data, gain = _limited(pieces[i], scale, ceiling_db, rate)
-        now[i], peak = _measure_limited(pieces[i], data, gain, rate)
+        now[i], peak = _measure_limited(pieces[i], data, gain, scale, energies[i], rate)
         if peak > max_true_peak:
             return None
     from filmlang.link.loudness import _gated_loudness
@@ -185,12 +212,12 @@ def levels(pieces: list[Piece], target: float, *, max_true_peak: float = TRUE_PE
 
 def levelled(piece: Piece, index: int, chosen: Levels, rate: int) -> Floats:
     """The piece's own samples, gained and limited: (samples, channels) float64."""
+    import numpy as np
+
     m, n = piece.margin, piece.samples
     if index in chosen.limited:
         data, gain = _limited(piece, chosen.scale, chosen.ceiling_db, rate)
-        return data[m:m + n] * gain[m:m + n, None]
-    import numpy as np
-
+        return np.asarray(data[m:m + n] * gain[m:m + n, None], dtype=np.float64)
     core = np.load(piece.folder / "piece.npy", mmap_mode="r")[m:m + n]
     return np.asarray(core, dtype=np.float64) * chosen.scale
 

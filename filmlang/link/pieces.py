@@ -10,6 +10,8 @@ from the piece's start, its gain and bus) and gives, in the job's folder:
 - `energies.npy`: the K-weighted, channel-weighted energy of each `grain` samples of the
   piece itself (BS.1770's 100 ms hops are whole grains, so the film's gating blocks are
   sums of these);
+- `peaks.npy`: float32, each sample's 4x-oversampled peak (the largest of its channels),
+  margins included: the limiter's input at any gain, since peaks scale with it;
 - `piece.json`: its length, margin, channels and the highest 4x-oversampled peak within
   the limiter's reach of the piece (`peak`), so that the master knows without reading
   the samples whether its limiter acts here.
@@ -142,6 +144,16 @@ def grain_energies(weighted: npt.NDArray[np.float64], grain: int) -> npt.NDArray
     return np.asarray(padded.reshape(grains, grain).sum(axis=1), dtype=np.float64)
 
 
+def grain_sums(per_sample: npt.NDArray[np.float64], grain: int) -> npt.NDArray[np.float64]:
+    """Sums of `grain` consecutive values (the last sum over what is left)."""
+    import numpy as np
+
+    grains = -(-len(per_sample) // grain)
+    padded = np.zeros(grains * grain)
+    padded[:len(per_sample)] = per_sample
+    return np.asarray(padded.reshape(grains, grain).sum(axis=1), dtype=np.float64)
+
+
 def piece_job(params: dict[str, Any], out: Path, audio_of: Callable[[str], Path]) -> None:
     """A piece job: mix it, measure it, write `piece.npy`, `energies.npy`, `piece.json`."""
     import numpy as np
@@ -156,9 +168,11 @@ def piece_job(params: dict[str, Any], out: Path, audio_of: Callable[[str], Path]
     weighted = _k_weighted(data[:pad + n], rate)[pad:]
     energies = grain_energies(weighted, int(params["grain"]))
     reach = min(pad, round(LIMITER_REACH_SECONDS * rate))
-    peaks = _oversampled_peaks(data[pad - reach - 64:pad + n + reach + 64])
-    peak = float(peaks[64:len(peaks) - 64].max()) if n + 2 * reach else 0.0
+    # Each sample's 4x-oversampled peak: the limiter's input, for any gain (it scales).
+    peaks = _oversampled_peaks(data).max(axis=1).astype(np.float32)
+    peak = float(peaks[pad - reach:pad + n + reach].max()) if n + 2 * reach else 0.0
     np.save(out / "piece.npy", mixed)
+    np.save(out / "peaks.npy", peaks)
     np.save(out / "energies.npy", energies)
     (out / "piece.json").write_text(json.dumps({
         "samples": n, "margin": pad, "rate": rate, "channels": data.shape[1],
