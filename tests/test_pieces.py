@@ -133,7 +133,9 @@ def test_levels_from_pieces_match_the_whole_film(tmp_path: Path, loud_at: float 
     store = _store(tmp_path)
     cues, clips = _film(store, np.random.default_rng(2), 12.0, loud_at)
     pieces = _pieces(store, cues, BOUNDS)
-    chosen = levels(pieces, target, rate=RATE)
+    chosen = levels(pieces, target, rate=RATE, memo=tmp_path / "memo")
+    assert levels(pieces, target, rate=RATE, memo=tmp_path / "memo") == chosen
+    assert bool(chosen.limited) == any((tmp_path / "memo").glob("*.npy"))
     out = np.concatenate([levelled(p, i, chosen, RATE) for i, p in enumerate(pieces)])
     today = normalize(mix(clips, 12.0), target, max_true_peak=-1.5)
     assert abs(integrated_loudness(out) - integrated_loudness(today)) < 0.1

@@ -85,7 +85,8 @@ def run_piece(job: Job, out: Path, store: Store) -> None:
 def run_mix(job: Job, out: Path, store: Store) -> None:
     from filmlang.link.master import master_job
 
-    master_job(job.params, [store.path(key) for key in job.inputs], out)
+    master_job(job.params, [store.path(key) for key in job.inputs], out,
+               memo=store.root / "memo" / "levels")
 
 
 def run_mux(job: Job, out: Path, store: Store) -> None:

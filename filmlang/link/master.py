@@ -148,8 +148,33 @@ class Levels:
     limited: frozenset[int] = frozenset()
 
 
+def _limited_energies(piece: Piece, energies: Floats, scale: float, ceiling_db: float,
+                      rate: int, memo: Path | None) -> tuple[Floats, float]:
+    """`_measure_limited` at this gain and ceiling, remembered in `memo` by the piece's key:
+    after an edit, the film's gain (in 0.01 dB steps) is almost always what it was, and the
+    pieces the edit did not touch are not measured again."""
+    import numpy as np
+
+    gain_db = 20.0 * math.log10(scale)
+    name = f"{piece.folder.name}-{rate}-{gain_db:.2f}-{ceiling_db:.2f}.npy"
+    if memo is not None:
+        with contextlib.suppress(OSError, ValueError):
+            found = np.load(memo / name)
+            return np.asarray(found[1:], dtype=np.float64), float(found[0])
+    data, gain = _limited(piece, scale, ceiling_db, rate)
+    measured, peak = _measure_limited(piece, data, gain, scale, energies, rate)
+    if memo is not None:
+        with contextlib.suppress(OSError):
+            memo.mkdir(parents=True, exist_ok=True)
+            temp = memo / f".{name}.{os.getpid()}.tmp.npy"
+            np.save(temp, np.concatenate([[peak], measured]))
+            os.replace(temp, memo / name)
+    return measured, peak
+
+
 def _reach(pieces: list[Piece], energies: list[Floats], scale: float, ceiling_db: float,
-           max_true_peak: float, rate: int) -> tuple[float, float, frozenset[int]] | None:
+           max_true_peak: float, rate: int, memo: Path | None
+           ) -> tuple[float, float, frozenset[int]] | None:
     """Loudness reached at `scale` with the limiter at `ceiling_db`, the ceiling used and the
     limited pieces; None when a limited piece's peak is over `max_true_peak` (lower the
     ceiling and try again)."""
@@ -157,8 +182,7 @@ def _reach(pieces: list[Piece], energies: list[Floats], scale: float, ceiling_db
     limited = frozenset(i for i, p in enumerate(pieces) if p.peak * scale > limit)
     now = [e * scale * scale for e in energies]
     for i in sorted(limited):
-        data, gain = _limited(pieces[i], scale, ceiling_db, rate)
-        now[i], peak = _measure_limited(pieces[i], data, gain, scale, energies[i], rate)
+        now[i], peak = _limited_energies(pieces[i], energies[i], scale, ceiling_db, rate, memo)
         if peak > max_true_peak:
             return None
     from filmlang.link.loudness import _gated_loudness
@@ -167,7 +191,8 @@ def _reach(pieces: list[Piece], energies: list[Floats], scale: float, ceiling_db
 
 
 def levels(pieces: list[Piece], target: float, *, max_true_peak: float = TRUE_PEAK_IN_MIX,
-           rate: int, tolerance: float = 0.1, max_limiting_db: float = 20.0) -> Levels:
+           rate: int, tolerance: float = 0.1, max_limiting_db: float = 20.0,
+           memo: Path | None = None) -> Levels:
     """The gain to `target` LUFS and the limiting that holds the true peak, as
     `loudness.normalize` decides them for a whole film, from the pieces."""
     from filmlang.link.loudness import _gated_loudness
@@ -185,10 +210,10 @@ def levels(pieces: list[Piece], target: float, *, max_true_peak: float = TRUE_PE
     extra = 0.0
     chosen = Levels()
     for _ in range(8):
-        scale = 10.0 ** ((base + extra) / 20.0)
+        scale = 10.0 ** (round(base + extra, 2) / 20.0)     # in 0.01 dB steps: memos
         found = None
         for _ in range(10):
-            found = _reach(pieces, energies, scale, ceiling, max_true_peak, rate)
+            found = _reach(pieces, energies, scale, ceiling, max_true_peak, rate, memo)
             if found is not None:
                 break
             ceiling -= 0.1
@@ -222,9 +247,21 @@ def levelled(piece: Piece, index: int, chosen: Levels, rate: int) -> Floats:
     return np.asarray(core, dtype=np.float64) * chosen.scale
 
 
-def master_job(params: dict[str, object], folders: list[Path], out: Path) -> None:
+def _forget_others(memo: Path | None, keys: set[str]) -> None:
+    """The memo keeps only this film's pieces: it stays the size of one film's."""
+    if memo is None or not memo.is_dir():
+        return
+    for entry in memo.iterdir():
+        if entry.name.split("-", 1)[0] not in keys:
+            with contextlib.suppress(OSError):
+                entry.unlink()
+
+
+def master_job(params: dict[str, object], folders: list[Path], out: Path,
+               memo: Path | None = None) -> None:
     """The mix job: the pieces levelled to the film's loudness and encoded, as they come,
-    into `out/mix.m4a` (AAC at the job's `rate` and `bitrate`)."""
+    into `out/mix.m4a` (AAC at the job's `rate` and `bitrate`). `memo`: where limited
+    pieces' measurements are remembered between builds."""
     import numpy as np
 
     from filmlang.link.ffmpeg import FfmpegError, ffmpeg_process, temp_path_beside
@@ -236,7 +273,8 @@ def master_job(params: dict[str, object], folders: list[Path], out: Path) -> Non
     # A preview is dual mono: levelled as one channel, which on both speakers is 3 dB
     # louder than it measures alone; 0.5 LU from the target will do.
     chosen = levels(pieces, target - (DUAL_MONO_DB if mono else 0.0), rate=rate,
-                    tolerance=0.5 if mono else 0.1)
+                    tolerance=0.5 if mono else 0.1, memo=memo)
+    _forget_others(memo, {folder.name for folder in folders})
     target_path = out / "mix.m4a"
     temp = temp_path_beside(target_path, ".m4a.part")
     args = ["-f", "f32le", "-ar", str(rate), "-ac", "2", "-i", "pipe:0",
