@@ -142,7 +142,8 @@ class Film:
         return self.frames / self.cold.wall / self.x264_fps
 
 
-def measure(minutes: float, size: str, work: Path, fps: int = 24) -> Film:
+def measure(minutes: float, size: str, work: Path, fps: int = 24, *,
+            baseline: bool = True) -> Film:
     from filmlang.link.ffmpeg import probe
 
     folder = work / f"m{minutes:g}"
@@ -160,7 +161,7 @@ def measure(minutes: float, size: str, work: Path, fps: int = 24) -> Film:
                               f'"Number {middle}, and then a little later, the '),
                     encoding="utf-8")
     edit = run(filmc, folder)
-    base = x264_fps(size, frames)
+    base = x264_fps(size, frames) if baseline else float("nan")
     shutil.rmtree(folder / ".filmcache", ignore_errors=True)
     return Film(minutes=minutes, seconds=info.duration or 0.0, frames=frames, cold=cold,
                 noop=noop, edit=edit, x264_fps=base)
