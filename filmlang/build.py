@@ -18,11 +18,12 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from filmlang import ir
 from filmlang.api import CheckResult, check_file
 from filmlang.backends.protocol import LineWhere, PlanContext
 from filmlang.backends.registry import registry
@@ -100,27 +101,31 @@ def default_output(film_path: Path) -> Path:
 def build(path: Path | str, *, output: Path | None = None, cache: Path | None = None,
           jobs: int | None = None, config: BuildConfig | None = None,
           allow_outside: bool = False, progress: Progress | None = None,
-          cancel: threading.Event | None = None, session: Session | None = None
-          ) -> BuildResult:
+          cancel: threading.Event | None = None, session: Session | None = None,
+          pictures: Mapping[tuple[str, int], Path] | None = None) -> BuildResult:
     """Build the film at `path`. Setting `cancel` (from another thread) stops the build
     soon: no new job starts, running ffmpeg children are killed, nothing is published, and
     the result says `cancelled`. The build runs in `session` (its loaded models are kept
     there for the next build); None: the current session, the process default unless one
-    is active."""
+    is active. `pictures` gives shots, by (scene name, shot index from 0), their picture
+    from a video or image file, as `picture "PATH"` would (`filmlang.clips` passes MoviePy
+    clips this way)."""
     with active(session if session is not None else current()):
         return _build(Path(path), output=output, cache=cache, jobs=jobs, config=config,
-                      allow_outside=allow_outside, progress=progress, cancel=cancel)
+                      allow_outside=allow_outside, progress=progress, cancel=cancel,
+                      pictures=pictures)
 
 
 def _build(path: Path, *, output: Path | None, cache: Path | None, jobs: int | None,
            config: BuildConfig | None, allow_outside: bool, progress: Progress | None,
-           cancel: threading.Event | None) -> BuildResult:
+           cancel: threading.Event | None,
+           pictures: Mapping[tuple[str, int], Path] | None = None) -> BuildResult:
     start = time.perf_counter()
     checked = check_file(path, allow_outside=allow_outside)
     result = BuildResult(check=checked)
     if not checked.ok or checked.film is None:
         return result
-    film = checked.film
+    film = with_pictures(checked.film, pictures or {})
     config = prepared(film, config or BuildConfig(), path)
     result.diagnostics = backend_problems(film, config)
     if result.diagnostics:
@@ -161,6 +166,33 @@ def _build(path: Path, *, output: Path | None, cache: Path | None, jobs: int | N
     return result
 
 
+def with_pictures(film: ir.Film, pictures: Mapping[tuple[str, int], Path]) -> ir.Film:
+    """The film with the given shots' pictures from files; KeyError names a shot that is
+    not in the film."""
+    from filmlang.semantic.pictures import IMAGE_SUFFIXES
+
+    if not pictures:
+        return film
+    known = {(scene.name, shot.index) for scene in film.scenes for shot in scene.shots}
+    for where in pictures:
+        if where not in known:
+            raise KeyError(f"the film has no shot {where[1]} (counting from 0) in a scene "
+                           f"'{where[0]}'")
+    scenes = []
+    for scene in film.scenes:
+        shots = []
+        for shot in scene.shots:
+            given = pictures.get((scene.name, shot.index))
+            if given is not None:
+                path = Path(given).absolute()
+                kind = "image" if path.suffix.lower() in IMAGE_SUFFIXES else "video"
+                shot = shot.model_copy(update={"picture": ir.Picture(
+                    path=str(path), kind=kind, origin=shot.origin)})
+            shots.append(shot)
+        scenes.append(scene.model_copy(update={"shots": tuple(shots)}))
+    return film.model_copy(update={"scenes": tuple(scenes)})
+
+
 def _speak(ctx: PlanContext, scheduler: Scheduler, store: Store, result: BuildResult
            ) -> dict[LineWhere, float] | None:
     """Phase one's jobs run: the speech, and beside it every still not made yet (no still
@@ -181,7 +213,9 @@ def _speak(ctx: PlanContext, scheduler: Scheduler, store: Store, result: BuildRe
 
 def _run(graph: JobGraph, scheduler: Scheduler, result: BuildResult,
          cancel: threading.Event | None) -> None:
-    report = scheduler.run(graph.jobs, [graph.outputs["film"]])
+    # The film, and whatever else an export asked for (`BuildConfig.extras`).
+    report = scheduler.run(graph.jobs, list(dict.fromkeys([graph.outputs["film"],
+                                                            *graph.outputs.values()])))
     result.reports.append(report)
     result.cancelled = report.cancelled or (cancel is not None and cancel.is_set())
     result.failures = report.failures

@@ -21,6 +21,7 @@ from filmlang import __version__
 
 if TYPE_CHECKING:
     from filmlang import ir
+    from filmlang.build import BuildResult
     from filmlang.config import BuildConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -47,7 +48,8 @@ def _color_report(text: str) -> str:
 
 class _Group(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return ["build", "check", "plan", "fmt", "ir", "storyboard", "watch", "cache", "lsp"]
+        return ["build", "check", "plan", "fmt", "ir", "storyboard", "watch", "import",
+                "export", "cache", "lsp"]
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -75,6 +77,8 @@ def main() -> None:
     filmc ir movie.film          the checked film as JSON
     filmc storyboard movie.film  a contact sheet PNG: one frame per shot
     filmc watch movie.film       build, then rebuild on every save
+    filmc import script.fountain a screenplay (Fountain, Final Draft) to a film
+    filmc export movie.film      the film for an editor (OTIO, EDL, FCPXML), stems, Fountain
     filmc cache gc               keep the build cache under a size
     filmc lsp                    the language server, for editors (docs/editors.md)
     """
@@ -298,7 +302,6 @@ def build(file: Path, output: Path | None, preview: bool, jobs: int | None, cach
             _echo_summary(found["summary"], request.target, 0.0)
             sys.exit(EXIT_OK)
     from filmlang.build import build as run_build
-    from filmlang.diagnostics import render_all
     from filmlang.exec.console import JsonProgress, RichProgress
 
     config = _config(preview, backends)
@@ -318,6 +321,23 @@ def build(file: Path, output: Path | None, preview: bool, jobs: int | None, cach
             click.echo(click.style("error: ", fg="red", bold=True)
                        + f"cannot write: {exc.strerror or exc}", err=True)
         sys.exit(EXIT_FAILURE)
+    _report(result, log_format)
+    if result.ok:
+        assert result.output is not None
+        seconds = result.timeline.seconds if result.timeline else 0.0
+        if log_format == "text":
+            click.echo(f"built {_shown(result.output)} ({seconds:.1f}s of film) in "
+                       f"{result.seconds:.1f}s", err=True)
+        request.record(result, seconds)
+    else:
+        stamp.forget(file, request.target, request.cache, request.options)
+    sys.exit(result.exit_code)
+
+
+def _report(result: BuildResult, log_format: str) -> None:
+    """A build's diagnostics, failed jobs and (as text) its counts, on standard error."""
+    from filmlang.diagnostics import render_all
+
     check = result.check
     if check.diagnostics:
         click.echo(_color_report(check.report()), err=True)
@@ -338,16 +358,6 @@ def build(file: Path, output: Path | None, preview: bool, jobs: int | None, cach
             failed = f", {counts['failed']} failed" if counts.get("failed") else ""
             click.echo(f"  {kind:<10} {counts['ran']:>4} ran, {counts['cached']:>4} cached"
                        f"{failed}", err=True)
-    if result.ok:
-        assert result.output is not None
-        seconds = result.timeline.seconds if result.timeline else 0.0
-        if log_format == "text":
-            click.echo(f"built {_shown(result.output)} ({seconds:.1f}s of film) in "
-                       f"{result.seconds:.1f}s", err=True)
-        request.record(result, seconds)
-    else:
-        stamp.forget(file, request.target, request.cache, request.options)
-    sys.exit(result.exit_code)
 
 
 _CONTAINER_SUFFIXES = (".mkv", ".m4v", ".mov", ".mp4")
@@ -437,7 +447,8 @@ def storyboard(file: Path, output: Path | None, columns: int, width: int,
     film = _checked_film(file, allow_outside)
     path = output if output is not None else file.parent / "build" / f"{file.stem}-storyboard.png"
     try:
-        write_png(render_storyboard(film, columns=columns, width=width), path)
+        write_png(render_storyboard(film, columns=columns, width=width,
+                                    root=file.absolute().parent), path)
     except OSError as exc:
         _cannot_write(path, exc)
         sys.exit(EXIT_FAILURE)
@@ -496,6 +507,91 @@ def watch(file: Path, output: Path | None, preview: bool, jobs: int | None,
     finally:
         page.stop()
     sys.exit(code)
+
+
+@main.command(name="import")
+@click.argument("script", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the film (default: SCRIPT with .film beside it).")
+@click.option("--force", is_flag=True, help="Replace the output if it exists.")
+def import_command(script: Path, output: Path | None, force: bool) -> None:
+    """Turn a screenplay (Fountain, or Final Draft .fdx) into a film that checks and
+    builds: scenes from headings, characters, shots from action and dialogue. Where it
+    guesses, the film says so in a comment. Exit 1 when SCRIPT cannot be read."""
+    from filmlang.screenplay import import_screenplay
+    from filmlang.source import read_source
+
+    target = output if output is not None else script.with_suffix(".film")
+    if target.exists() and not force:
+        click.echo(f"error: {target} exists\n  = help: pass --force to replace it, or name "
+                   "another with -o", err=True)
+        sys.exit(EXIT_ERRORS)
+    try:
+        data = read_source(script)
+    except OSError as exc:
+        click.echo(f"{script}: error: cannot read it: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_ERRORS)
+    text, warnings = import_screenplay(script, data)
+    for warning in warnings:
+        click.echo(_color_report(f"{script}:{warning.line}: warning: {warning.message}"),
+                   err=True)
+    try:
+        _write_new(target, text)
+    except OSError as exc:
+        _cannot_write(target, exc)
+        sys.exit(EXIT_FAILURE)
+    scenes = text.count("\nscene ")
+    click.echo(f"wrote {target} ({scenes} scene{'s' if scenes != 1 else ''}); "
+               f"build it with: filmc build {target}", err=True)
+
+
+@main.command(name="export")
+@_FILE
+@click.option("--format", "fmt", required=True,
+              type=click.Choice(["otio", "edl", "fcpxml", "fountain", "stems"]),
+              help="otio, edl (CMX 3600) or fcpxml for an editor; stems (dialogue, music, "
+                   "effects WAVs) for a mixer; fountain: the script as a screenplay.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Where to write it (default: build/NAME.FORMAT beside FILE; stems: the "
+                   "folder build/NAME-stems).")
+@_build_options
+@_ALLOW_OUTSIDE
+def export_command(file: Path, fmt: str, output: Path | None, preview: bool, jobs: int | None,
+                   cache: Path | None, backends: tuple[str, ...], allow_outside: bool) -> None:
+    """Export FILE for another tool, building what it needs through the cache first. Exit
+    1 on errors in the source, 2 when rendering or writing fails."""
+    from filmlang.exec.console import RichProgress
+    from filmlang.interop import InteropMissing, export
+    from filmlang.interop.editorial import RateProblem
+
+    if preview and fmt in ("edl", "fcpxml", "stems"):
+        why = "stems are mixed at the film's rate" if fmt == "stems" else \
+            f"a --preview runs at 12 fps, which {fmt.upper()} cannot say"
+        raise click.BadParameter(f"{why}: export without --preview", param_hint="--preview")
+    _stop_on_terminate()
+    try:
+        done = export(file, fmt, output, cache=cache, jobs=jobs,
+                      config=_config(preview, backends), allow_outside=allow_outside,
+                      progress=None if fmt == "fountain" else RichProgress())
+    except KeyboardInterrupt:
+        click.echo("filmc: interrupted; finished jobs stay cached", err=True)
+        sys.exit(130)
+    except (InteropMissing, RateProblem) as exc:
+        click.echo(click.style("error: ", fg="red", bold=True) + str(exc), err=True)
+        sys.exit(EXIT_FAILURE)
+    except OSError as exc:
+        _cannot_write(Path(str(exc.filename or output or file)), exc)
+        sys.exit(EXIT_FAILURE)
+    if done.build is not None:
+        _report(done.build, "text" if fmt != "fountain" else "")
+    if not done.written:
+        sys.exit(done.build.exit_code if done.build is not None else EXIT_ERRORS)
+    click.echo("wrote " + ", ".join(_shown(p) for p in done.written), err=True)
+
+
+def _write_new(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(path, text)
 
 
 @main.group()

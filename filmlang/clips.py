@@ -2,7 +2,8 @@
 
 Takes a `BuildResult` and gives one MoviePy subclip per shot of the built film, cut at the
 frames the timeline solved (dissolves belong to the shot they lead into), with the film's
-mixed sound. MoviePy is optional: `pip install 'filmlang[moviepy]'`.
+mixed sound; and the other way, `build_with_clips` builds a film with your MoviePy clips
+as some shots' pictures. MoviePy is optional: `pip install 'filmlang[moviepy]'`.
 
     from filmlang.build import build
     from filmlang.clips import shot_clips
@@ -14,7 +15,9 @@ mixed sound. MoviePy is optional: `pip install 'filmlang[moviepy]'`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -76,3 +79,41 @@ def shot_clips(result: BuildResult) -> list[ShotClip]:
                             type=timing.shot.type, start=start, end=end,
                             clip=film.subclipped(start, end)))
     return out
+
+
+def build_with_clips(path: Path | str, pictures: Mapping[tuple[str, int], Any],
+                     **options: Any) -> BuildResult:
+    """Build the film with MoviePy clips as some shots' pictures: `pictures` maps (scene
+    name, shot index from 0) to a `moviepy.VideoClip` (or a path of a video or image). Each
+    clip is written once into the cache's `pictures/` folder, named by its content's hash,
+    and used like `picture "FILE"` in that shot (scaled and cropped to the film's size,
+    held on its last frame). `options` are `filmlang.build.build`'s."""
+    from filmlang.build import build
+    from filmlang.cache.store import default_cache_dir
+
+    folder = default_cache_dir(Path(path), options.get("cache")) / "pictures"
+    files = {where: _clip_file(clip, folder) for where, clip in pictures.items()}
+    return build(path, pictures=files, **options)
+
+
+def _clip_file(clip: Any, folder: Path) -> Path:
+    """A MoviePy clip as an MP4 in `folder`, named by the hash of its bytes."""
+    import hashlib
+    import os
+    import uuid
+
+    if isinstance(clip, str | Path):
+        return Path(clip)
+    _moviepy()
+    folder.mkdir(parents=True, exist_ok=True)
+    temp = folder / f".{uuid.uuid4().hex}.mp4"
+    try:
+        clip.write_videofile(str(temp), fps=clip.fps or 24, codec="libx264", audio=False,
+                             preset="veryfast", ffmpeg_params=["-crf", "12", "-pix_fmt",
+                                                               "yuv420p"], logger=None)
+        sha = hashlib.sha256(temp.read_bytes()).hexdigest()
+        target = folder / f"{sha}.mp4"
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+    return target

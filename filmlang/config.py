@@ -45,6 +45,9 @@ class BuildConfig:
     """The diffusers model folder (--model, or the film's `model` resolved by the build)."""
     root: str = ""
     """The film's folder: relative paths in the film (reference images) start there."""
+    extras: tuple[str, ...] = ()
+    """What an export needs beyond the film (`filmc export`): 'shots' (each shot's whole
+    frames, transitions left to the editor), 'stems' (dialogue, music, effects mixes)."""
 
     def choice(self, role: str, film: ir.Film) -> str:
         """The engine asked for a role ('visual', 'voice', 'music'): the command line's, else

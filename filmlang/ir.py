@@ -97,6 +97,20 @@ class Line(Model):
     origin: Span
 
 
+class Picture(Model):
+    """A shot's picture from a file (`picture "shots/12.mp4"`), instead of a backend's."""
+
+    path: str
+    """Relative to the film's folder (absolute when given from Python or outside it)."""
+    kind: Literal["video", "image"]
+    start: float = 0.0
+    """`from=`: where a video's part starts, in seconds."""
+    end: float | None = None
+    """`to=`: where it ends (None: the video's end)."""
+    fit: Literal["hold", "loop", "speed"] = "hold"
+    origin: Span
+
+
 class Transition(Model):
     kind: TransitionKind
     duration: float = 0.0
@@ -133,6 +147,8 @@ class Shot(Model):
     shot)."""
     fade_out: Transition | None = None
     """A fade out to black at the end of this shot (a `fade` after a scene's last shot)."""
+    picture: Picture | None = None
+    """The shot's picture from a file, when it has one (no backend draws it then)."""
     origin: Span
 
 

@@ -1,8 +1,9 @@
 """Storyboards: a contact sheet of a film, one frame per shot, in order, as a PNG.
 
 `render_storyboard(film)` lays the shots out in a grid under a title bar with the film's
-title. Each cell is the shot's frame as the procedural backend renders it (its still, seen
-through the camera at rest: the first frame of its move) and, under it, a label: the shot's
+title. Each cell is the shot's frame as the procedural backend renders it (its still, or
+its `picture` image file, seen through the camera at rest: the first frame of its move;
+a video picture shows the procedural still) and, under it, a label: the shot's
 `scene/number type` and its dialogue (`SPEAKER: line`, wrapped, cut with … when long), or
 its action when nobody speaks. `write_png` writes the sheet atomically.
 
@@ -119,11 +120,21 @@ def layout_for(film: ir.Film, *, columns: int = 3, width: int = 480) -> Layout:
 
 
 def thumbnail(film: ir.Film, scene: ir.Scene, shot: ir.Shot, width: int,
-              height: int) -> Image.Image:
+              height: int, root: Path | None = None) -> Image.Image:
     """The shot as the film shows it at rest: its still through the camera's first frame,
-    with the snow that falls in it."""
-    still = procedural.render_still(film, scene, shot, *procedural.still_size(width, height))
-    snow = procedural.snow_level(procedural.still_spec(film, scene, shot))
+    with the snow that falls in it. A shot whose picture is an image file (found from
+    `root`, the film's folder) shows that image."""
+    size = procedural.still_size(width, height)
+    picture = shot.picture
+    if root is not None and picture is not None and picture.kind == "image":
+        from PIL import ImageOps
+
+        with Image.open(root / picture.path) as image:
+            still = ImageOps.fit(image.convert("RGB"), size)
+        snow = 0.0
+    else:
+        still = procedural.render_still(film, scene, shot, *size)
+        snow = procedural.snow_level(procedural.still_spec(film, scene, shot))
     frames = procedural.render_frames(still, shot.camera, FRAMES, film.fps, width, height,
                                       shot.seed, snow=snow)
     return Image.fromarray(next(iter(frames)))
@@ -203,8 +214,10 @@ def _label(draw: ImageDraw.ImageDraw, layout: Layout, index: int, scene: ir.Scen
         y += layout.line_height
 
 
-def render_storyboard(film: ir.Film, *, columns: int = 3, width: int = 480) -> Image.Image:
-    """The film's contact sheet: a title bar, then one labelled frame per shot, in order."""
+def render_storyboard(film: ir.Film, *, columns: int = 3, width: int = 480,
+                      root: Path | None = None) -> Image.Image:
+    """The film's contact sheet: a title bar, then one labelled frame per shot, in order;
+    `root` (the film's folder) finds the shots' pictures from image files."""
     layout = layout_for(film, columns=columns, width=width)
     sheet = Image.new("RGB", layout.size, BACKGROUND)
     draw = ImageDraw.Draw(sheet)
@@ -222,8 +235,8 @@ def render_storyboard(film: ir.Film, *, columns: int = 3, width: int = 480) -> I
     for scene in film.scenes:
         for shot in scene.shots:
             box = layout.frame_box(index)
-            sheet.paste(thumbnail(film, scene, shot, layout.thumb_width, layout.thumb_height),
-                        box[:2])
+            sheet.paste(thumbnail(film, scene, shot, layout.thumb_width, layout.thumb_height,
+                                  root), box[:2])
             draw.rectangle((box[0] - 1, box[1] - 1, box[2], box[3]), outline=FRAME_EDGE)
             _label(draw, layout, index, scene, shot)
             index += 1

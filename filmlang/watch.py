@@ -46,12 +46,18 @@ Echo = Callable[[str], None]
 
 
 def watched_files(entry: Path, result: BuildResult | None) -> set[Path]:
-    """The entry file and every non-standard-library file the last build read."""
+    """The entry file, every non-standard-library file the last build read, and the
+    shots' pictures from files."""
     files = {entry.resolve()}
     if result is not None:
         for source in result.check.program.files.values():
             if not source.is_std:
                 files.add(source.path.resolve())
+        film = result.check.film
+        root = result.check.program.root
+        for shot in film.shots if film is not None else ():
+            if shot.picture is not None:
+                files.add((root / shot.picture.path).resolve())
     return files
 
 

@@ -25,10 +25,7 @@ def test_mypy_strict() -> None:
 
 MAX_LINES = 600
 MAX_COMPLEXITY = 15
-SIZE_EXCEPTIONS = {
-    # Temporary: split on branch issue12b.
-    "filmlang/semantic/scenes.py",
-}
+SIZE_EXCEPTIONS: set[str] = set()
 
 
 def test_files_and_functions_stay_small() -> None:

@@ -12,9 +12,10 @@ scene each, mixed here).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import KW_ONLY, dataclass
-from typing import TYPE_CHECKING, Literal, get_args
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from filmlang.audio import SAMPLE_RATE
 
@@ -201,3 +202,67 @@ def _half_band(taps: int = 47) -> Samples:
     t = np.arange(taps) - taps // 2
     kernel = 0.45 * np.sinc(0.45 * t) * np.blackman(taps)
     return np.asarray(kernel / kernel.sum(), dtype=np.float32)
+
+
+STEMS: dict[str, tuple[str, ...]] = {"dialogue": ("dialogue",), "music": ("music",),
+                                     "effects": ("ambience", "effect")}
+"""Each stem and the kinds of sound it holds: together, every sound of the mix."""
+
+
+def stem(mixed: Samples, clips: list[Clip], params: dict[str, Any], rate: int) -> Samples:
+    """One stem (`params["stem"]`): the mix of its sounds, the others silenced (so the
+    ducking is the film's), times the film's own loudness and limiter gain: the stems add
+    up to the film's mix."""
+    import dataclasses
+
+    import numpy as np
+
+    from filmlang.link.loudness import normalize_gain
+
+    gain = normalize_gain(mixed, params["loudness"], max_true_peak=-1.5, rate=rate)
+    kinds = STEMS[params["stem"]]
+    part = mix([c if c.kind in kinds else dataclasses.replace(c, gain=0.0) for c in clips],
+               params["seconds"], rate=rate)
+    return np.asarray(part * gain[:, None], dtype=np.float32)
+
+
+def mix_job(params: dict[str, Any], out: Path, audio_of: Callable[[str], Path]) -> None:
+    """A whole-film mix job, as an export's stems use it: its clips' audio (found by
+    `audio_of(key)`) placed, ducked, levelled to the film's loudness and written to
+    `out/mix.wav` (the film's own sound is made in pieces: `link/pieces.py`)."""
+    import numpy as np
+
+    from filmlang import audio
+    from filmlang.link.loudness import normalize
+    from filmlang.link.mux import encode_audio
+
+    rate = int(params.get("rate", audio.SAMPLE_RATE))     # a preview mixes at PREVIEW_RATE
+    loaded: dict[str, Any] = {}
+    clips = []
+    for clip in params["clips"]:
+        key = clip["input"]
+        if key not in loaded:
+            samples, source_rate = audio.read_wav(audio_of(key))
+            samples = audio.resample(samples, source_rate)
+            loaded[key] = half_rate(samples) if rate == PREVIEW_RATE else samples
+        samples = loaded[key]
+        if "length" in clip:        # a preview's bed, rendered long: cut, with a fade out
+            samples = samples[: round(clip["length"] * rate)]
+        clips.append(Clip(samples=samples, start=clip["start"], gain=clip["gain"],
+                          kind=clip["kind"], rate=rate, fade_out=clip.get("fade_out", 0.0)))
+    mixed = mix(clips, params["seconds"], rate=rate)
+    if "stem" in params:
+        audio.write_wav(out / "mix.wav", stem(mixed, clips, params, rate), rate)
+        return
+    # -1.5 dBTP in the mix keeps the film under -1 dBTP after AAC, which overshoots a little.
+    if rate != PREVIEW_RATE:
+        audio.write_wav(out / "mix.wav",
+                        normalize(mixed, params["loudness"], max_true_peak=-1.5), rate)
+        return
+    # A preview is dual mono: levelled as one channel (half the work), which on both
+    # speakers is 3 dB louder than it measures alone; 0.5 LU from the target will do.
+    mono = normalize(mixed.mean(axis=1), params["loudness"] - DUAL_MONO_DB,
+                     max_true_peak=-1.5, rate=rate, tolerance=0.5)
+    audio.write_wav(out / "mix.wav", np.repeat(mono[:, None], 2, axis=1), rate)
+    encode_audio(out / "mix.wav", out / "mix.m4a")     # the mux copies it
+

@@ -4,7 +4,8 @@ Registered like any backend (`link@VERSION`, no role: every build uses it). A se
 frames come from the composing backend its parameters name (`composer`, found through the
 registry), encoded here with the film's fixed codec settings so that segments join by
 stream copy; the mix levels the film's sounds; the mux puts picture, sound, subtitles and
-chapters into the MP4.
+chapters into the MP4. Pictures from files are its jobs too (`link/pictures.py`: the
+still, a video's frames, and the E0605 check before any work).
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from filmlang import ir
 from filmlang.backends.protocol import Base
+from filmlang.config import BuildConfig
+from filmlang.diagnostics import Diagnostic
 from filmlang.jobs import Job, Runner
 
 if TYPE_CHECKING:
@@ -82,6 +86,13 @@ def run_piece(job: Job, out: Path, store: Store) -> None:
     piece_job(job.params, out, store.audio)
 
 
+def run_stem(job: Job, out: Path, store: Store) -> None:
+    """An export's stem: a whole-film mix with the other stems silenced (not the build's)."""
+    from filmlang.link.audio_mix import mix_job
+
+    mix_job(job.params, out, store.audio)
+
+
 def run_mix(job: Job, out: Path, store: Store) -> None:
     from filmlang.link.master import master_job
 
@@ -108,12 +119,33 @@ def run_mux(job: Job, out: Path, store: Store) -> None:
         audio_bitrate=bitrate, audio_rate=rate)
 
 
+def run_picture(job: Job, out: Path, store: Store) -> None:
+    from filmlang.link.pictures import run_picture as run
+
+    run(job, out, store)
+
+
+def run_footage(job: Job, out: Path, store: Store) -> None:
+    from filmlang.link.pictures import run_footage as run
+
+    run(job, out, store)
+
+
 class Link(Base):
     name = "link"
     version = VERSION
     runners: Mapping[str, Runner] = {"segment": run_segment, "transition": run_transition,
                                      "video": run_video, "piece": run_piece, "mix": run_mix,
-                                     "mux": run_mux}
+                                     "stem": run_stem, "mux": run_mux,
+                                     "picture": run_picture, "footage": run_footage}
+
+    def problems(self, film: ir.Film, config: BuildConfig) -> list[Diagnostic]:
+        """Pictures from files that ffmpeg cannot decode (E0605)."""
+        if not any(shot.picture for shot in film.shots):
+            return []
+        from filmlang.link.pictures import picture_problems
+
+        return picture_problems(film, config)
 
 
 BACKEND = Link()

@@ -320,13 +320,26 @@ def _stretch_gain(need: Floats, first: int, second: int, back: int) -> Floats:
 def normalize(samples: npt.ArrayLike, target_lufs: float, *, max_true_peak: float = -1.0,
               rate: int = SAMPLE_RATE, tolerance: float = 0.1,
               max_limiting_db: float = 20.0) -> Samples:
-    """Gain to `target_lufs`, then limit so the true peak stays at or under `max_true_peak`.
+    """`samples` times their `normalize_gain`: float32 of the input's shape."""
+    import numpy as np
+
+    source = np.asarray(samples)
+    gain = normalize_gain(source, target_lufs, max_true_peak=max_true_peak, rate=rate,
+                          tolerance=tolerance, max_limiting_db=max_limiting_db)
+    out = np.asarray(_channels(source) * gain[:, None], dtype=np.float32)
+    return np.ascontiguousarray(out[:, 0]) if source.ndim == 1 else out
+
+
+def normalize_gain(samples: npt.ArrayLike, target_lufs: float, *,
+                   max_true_peak: float = -1.0, rate: int = SAMPLE_RATE,
+                   tolerance: float = 0.1, max_limiting_db: float = 20.0) -> Floats:
+    """The gain (n,) to `target_lufs`, limited so the true peak stays at or under
+    `max_true_peak` (`normalize` applies it; stems apply the film's to their part).
 
     When limiting costs loudness, more gain goes into the limiter (secant steps on the
     measured loudness) until the result is within `tolerance` LU of the target. Where that
     would take more than `max_limiting_db` of extra gain, the result stays quieter than the
-    target rather than crushed. Silence comes back unchanged. Returns float32 of the
-    input's shape.
+    target rather than crushed. Silence comes back unchanged (a gain of 1).
 
     The film is filtered and oversampled once. Each step after that only looks at where
     the limiter acts: the K-weighting is linear, so the limited film's weighted signal is
@@ -340,15 +353,14 @@ def normalize(samples: npt.ArrayLike, target_lufs: float, *, max_true_peak: floa
     weighted = _k_weighted(data, rate)
     measured = _gated_loudness(_powers_of_weighted(weighted, data.shape[1], rate))
     if not math.isfinite(measured):
-        return np.asarray(source, dtype=np.float32).copy()
+        return np.ones(len(data))
     base = target_lufs - measured
     peaks = _oversampled_peaks(data).max(axis=1)       # scale with the gain: measured once
     if 20.0 * math.log10(float(peaks.max())) + base <= max_true_peak:
-        out = np.asarray(data * 10.0 ** (base / 20.0), dtype=np.float32)
-        return np.ascontiguousarray(out[:, 0]) if source.ndim == 1 else out
+        return np.full(len(data), 10.0 ** (base / 20.0))
     ceiling = max_true_peak - 0.05      # a margin for the limiter's own gain modulation
     tried: list[tuple[float, float]] = []   # (extra gain, loudness reached)
-    extra, result = 0.0, data
+    extra, total = 0.0, np.ones(len(data))
     taps = _interpolator().shape[1]
     for _ in range(8):
         scale = 10.0 ** ((base + extra) / 20.0)
@@ -357,7 +369,7 @@ def normalize(samples: npt.ArrayLike, target_lufs: float, *, max_true_peak: floa
             if _limited_peak_dbtp(data, scale * gain, peaks * scale, taps) <= max_true_peak:
                 break
             ceiling -= 0.1
-        result = data * (scale * gain)[:, None]
+        total = scale * gain
         residual = data * (gain - 1.0)[:, None]        # zero where the limiter is idle
         limited_weighted = scale * (weighted + _k_weighted(residual, rate, block=1 << 16))
         reached = _gated_loudness(_powers_of_weighted(limited_weighted, data.shape[1], rate))
@@ -372,8 +384,7 @@ def normalize(samples: npt.ArrayLike, target_lufs: float, *, max_true_peak: floa
         extra += shortfall / slope
         if extra > max_limiting_db:
             break
-    out = np.asarray(result, dtype=np.float32)
-    return np.ascontiguousarray(out[:, 0]) if source.ndim == 1 else out
+    return np.asarray(total, dtype=np.float64)
 
 
 def _limited_peak_dbtp(data: Floats, gain: Floats, gained_peaks: Floats, taps: int) -> float:

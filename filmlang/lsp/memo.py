@@ -1,7 +1,7 @@
 """Checking again, fast: the checker with scenes and prompt templates remembered.
 
 Two memories, both for the server's lifetime (a `MemoTemplates` holds them):
-- scenes (`semantic.scenes.SceneMemo`): a scene whose statement the incremental parser
+- scenes (`semantic.scene_memo.SceneMemo`): a scene whose statement the incremental parser
   reused, and whose inputs (the time of the scene before, the film's declarations) are
   unchanged, is not checked again: its IR and diagnostics are those of last time, their
   spans moved if lines were added or removed above it. After typing in one scene of a
@@ -22,7 +22,7 @@ from filmlang import ir
 from filmlang.diagnostics import Diagnostic
 from filmlang.semantic.checker import Checker
 from filmlang.semantic.loader import Program
-from filmlang.semantic.scenes import SceneMemo
+from filmlang.semantic.scene_memo import SceneMemo
 from filmlang.semantic.templates import Obj, Templates
 from filmlang.source import Span
 

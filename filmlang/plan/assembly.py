@@ -25,6 +25,7 @@ LINK = "link@3"
 """The linker's jobs' backend (`filmlang.link.backend`): named, never imported, here."""
 MIX_VERSION = "3"
 PIECE_VERSION = "2"
+STEM_VERSION = "2"
 PIECE_SECONDS = 60.0
 """A scene longer than this is mixed in pieces of this length (from its own start)."""
 PIECE_MARGIN = 1.0
@@ -127,7 +128,8 @@ def picture(ctx: PlanContext, timing: ShotTiming, timeline: Timeline) -> dict[st
     where = (timing.scene.name, timing.shot.index)
     out = {"still": ctx.stills[where], "camera": timing.shot.camera, "frames": timing.frames,
            "seed": timing.shot.seed, "fade_in": timing.fade_in, "fade_out": timing.fade_out,
-           "mouths": _mouths(ctx, timing, timeline),
+           # A picture from a file has no drawn faces to move.
+           "mouths": [] if timing.shot.picture else _mouths(ctx, timing, timeline),
            **_overlays(timing, timeline, ctx.film.subtitles == "burn")}
     clip = ctx.clips.get(where)
     return {**out, "clip": clip} if clip else out
@@ -291,6 +293,28 @@ def mix(a: Assembly) -> None:
         identity="mix", sources={"film loudness": film.loudness, **durations(a.timeline)}))
 
 
+def stem_mix(a: Assembly, stem: str) -> None:
+    """For an export, one stem: the film's mix with the other stems' sounds silenced
+    (`link.audio_mix.stem`), made whole (an export's own job, not the build's)."""
+    cues = _cues(a)
+    config = a.ctx.config
+    a.outputs[f"stem:{stem}"] = a.ctx.graph.add(Job(
+        kind="stem", backend=LINK,
+        params={"clips": [c.params() for c in cues], "seconds": a.timeline.seconds,
+                "loudness": a.ctx.film.loudness, "version": STEM_VERSION, "stem": stem,
+                **({"rate": PREVIEW_AUDIO_RATE} if config.preview else {})},
+        inputs=tuple(dict.fromkeys(c.input for c in cues)),
+        label=f"mix {stem} stem", identity=f"stem:{stem}",
+        sources={"film loudness": a.ctx.film.loudness, **durations(a.timeline)}))
+
+
+def stems(a: Assembly) -> None:
+    """For an export (`extras` has 'stems'): dialogue, music and effects stems."""
+    if "stems" in a.ctx.config.extras:
+        for name in ("dialogue", "music", "effects"):
+            stem_mix(a, name)
+
+
 def mux(a: Assembly) -> None:
     film, timeline = a.ctx.film, a.timeline
     cues = [{"start": c.start, "end": c.end, "text": c.text, "speaker": c.speaker}
@@ -306,5 +330,29 @@ def mux(a: Assembly) -> None:
                  **durations(timeline)}))
 
 
-PASSES: tuple[Callable[[Assembly], None], ...] = (segments, video, mix, mux)
+def shot_media(a: Assembly) -> None:
+    """For an export (`extras` has 'shots'): each shot's whole frames, unblended, as one
+    segment, named `shot:SCENE/INDEX`; a shot with no transition is its usual segment."""
+    if "shots" not in a.ctx.config.extras:
+        return
+    ctx, timeline = a.ctx, a.timeline
+    for timing in timeline.shots:
+        shot = timing.shot
+        pic = picture(ctx, timing, timeline)
+        a.outputs[f"shot:{timing.scene.name}/{shot.index}"] = ctx.graph.add(Job(
+            kind="segment", backend=LINK,
+            params={**a.video, "shot": pic, "range": [0, timing.frames]},
+            inputs=_inputs(pic), label=f"{timing.scene.name}/{shot.index + 1} {shot.type}",
+            identity=f"shot:{timing.scene.name}/{shot.index}", origin=shot.origin,
+            sources=_sources(ctx, timeline, timing)))
+
+
+def _footage(a: Assembly) -> None:
+    from filmlang.plan.pictures import footage
+
+    footage(a)
+
+
+PASSES: tuple[Callable[[Assembly], None], ...] = (_footage, segments, video, mix, mux,
+                                                  shot_media, stems)
 """Phase two's passes, in order; each reads what the ones before it made."""

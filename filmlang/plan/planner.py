@@ -29,6 +29,7 @@ from filmlang.config import BuildConfig, preview_fps
 from filmlang.diagnostics import Diagnostic, error
 from filmlang.jobs import JobGraph
 from filmlang.plan.assembly import PASSES, Assembly
+from filmlang.plan.pictures import plan_picture_stills
 from filmlang.timeline import Timeline, solve
 
 Durations = Callable[[PlanContext], dict[LineWhere, float] | None]
@@ -56,6 +57,7 @@ def plan_sources(film: ir.Film, config: BuildConfig, backends: list[Backend] | N
     ctx.composer = _id(known.composer())
     for backend in active:
         backend.plan_sources(ctx)
+    plan_picture_stills(ctx)
     return ctx
 
 

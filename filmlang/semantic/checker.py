@@ -22,7 +22,7 @@ from filmlang.source import Span
 from filmlang.syntax import ast
 
 if TYPE_CHECKING:
-    from filmlang.semantic.scenes import SceneMemo
+    from filmlang.semantic.scene_memo import SceneMemo
 
 TEMPLATE_NAMES = ("film", "scene", "shot", "subjects", "characters")
 

@@ -22,6 +22,9 @@ SOUNDS = ("thunder", "door", "footsteps", "knock", "bell", "glass", "splash")
 VISUAL_BACKENDS = ("procedural", "diffusers")
 VOICE_BACKENDS = ("piper", "espeak", "coqui")
 MUSIC_BACKENDS = ("synth", "soundfont")
+FITS = ("hold", "loop", "speed")
+"""How a video picture fills a shot longer than it: hold its last frame, loop it, or play
+it faster or slower to last exactly the shot."""
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,12 @@ SHOT = Context("shot", "a shot", {p.name: p for p in (
     ), repeatable=True, doc="a sound effect, with at= and volume="),
     Prop("pause", (_p("pause", "duration", **_OFFSET),), repeatable=True,
          doc="silence between dialogue lines"),
+    Prop("picture", (_p("picture", "path"),), kwargs=(
+        _p("from", "duration", required=False, **_OFFSET),
+        _p("to", "duration", required=False, **_DURATION),
+        _p("fit", "enum", choices=FITS, required=False),
+    ), doc="the shot's picture from a file: a video (from= to= trim it, fit=hold|loop|speed "
+           "fills the shot) or a still image, moved by the camera"),
 )})
 
 TOP = Context("top", "the top level", {p.name: p for p in (

@@ -1,0 +1,45 @@
+"""Screenplays in and out: Fountain and Final Draft to a `.film` source (`filmc import`),
+and a film's script back out as Fountain (`filmc export --format fountain`).
+
+Modules: `elements` (a screenplay as elements), `fountain` (the Fountain reader), `fdx`
+(the Final Draft reader), `importer` + `writer` (elements to `.film` text), `export` (a
+checked film to Fountain).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from filmlang.screenplay.elements import Script, Warning
+
+FOUNTAIN_SUFFIXES = (".fountain", ".spmd", ".txt")
+SUFFIXES = (*FOUNTAIN_SUFFIXES, ".fdx")
+
+
+def read_script(path: Path, data: bytes) -> Script:
+    """The elements of a screenplay file's bytes, by its suffix (`.fdx` is Final Draft,
+    anything else Fountain); never raises."""
+    if path.suffix.lower() == ".fdx":
+        from filmlang.screenplay.fdx import read_fdx
+
+        return read_fdx(data)
+    from filmlang.screenplay.fountain import read_fountain
+
+    warnings: list[Warning] = []
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        warnings.append(Warning(line, "this line is not UTF-8: its odd bytes are read as "
+                                      "\N{REPLACEMENT CHARACTER}"))
+        text = data.decode("utf-8-sig", errors="replace")
+    script = read_fountain(text)
+    script.warnings[:0] = warnings
+    return script
+
+
+def import_screenplay(path: Path, data: bytes) -> tuple[str, list[Warning]]:
+    """A `.film` source from a screenplay file's bytes, and the warnings (with lines)."""
+    from filmlang.screenplay.importer import import_script
+
+    return import_script(read_script(path, data), path.name)
