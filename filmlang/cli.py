@@ -291,17 +291,23 @@ def build(file: Path, output: Path | None, preview: bool, jobs: int | None, cach
     source, 2 when rendering fails."""
     from filmlang import stamp
 
-    if output is not None and output.suffix.lower() not in _CONTAINER_SUFFIXES:
+    if output is not None and output.suffix.lower() not in stamp.CONTAINER_SUFFIXES:
         raise click.BadParameter(
-            f"filmc writes {', '.join(sorted(_CONTAINER_SUFFIXES))}, not "
+            f"filmc writes {', '.join(sorted(stamp.CONTAINER_SUFFIXES))}, not "
             f"'{output.suffix or output.name}'", param_hint="-o")
-    request = _Request(file, output, cache, preview, backends, allow_outside)
-    if not explain and log_format == "text":
-        found = stamp.fresh(file, request.target, request.cache, request.options)
-        if found is not None:      # nothing changed: no parse, no plan (filmlang/stamp.py)
-            _echo_summary(found["summary"], request.target, 0.0)
-            sys.exit(EXIT_OK)
+    context = click.get_current_context(silent=True)
+    request = stamp.Request(file, output, cache, {
+        "preview": preview, "backends": sorted(backends), "allow_outside": allow_outside,
+        "model": str(context.meta.get(_MODEL_META, "")) if context is not None else ""})
+    found = request.fresh() if not explain and log_format == "text" else None
+    if found is not None:          # nothing changed: no parse, no plan (filmlang/stamp.py)
+        for kind, count in found["summary"]["counts"].items():
+            click.echo(f"  {kind:<10} {0:>4} ran, {count:>4} cached", err=True)
+        click.echo(f"built {_shown(request.target)} ({found['summary']['seconds']:.1f}s of "
+                   "film) in 0.0s", err=True)
+        sys.exit(EXIT_OK)
     from filmlang.build import build as run_build
+    from filmlang.build import record_stamp
     from filmlang.exec.console import JsonProgress, RichProgress
 
     config = _config(preview, backends)
@@ -328,9 +334,9 @@ def build(file: Path, output: Path | None, preview: bool, jobs: int | None, cach
         if log_format == "text":
             click.echo(f"built {_shown(result.output)} ({seconds:.1f}s of film) in "
                        f"{result.seconds:.1f}s", err=True)
-        request.record(result, seconds)
+        record_stamp(request, result)
     else:
-        stamp.forget(file, request.target, request.cache, request.options)
+        request.forget()
     sys.exit(result.exit_code)
 
 
@@ -360,50 +366,9 @@ def _report(result: BuildResult, log_format: str) -> None:
                        f"{failed}", err=True)
 
 
-_CONTAINER_SUFFIXES = (".mkv", ".m4v", ".mov", ".mp4")
-"""`link.mux.CONTAINERS`, named here so that a no-op build imports nothing of the linker
-(tests/test_cli.py checks that they agree)."""
-
-
 def _shown(path: Path) -> str:
     here = Path.cwd()
     return str(path.relative_to(here)) if path.is_relative_to(here) else str(path)
-
-
-def _echo_summary(summary: dict[str, Any], target: Path, elapsed: float) -> None:
-    """What a no-op build says: every job cached, as a full no-op build would say."""
-    for kind, count in summary["counts"].items():
-        click.echo(f"  {kind:<10} {0:>4} ran, {count:>4} cached", err=True)
-    click.echo(f"built {_shown(target)} ({summary['seconds']:.1f}s of film) in "
-               f"{elapsed:.1f}s", err=True)
-
-
-class _Request:
-    """A build request as the command line gives it: what its stamp is keyed by."""
-
-    def __init__(self, file: Path, output: Path | None, cache: Path | None, preview: bool,
-                 backends: tuple[str, ...], allow_outside: bool) -> None:
-        self.file = file
-        self.target = (output or file.absolute().parent / "build" / (file.stem + ".mp4")
-                       ).absolute()
-        env = os.environ.get("FILMC_CACHE")
-        self.cache = cache or (Path(env) if env else file.absolute().parent / ".filmcache")
-        context = click.get_current_context(silent=True)
-        model = str(context.meta.get(_MODEL_META, "")) if context is not None else ""
-        self.options = {"preview": preview, "backends": sorted(backends), "model": model,
-                        "allow_outside": allow_outside}
-
-    def record(self, result: Any, seconds: float) -> None:
-        from filmlang import stamp
-        from filmlang.backends.music.soundfont import SYSTEM_PATHS
-        from filmlang.jobs import hashed_files
-
-        counts = {kind: c["ran"] + c["cached"] for kind, c in result.counts().items()}
-        stamp.record(self.file, self.target, self.cache, self.options,
-                     sources=[f.path for f in result.check.program.files.values()],
-                     hashed=hashed_files(), watched=[Path(p) for p in SYSTEM_PATHS],
-                     outputs=[result.output, result.subtitles],
-                     summary={"counts": counts, "seconds": seconds})
 
 
 @main.command(name="plan")

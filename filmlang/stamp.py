@@ -142,3 +142,35 @@ def forget(film: Path, output: Path, cache: Path, options: Mapping[str, Any]) ->
     """Drop the stamp of a request (a build that failed or was cancelled)."""
     with contextlib.suppress(OSError):
         _where(cache, request_key(film, output, options)).unlink()
+
+
+CONTAINER_SUFFIXES = (".mkv", ".m4v", ".mov", ".mp4")
+"""`link.mux.CONTAINERS`, named here so that a no-op build imports nothing of the linker
+(tests/test_stamp.py checks that they agree)."""
+
+
+class Request:
+    """A build request as the command line gives it (FILE, -o, --cache, the options that
+    change the film): what its stamp is keyed by."""
+
+    def __init__(self, file: Path, output: Path | None, cache: Path | None,
+                 options: Mapping[str, Any]) -> None:
+        self.file = file
+        self.target = (output or file.absolute().parent / "build" / (file.stem + ".mp4")
+                       ).absolute()
+        env = os.environ.get("FILMC_CACHE")
+        self.cache = cache or (Path(env) if env else file.absolute().parent / ".filmcache")
+        self.options = dict(options)
+
+    def fresh(self) -> dict[str, Any] | None:
+        return fresh(self.file, self.target, self.cache, self.options)
+
+    def forget(self) -> None:
+        forget(self.file, self.target, self.cache, self.options)
+
+    def record(self, *, sources: Iterable[Path], hashed: Iterable[Path],
+               watched: Iterable[Path], outputs: Iterable[Path], seconds: float,
+               counts: Mapping[str, int]) -> None:
+        record(self.file, self.target, self.cache, self.options, sources=sources,
+               hashed=hashed, watched=watched, outputs=outputs,
+               summary={"counts": dict(counts), "seconds": seconds})

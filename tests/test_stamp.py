@@ -53,8 +53,8 @@ def test_a_no_op_build_loads_nothing_and_any_change_builds_again(tmp_path: Path)
 
 
 def test_the_command_line_knows_the_containers() -> None:
-    from filmlang.cli import _CONTAINER_SUFFIXES
     from filmlang.link.mux import CONTAINERS
+    from filmlang.stamp import CONTAINER_SUFFIXES
 
-    assert set(_CONTAINER_SUFFIXES) == set(CONTAINERS)
+    assert set(CONTAINER_SUFFIXES) == set(CONTAINERS)
     assert (ROOT / "filmlang" / "stamp.py").is_file()
