@@ -289,8 +289,10 @@ def mix(a: Assembly) -> None:
         kind="mix", backend=LINK,
         params={"pieces": len(pieces), "loudness": film.loudness, "rate": rate,
                 "bitrate": bitrate, "version": MIX_VERSION},
-        inputs=tuple(pieces), label="mix audio",
-        identity="mix", sources={"film loudness": film.loudness, **durations(a.timeline)}))
+        inputs=tuple(pieces), label="mix audio", identity="mix",
+        # Every sound on the film's timeline, unkeyed: what an export's audio tracks show.
+        payload={"clips": [c.params() for c, _, _ in cues]},
+        sources={"film loudness": film.loudness, **durations(a.timeline)}))
 
 
 def stem_mix(a: Assembly, stem: str) -> None:
