@@ -2,7 +2,8 @@
 
 Takes the piece jobs' folders in film order (`link/pieces.py`: each piece's samples with
 its margins, its grains' K-weighted energies and its peak) and the loudness target, and
-gives `mix.m4a`, the film's AAC, streamed to ffmpeg piece by piece. No step holds more
+gives `mix.m4a`, the film's AAC, streamed to ffmpeg piece by piece (and `mix.wav`, the
+same as 16-bit PCM, written as it goes). No step holds more
 than one piece's samples.
 
 - Integrated loudness (BS.1770-4) is a function of the 400 ms gating blocks' energies,
@@ -23,6 +24,7 @@ import json
 import math
 import os
 import subprocess
+import wave
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -260,8 +262,9 @@ def _forget_others(memo: Path | None, keys: set[str]) -> None:
 def master_job(params: dict[str, object], folders: list[Path], out: Path,
                memo: Path | None = None) -> None:
     """The mix job: the pieces levelled to the film's loudness and encoded, as they come,
-    into `out/mix.m4a` (AAC at the job's `rate` and `bitrate`). `memo`: where limited
-    pieces' measurements are remembered between builds."""
+    into `out/mix.m4a` (AAC at the job's `rate` and `bitrate`) and, as 16-bit PCM, into
+    `out/mix.wav` (for exports). `memo`: where limited pieces' measurements are
+    remembered between builds."""
     import numpy as np
 
     from filmlang.link.ffmpeg import FfmpegError, ffmpeg_process, temp_path_beside
@@ -281,14 +284,21 @@ def master_job(params: dict[str, object], folders: list[Path], out: Path,
             "-c:a", "aac", "-aac_coder", "fast", "-b:a", str(params["bitrate"]),
             "-map_metadata", "-1", "-f", "mp4", str(temp)]
     try:
-        with ffmpeg_process(args, stdin=subprocess.PIPE) as proc:
+        with ffmpeg_process(args, stdin=subprocess.PIPE) as proc, \
+                wave.open(str(out / "mix.wav"), "wb") as pcm:
             assert proc.stdin is not None
+            pcm.setnchannels(2)
+            pcm.setsampwidth(2)
+            pcm.setframerate(rate)
             try:
                 for index, piece in enumerate(pieces):
                     samples = levelled(piece, index, chosen, rate)
                     if mono:
                         samples = np.repeat(samples, 2, axis=1)
                     proc.stdin.write(np.ascontiguousarray(samples, dtype="<f4").tobytes())
+                    # The same sound as 16-bit PCM beside it, for exports (`audio.write_wav`).
+                    pcm.writeframes((np.clip(samples, -1.0, 1.0) * 32767.0).round()
+                                    .astype("<i2").tobytes())
             except BrokenPipeError:
                 pass
             with contextlib.suppress(BrokenPipeError):
