@@ -1,4 +1,5 @@
-"""The linker's jobs: a shot's segment, a transition, the joined video, the mix, the mux.
+"""The linker's jobs: a shot's segment, a transition, the joined video, the mix (its pieces
+and the master that levels them), an export's stems, the mux.
 
 Registered like any backend (`link@VERSION`, no role: every build uses it). A segment's
 frames come from the composing backend its parameters name (`composer`, found through the
