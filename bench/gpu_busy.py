@@ -171,7 +171,7 @@ def run_build(film: Path, model: Path, work: Path, log: Path, timeout: float
     command = [sys.executable, "-c", "import sys; from filmlang.cli import main; "
                "sys.exit(main())", "build", str(film), "--model", str(model),
                "--cache", str(work / "cache"), "-o", str(work / "busy.mp4"),
-               "--log-format", "jsonl"]
+               "--format", "jsonl"]
     lines: list[tuple[float, dict[str, Any]]] = []
     start = time.time()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env,

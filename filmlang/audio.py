@@ -86,3 +86,36 @@ def resample(samples: Samples, rate: int, target: int = SAMPLE_RATE) -> Samples:
 def duration(path: Path) -> float:
     with wave.open(str(path), "rb") as src:
         return src.getnframes() / float(src.getframerate())
+
+
+MAX_FILE_SECONDS = 3600.0
+"""The longest sound file a film may use: more is cut (a bed loops what it has)."""
+
+
+def decode_file(path: Path, rate: int = SAMPLE_RATE) -> Samples:
+    """A sound file of any format ffmpeg decodes, as (n, 2) float32 at `rate`.
+
+    ffmpeg is the one `link.ffmpeg` uses ($FILMC_FFMPEG, else imageio-ffmpeg's); this is
+    the one call below the linker that needs it. Raises ValueError with ffmpeg's own words
+    when it cannot decode the file, or when the file holds no sound."""
+    import os
+    import subprocess
+
+    import numpy as np
+
+    exe = os.environ.get("FILMC_FFMPEG")
+    if not exe:
+        import imageio_ffmpeg  # type: ignore[import-untyped]
+
+        exe = str(imageio_ffmpeg.get_ffmpeg_exe())
+    result = subprocess.run(
+        [exe, "-hide_banner", "-nostdin", "-v", "error", "-i", str(path), "-vn", "-t",
+         str(MAX_FILE_SECONDS), "-ac", "2", "-ar", str(rate), "-f", "f32le", "-"],
+        capture_output=True, timeout=600, check=False)
+    if result.returncode != 0:
+        said = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise ValueError(said[-1] if said else f"ffmpeg exited with {result.returncode}")
+    samples = np.frombuffer(result.stdout, dtype=np.float32)
+    if len(samples) < 2:
+        raise ValueError("it holds no sound")
+    return np.array(samples[: len(samples) // 2 * 2].reshape(-1, 2), dtype=np.float32)

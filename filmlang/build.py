@@ -27,14 +27,18 @@ from filmlang import ir
 from filmlang.api import CheckResult, check_file
 from filmlang.backends.protocol import LineWhere, PlanContext
 from filmlang.backends.registry import registry
+from filmlang.cache.costs import CostBook
+from filmlang.cache.remote import open_store, remote_url
 from filmlang.cache.store import Store, default_cache_dir
 from filmlang.config import BuildConfig
 from filmlang.diagnostics import Diagnostic
+from filmlang.exec.executor import Executor, LocalExecutor
 from filmlang.exec.explain import BuildLog, Explainer
 from filmlang.exec.gpu import GpuPool
 from filmlang.exec.scheduler import Progress, Report, Scheduler
 from filmlang.jobs import Job, JobFailed, JobGraph, Runner, hashed_files
 from filmlang.outputs import OutputError
+from filmlang.plan.estimate import expected_jobs
 from filmlang.plan.planner import backend_problems, plan_film, prepared
 from filmlang.session import Session, active, current
 from filmlang.timeline import Timeline
@@ -54,7 +58,7 @@ class BuildResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     """Errors found while building (timing, unavailable backends): exit 1."""
     failures: list[JobFailed] = field(default_factory=list)
-    """Jobs that failed: exit 2."""
+    """Jobs that failed: exit 3."""
     reports: list[Report] = field(default_factory=list)
     timeline: Timeline | None = None
     graph: JobGraph | None = None
@@ -72,7 +76,7 @@ class BuildResult:
         if self.ok:
             return 0
         if self.failures:
-            return 2
+            return 3  # a render failed: not the film's fault (docs/cli.md, exit statuses)
         return 1
 
     def records(self) -> list[tuple[Job, str, str]]:
@@ -94,32 +98,37 @@ class BuildResult:
         return total
 
 
-def default_output(film_path: Path) -> Path:
+def default_output(film_path: Path, preview: bool = False) -> Path:
+    """build/NAME.mp4 beside the film; a preview gets its own name, NAME.preview.mp4, so it
+    never replaces the final film."""
     path = film_path.absolute()
-    return path.parent / "build" / (path.stem + ".mp4")
+    return path.parent / "build" / (path.stem + (".preview" if preview else "") + ".mp4")
 
 
 def build(path: Path | str, *, output: Path | None = None, cache: Path | None = None,
           jobs: int | None = None, config: BuildConfig | None = None,
           allow_outside: bool = False, progress: Progress | None = None,
           cancel: threading.Event | None = None, session: Session | None = None,
+          cluster: str = "", cache_remote: str | None = None,
           pictures: Mapping[tuple[str, int], Path] | None = None) -> BuildResult:
     """Build the film at `path`. Setting `cancel` (from another thread) stops the build
     soon: no new job starts, running ffmpeg children are killed, nothing is published, and
     the result says `cancelled`. The build runs in `session` (its loaded models are kept
     there for the next build); None: the current session, the process default unless one
-    is active. `pictures` gives shots, by (scene name, shot index from 0), their picture
-    from a video or image file, as `picture "PATH"` would (`filmlang.clips` passes MoviePy
-    clips this way)."""
+    is active. `cluster="ray"` runs the jobs on a Ray cluster (`exec/ray_executor.py`);
+    `cache_remote` (else $FILMC_CACHE_REMOTE) puts a shared cache behind the local one.
+    `pictures` gives shots, by (scene name, shot index from 0), their picture from a video
+    or image file, as `picture "PATH"` would (`filmlang.clips` passes MoviePy clips this
+    way)."""
     with active(session if session is not None else current()):
         return _build(Path(path), output=output, cache=cache, jobs=jobs, config=config,
                       allow_outside=allow_outside, progress=progress, cancel=cancel,
-                      pictures=pictures)
+                      cluster=cluster, remote=remote_url(cache_remote), pictures=pictures)
 
 
 def _build(path: Path, *, output: Path | None, cache: Path | None, jobs: int | None,
            config: BuildConfig | None, allow_outside: bool, progress: Progress | None,
-           cancel: threading.Event | None,
+           cancel: threading.Event | None, cluster: str = "", remote: str | None = None,
            pictures: Mapping[tuple[str, int], Path] | None = None) -> BuildResult:
     start = time.perf_counter()
     checked = check_file(path, allow_outside=allow_outside)
@@ -132,7 +141,7 @@ def _build(path: Path, *, output: Path | None, cache: Path | None, jobs: int | N
     if result.diagnostics:
         return result
     root = default_cache_dir(path, cache)
-    store = Store(root)
+    store = open_store(root, remote)
     store.ensure()
     from filelock import FileLock
 
@@ -142,28 +151,43 @@ def _build(path: Path, *, output: Path | None, cache: Path | None, jobs: int | N
 
         children = Children()
         explainer = Explainer(root / "last.json")
+        costs = CostBook(root)
+        executor = executor_for(cluster, jobs or os.cpu_count() or 1, root, remote)
         scheduler = Scheduler(
             store, runners(children), workers=jobs or os.cpu_count() or 1, progress=progress,
             explainer=explainer, log=BuildLog(root / "log.jsonl"),
             build_id=uuid.uuid4().hex[:12], cancel=cancel, on_cancel=children.kill,
-            gpu=gpu_pool())
-        plan = plan_film(film, config, lambda ctx: _speak(ctx, scheduler, store, result))
-        result.timeline, result.graph = plan.timeline, plan.graph
-        if plan.problems:
-            result.diagnostics = plan.problems
-        if plan.graph is None:
-            return result
-        _run(plan.graph, scheduler, result, cancel)
+            executor=executor, costs=costs)
+        if progress is not None and type(progress).expect is not Progress.expect:
+            # the build's totals, before its first job starts (a plan of both phases)
+            progress.expect(expected_jobs(film, config, store))
+        try:
+            plan = plan_film(film, config, lambda ctx: _speak(ctx, scheduler, store, result))
+            result.timeline, result.graph = plan.timeline, plan.graph
+            if plan.problems:
+                result.diagnostics = plan.problems
+            if plan.graph is None:
+                return result
+            _run(plan.graph, scheduler, result, cancel)
+        finally:
+            left = scheduler.finish()  # stills still sampling when planning stopped
+            if left.records:
+                result.reports.append(left)
+            executor.shutdown()
         if result.cancelled or result.failures:
             return result
         final = store.path(plan.graph.outputs["film"])
-        target = (output or default_output(path)).absolute()
+        target = (output or default_output(path, config.preview)).absolute()
         _publish(final / "film.mp4", target)
         srt = target.with_suffix(".srt")
         _publish(final / "film.srt", srt)
         result.output, result.subtitles = target, srt
         explainer.save(complete=True)
     result.seconds = time.perf_counter() - start
+    if any(r.status == "ran" for report in result.reports for r in report.records.values()):
+        # what no job accounts for (checking, planning, lookups, publishing): for `filmc plan`
+        costs.note_overhead(result.seconds - sum(report.wall for report in result.reports))
+        costs.save()
     return result
 
 
@@ -209,14 +233,16 @@ def record_stamp(request: Request, result: BuildResult) -> None:
 
 def _speak(ctx: PlanContext, scheduler: Scheduler, store: Store, result: BuildResult
            ) -> dict[LineWhere, float] | None:
-    """Phase one's jobs run: the speech, and beside it every still not made yet (no still
-    waits for a line's length, so the GPU starts at once; a still already in the cache is
-    verified only if phase two needs it, so a no-op rebuild stays cheap). Gives each line's
-    length, or None when a job failed or the build was cancelled (the result says which)."""
+    """Phase one's jobs run: the speech, and beside it, in the background, every still not
+    made yet (no still waits for a line's length, so the GPU starts at once, and goes on
+    sampling while phase two is planned and the segments of the stills already made are
+    encoded; a still already in the cache is verified only if phase two needs it, so a
+    no-op rebuild stays cheap). Gives each line's length once the speech is done, or None
+    when a job failed or the build was cancelled (the result says which)."""
     missing = [key for key in ctx.stills.values()
                if store.lookup(key, verify=False).status == "missing"]
-    targets = list(dict.fromkeys([*missing, *ctx.speech.values()]))
-    report = scheduler.run(ctx.graph.jobs, targets)
+    report = scheduler.run(ctx.graph.jobs, list(dict.fromkeys(ctx.speech.values())),
+                           background=missing)
     result.reports.append(report)
     result.cancelled = report.cancelled
     result.failures = report.failures
@@ -270,6 +296,17 @@ def runners(children: Children | None = None) -> Callable[[Job], Runner | None]:
         return run
 
     return lookup
+
+
+def executor_for(cluster: str, workers: int, root: Path, remote: str | None) -> Executor:
+    """Threads and the GPU pool here (the default), or a Ray cluster (`cluster="ray"`)."""
+    if cluster == "ray":
+        from filmlang.exec.ray_executor import RayExecutor, StoreSpec
+
+        return RayExecutor(StoreSpec(str(root.absolute()), remote))
+    if cluster:
+        raise ValueError(f"unknown cluster {cluster!r}: the one known is 'ray'")
+    return LocalExecutor(workers, gpu_pool())
 
 
 def gpu_pool() -> GpuPool:

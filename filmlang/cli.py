@@ -5,12 +5,8 @@ Imports stay inside the commands so that `filmc --help` starts at once.
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import os
-import signal
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -18,6 +14,26 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from filmlang import __version__
+from filmlang.cli_conventions import (
+    COLOR as _COLOR,
+)
+from filmlang.cli_conventions import (
+    EXIT_ERRORS,
+    EXIT_FAILURE,
+    EXIT_OK,
+    STDIN_NAME,
+)
+from filmlang.cli_conventions import FILE_OR_STDIN as _FILE_OR_STDIN
+from filmlang.cli_conventions import cannot_write as _cannot_write
+from filmlang.cli_conventions import check_path as _check
+from filmlang.cli_conventions import chosen_format as _format
+from filmlang.cli_conventions import color_report as _color_report
+from filmlang.cli_conventions import everywhere as _everywhere
+from filmlang.cli_conventions import json_alias as _json_alias
+from filmlang.cli_conventions import progress_for as _progress
+from filmlang.cli_conventions import shown as _shown
+from filmlang.cli_conventions import stop_on_terminate as _stop_on_terminate
+from filmlang.outputs import write_atomic
 
 if TYPE_CHECKING:
     from filmlang import ir
@@ -26,46 +42,15 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-EXIT_OK = 0
-EXIT_ERRORS = 1
-EXIT_FAILURE = 2
-
-
-def _color_report(text: str) -> str:
-    """Colour the severity words of a report when writing to a terminal."""
-    out = []
-    for line in text.splitlines():
-        for word, color in ((": error:", "red"), (": warning:", "yellow")):
-            if word in line and not line.startswith(" "):
-                head, tail = line.split(word, 1)
-                line = head + click.style(word, fg=color, bold=True) + click.style(tail, bold=True)
-                break
-        if line.lstrip().startswith("= help:"):
-            line = line.replace("= help:", click.style("= help:", fg="cyan"), 1)
-        out.append(line)
-    return "\n".join(out)
-
-
 class _Group(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return ["build", "check", "plan", "fmt", "ir", "storyboard", "watch", "import",
                 "export", "cache", "lsp"]
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def _stop_on_terminate() -> None:
-    """SIGTERM and SIGHUP (a closed terminal, `kill`, a service manager) stop a build or a
-    watch the way Ctrl-C does: running jobs and their ffmpeg processes are stopped, finished
-    jobs stay cached, nothing half-written is published."""
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _interrupt)
-
-
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="filmc")
+@_COLOR
 def main() -> None:
     """filmc: compile .film sources into films.
 
@@ -91,15 +76,14 @@ _ALLOW_OUTSIDE = click.option(
 
 
 @main.command()
-@_FILE
+@_FILE_OR_STDIN
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="How to print diagnostics.")
+              show_default=True, help="How to print diagnostics (json: one object a line).")
 @_ALLOW_OUTSIDE
 def check(file: Path, fmt: str, allow_outside: bool) -> None:
-    """Parse and check FILE and everything it imports. Exit 1 on errors."""
-    from filmlang.api import check_file
-
-    result = check_file(file, allow_outside=allow_outside)
+    """Parse and check FILE (- for standard input) and everything it imports. Exit 1 on
+    errors."""
+    result = _check(file, allow_outside)
     if fmt == "json":
         if result.diagnostics:
             click.echo(result.report_json())
@@ -112,16 +96,15 @@ def check(file: Path, fmt: str, allow_outside: bool) -> None:
         assert film is not None
         shots = sum(len(s.shots) for s in film.scenes)
         lines = sum(len(shot.lines) for s in film.scenes for shot in s.shots)
-        click.echo(f"{file}: ok: \"{film.title}\", {len(film.scenes)} scene"
+        shown = STDIN_NAME if str(file) == "-" else file
+        click.echo(f"{shown}: ok: \"{film.title}\", {len(film.scenes)} scene"
                    f"{'s' if len(film.scenes) != 1 else ''}, {shots} shot"
                    f"{'s' if shots != 1 else ''}, {lines} line{'s' if lines != 1 else ''}")
 
 
 def _checked_film(file: Path, allow_outside: bool) -> ir.Film:
     """The checked film, its warnings printed; on errors, print them and exit 1."""
-    from filmlang.api import check_file
-
-    result = check_file(file, allow_outside=allow_outside)
+    result = _check(file, allow_outside)
     if result.diagnostics:
         click.echo(_color_report(result.report()), err=True)
     if not result.ok or result.film is None:
@@ -138,10 +121,12 @@ def lsp() -> None:
 
 
 @main.command(name="ir")
-@_FILE
+@_FILE_OR_STDIN
+@click.option("--format", "fmt", type=click.Choice(["json"]), default="json",
+              help="The only format: JSON.")
 @_ALLOW_OUTSIDE
-def ir_command(file: Path, allow_outside: bool) -> None:
-    """Print the checked film of FILE as JSON."""
+def ir_command(file: Path, fmt: str, allow_outside: bool) -> None:
+    """Print the checked film of FILE (- for standard input) as JSON."""
     from filmlang.api import ir_json
 
     click.echo(ir_json(_checked_film(file, allow_outside)), nl=False)
@@ -195,34 +180,13 @@ def fmt(files: tuple[Path, ...], check_only: bool, diff: bool) -> None:
             continue
         if not diff and str(path) != "-":
             try:
-                _write_atomic(path, result.text)
+                write_atomic(path, result.text)
             except OSError as exc:
                 _cannot_write(path, exc)
                 status = EXIT_FAILURE
                 continue
             click.echo(f"formatted {path}", err=True)
     sys.exit(status)
-
-
-def _cannot_write(path: Path, exc: OSError) -> None:
-    """One line: which output could not be written, and why."""
-    from filmlang.outputs import cannot_write
-
-    click.echo(click.style("error: ", fg="red", bold=True) + cannot_write(path, exc), err=True)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    folder = path.parent
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        with contextlib.suppress(OSError):
-            os.chmod(temp, path.stat().st_mode & 0o7777)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _config(preview: bool, backends: tuple[str, ...]) -> BuildConfig:
@@ -269,10 +233,25 @@ _BUILD_OPTIONS = [
 ]
 
 
-def _build_options(func: F) -> F:
-    for option in reversed(_BUILD_OPTIONS):
-        func = option(func)
-    return func
+_CLUSTER_OPTIONS = [
+    click.option("--cluster", type=click.Choice(["ray"]), default=None,
+                 help="Run the jobs on a Ray cluster: $RAY_ADDRESS, else a local one "
+                      "(pip install 'filmlang[ray]'; docs/cluster.md)."),
+    click.option("--cache-remote", metavar="URL", default=None, envvar="FILMC_CACHE_REMOTE",
+                 help="A shared cache behind the local one: a folder, or s3://bucket/prefix "
+                      "(pip install 'filmlang[s3]'); or $FILMC_CACHE_REMOTE."),
+]
+
+
+def _options(options: list[Callable[[F], F]]) -> Callable[[F], F]:
+    def apply(func: F) -> F:
+        for option in reversed(options):
+            func = option(func)
+        return func
+    return apply
+
+
+_build_options, _cluster_options = _options(_BUILD_OPTIONS), _options(_CLUSTER_OPTIONS)
 
 
 @main.command()
@@ -281,24 +260,34 @@ def _build_options(func: F) -> F:
               help="Where to write the film (default: build/NAME.mp4 beside FILE).")
 @_build_options
 @click.option("--explain", is_flag=True, help="Say why each job ran, or why it did not.")
-@click.option("--log-format", type=click.Choice(["text", "jsonl"]), default="text",
-              help="jsonl: one JSON event per job on standard output, for tools.")
+@click.option("--format", "fmt", type=click.Choice(["text", "jsonl", "json"]), default="text",
+              help="jsonl (or json): one JSON event per job on standard output, for tools.")
+@click.option("--log-format", type=click.Choice(["text", "jsonl"]), default=None, hidden=True,
+              expose_value=False, callback=_json_alias("jsonl"))
+@click.option("--progress", "progress_kind", default="auto", show_default=True,
+              type=click.Choice(["auto", "bar", "plain", "none"]),
+              help="bar: a live bar; plain: a line every few seconds (auto: bar on a "
+                   "terminal, plain otherwise); none.")
+@_cluster_options
 @_ALLOW_OUTSIDE
-def build(file: Path, output: Path | None, preview: bool, jobs: int | None, cache: Path | None,
-          backends: tuple[str, ...], explain: bool, log_format: str,
+@click.pass_context
+def build(ctx: click.Context, file: Path, output: Path | None, preview: bool, jobs: int | None,
+          cache: Path | None, backends: tuple[str, ...], explain: bool, fmt: str,
+          progress_kind: str, cluster: str | None, cache_remote: str | None,
           allow_outside: bool) -> None:
     """Build FILE into a film (MP4 with subtitles and chapters). Exit 1 on errors in the
-    source, 2 when rendering fails."""
+    source, 3 when rendering fails. --preview writes NAME.preview.mp4."""
     from filmlang import stamp
 
     if output is not None and output.suffix.lower() not in stamp.CONTAINER_SUFFIXES:
         raise click.BadParameter(
             f"filmc writes {', '.join(sorted(stamp.CONTAINER_SUFFIXES))}, not "
             f"'{output.suffix or output.name}'", param_hint="-o")
-    context = click.get_current_context(silent=True)
+    log_format = "jsonl" if _format(ctx, fmt) in ("json", "jsonl") else "text"
     request = stamp.Request(file, output, cache, {
         "preview": preview, "backends": sorted(backends), "allow_outside": allow_outside,
-        "model": str(context.meta.get(_MODEL_META, "")) if context is not None else ""})
+        "model": str(ctx.meta.get(_MODEL_META, "")), "cluster": cluster or "",
+        "cache_remote": cache_remote or ""})
     found = request.fresh() if not explain and log_format == "text" else None
     if found is not None:          # nothing changed: no parse, no plan (filmlang/stamp.py)
         for kind, count in found["summary"]["counts"].items():
@@ -308,15 +297,20 @@ def build(file: Path, output: Path | None, preview: bool, jobs: int | None, cach
         sys.exit(EXIT_OK)
     from filmlang.build import build as run_build
     from filmlang.build import record_stamp
-    from filmlang.exec.console import JsonProgress, RichProgress
+    from filmlang.cache.remote import RemoteError
+    from filmlang.exec.executor import ClusterError
 
     config = _config(preview, backends)
-    progress = JsonProgress() if log_format == "jsonl" else RichProgress(explain=explain)
+    progress = _progress(log_format, progress_kind, explain, ctx.color)
     _stop_on_terminate()
     try:
         result = run_build(file, output=output, cache=cache, jobs=jobs,
                            config=config, allow_outside=allow_outside,
-                           progress=progress)
+                           progress=progress, cluster=cluster or "",
+                           cache_remote=cache_remote)
+    except (RemoteError, ClusterError) as exc:
+        click.echo(click.style("error: ", fg="red", bold=True) + str(exc), err=True)
+        sys.exit(EXIT_FAILURE)
     except KeyboardInterrupt:
         click.echo("filmc: interrupted; finished jobs stay cached", err=True)
         sys.exit(130)
@@ -327,11 +321,15 @@ def build(file: Path, output: Path | None, preview: bool, jobs: int | None, cach
             click.echo(click.style("error: ", fg="red", bold=True)
                        + f"cannot write: {exc.strerror or exc}", err=True)
         sys.exit(EXIT_FAILURE)
+    finally:
+        close = getattr(progress, "close", None)
+        if close is not None:
+            close()
     _report(result, log_format)
     if result.ok:
         assert result.output is not None
-        seconds = result.timeline.seconds if result.timeline else 0.0
         if log_format == "text":
+            seconds = result.timeline.seconds if result.timeline else 0.0
             click.echo(f"built {_shown(result.output)} ({seconds:.1f}s of film) in "
                        f"{result.seconds:.1f}s", err=True)
         record_stamp(request, result)
@@ -366,30 +364,42 @@ def _report(result: BuildResult, log_format: str) -> None:
                        f"{failed}", err=True)
 
 
-def _shown(path: Path) -> str:
-    here = Path.cwd()
-    return str(path.relative_to(here)) if path.is_relative_to(here) else str(path)
-
-
 @main.command(name="plan")
 @_FILE
 @_build_options
-@click.option("--json", "as_json", is_flag=True, help="The job graph as JSON.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: the job graph as JSON.")
+@click.option("--json", "as_json", is_flag=True, hidden=True, expose_value=False,
+              callback=_json_alias("json"))
+@_cluster_options
 @_ALLOW_OUTSIDE
-def plan_command(file: Path, preview: bool, jobs: int | None, cache: Path | None,
-                 backends: tuple[str, ...], as_json: bool, allow_outside: bool) -> None:
-    """Show the render jobs FILE needs, which are cached, and an estimate of the work."""
+@click.pass_context
+def plan_command(ctx: click.Context, file: Path, preview: bool, jobs: int | None,
+                 cache: Path | None, backends: tuple[str, ...], fmt: str, cluster: str | None,
+                 cache_remote: str | None, allow_outside: bool) -> None:
+    """Show the render jobs FILE needs, which are cached, and what the rest should cost:
+    CPU- and GPU-seconds and the wall time on this machine (or the --cluster's)."""
     from filmlang.backends.diffusers.models import ModelProblem
+    from filmlang.cache.remote import RemoteError
+    from filmlang.exec.executor import ClusterError
     from filmlang.plan.estimate import describe_plan
 
     config = _config(preview, backends)
+    as_json = _format(ctx, fmt) == "json"
     try:
-        text, code = describe_plan(file, cache=cache, config=config,
-                                   as_json=as_json, allow_outside=allow_outside)
+        if cluster:
+            from filmlang.exec.ray_executor import plan_workers
+        text, code = describe_plan(file, cache=cache, config=config, as_json=as_json,
+                                   allow_outside=allow_outside, jobs=jobs,
+                                   workers=plan_workers() if cluster else None,
+                                   cache_remote=cache_remote)
+    except (RemoteError, ClusterError) as exc:
+        click.echo(click.style("error: ", fg="red", bold=True) + str(exc), err=True)
+        sys.exit(1)
     except ModelProblem as exc:  # the diffusers model named cannot be used
         click.echo(click.style("error: ", fg="red", bold=True) + f"{exc.message} [E0603]\n"
                    f"  = help: {exc.help}", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_FAILURE)
     click.echo(text, err=code != 0)
     sys.exit(code)
 
@@ -501,7 +511,7 @@ def import_command(script: Path, output: Path | None, force: bool) -> None:
         click.echo(_color_report(f"{script}:{warning.line}: warning: {warning.message}"),
                    err=True)
     try:
-        _write_new(target, text)
+        write_atomic(target, text, make_folder=True)
     except OSError as exc:
         _cannot_write(target, exc)
         sys.exit(EXIT_FAILURE)
@@ -524,8 +534,7 @@ def import_command(script: Path, output: Path | None, force: bool) -> None:
 def export_command(file: Path, fmt: str, output: Path | None, preview: bool, jobs: int | None,
                    cache: Path | None, backends: tuple[str, ...], allow_outside: bool) -> None:
     """Export FILE for another tool, building what it needs through the cache first. Exit
-    1 on errors in the source, 2 when rendering or writing fails."""
-    from filmlang.exec.console import RichProgress
+    1 on errors in the source, 3 when rendering or writing fails."""
     from filmlang.interop import InteropMissing, export
     from filmlang.interop.editorial import RateProblem
 
@@ -534,10 +543,12 @@ def export_command(file: Path, fmt: str, output: Path | None, preview: bool, job
             f"a --preview runs at 12 fps, which {fmt.upper()} cannot say"
         raise click.BadParameter(f"{why}: export without --preview", param_hint="--preview")
     _stop_on_terminate()
+    progress = None if fmt == "fountain" else _progress(
+        "text", "auto", False, click.get_current_context().color)
     try:
         done = export(file, fmt, output, cache=cache, jobs=jobs,
                       config=_config(preview, backends), allow_outside=allow_outside,
-                      progress=None if fmt == "fountain" else RichProgress())
+                      progress=progress)
     except KeyboardInterrupt:
         click.echo("filmc: interrupted; finished jobs stay cached", err=True)
         sys.exit(130)
@@ -547,16 +558,15 @@ def export_command(file: Path, fmt: str, output: Path | None, preview: bool, job
     except OSError as exc:
         _cannot_write(Path(str(exc.filename or output or file)), exc)
         sys.exit(EXIT_FAILURE)
+    finally:
+        close = getattr(progress, "close", None)
+        if close is not None:
+            close()
     if done.build is not None:
         _report(done.build, "text" if fmt != "fountain" else "")
     if not done.written:
         sys.exit(done.build.exit_code if done.build is not None else EXIT_ERRORS)
     click.echo("wrote " + ", ".join(_shown(p) for p in done.written), err=True)
-
-
-def _write_new(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(path, text)
 
 
 @main.group()
@@ -593,5 +603,8 @@ def cache_gc(where: Path | None, max_size: str) -> None:
     click.echo(f"removed {removed} objects, freed {freed / 1e6:.1f} MB from {root}")
 
 
+_everywhere(main)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    main(prog_name="filmc")

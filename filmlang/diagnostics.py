@@ -76,6 +76,10 @@ CODES: dict[str, str] = {
     # W: warnings
     "W0001": "heading and time of day disagree",
     "W0002": "character declared but never used",
+    "W0003": "two characters would sound alike",
+    "W0004": "a parenthetical the voice does not know",
+    "W0005": "action the animatic does not stage",
+    "W0006": "place the animatic does not know",
 }
 
 
@@ -88,6 +92,40 @@ class Label(BaseModel):
     message: str
 
 
+class Edit(BaseModel):
+    """One change of a fix: the text of `span` becomes `text` (an empty span inserts); or,
+    with `create` (an absolute path), a new file holding `text`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    span: Span | None = None
+    text: str
+    create: str = ""
+
+
+class Fix(BaseModel):
+    """A change that makes a diagnostic go away: an editor's quick fix."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    title: str
+    edits: tuple[Edit, ...]
+
+
+def point(span: Span, *, end: bool = False) -> Span:
+    """The empty span at the start (or `end`) of `span`: where an insertion goes."""
+    if end:
+        return span.model_copy(update={"start": span.end, "line": span.end_line,
+                                       "column": span.end_column})
+    return span.model_copy(update={"end": span.start, "end_line": span.line,
+                                   "end_column": span.column})
+
+
+def replace_with(span: Span, text: str, title: str = "") -> Fix:
+    """The fix that writes `text` in place of `span` ("did you mean")."""
+    return Fix(title=title or f"Change to {text}", edits=(Edit(span=span, text=text),))
+
+
 class Diagnostic(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -98,13 +136,15 @@ class Diagnostic(BaseModel):
     label: str = ""
     help: str = ""
     notes: tuple[Label, ...] = ()
+    fixes: tuple[Fix, ...] = ()
+    """Changes that fix it (the "did you mean" of `help`, as an edit)."""
 
     @property
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR
 
     def to_json(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "code": self.code,
             "severity": self.severity.value,
             "message": self.message,
@@ -121,18 +161,32 @@ class Diagnostic(BaseModel):
                 for n in self.notes
             ],
         }
+        if self.fixes:
+            out["fixes"] = [{"title": f.title, "edits": [_edit_json(e) for e in f.edits]}
+                            for f in self.fixes]
+        return out
+
+
+def _edit_json(edit: Edit) -> dict[str, object]:
+    if edit.span is None:
+        return {"create": edit.create, "text": edit.text}
+    span = edit.span
+    return {"file": span.file, "line": span.line, "column": span.column,
+            "end_line": span.end_line, "end_column": span.end_column, "text": edit.text}
 
 
 def error(code: str, message: str, span: Span, *, label: str = "", help: str = "",
-          notes: Iterable[Label] = ()) -> Diagnostic:
+          notes: Iterable[Label] = (), fixes: Iterable[Fix | None] = ()) -> Diagnostic:
     return Diagnostic(code=code, severity=Severity.ERROR, message=message, span=span,
-                      label=label, help=help, notes=tuple(notes))
+                      label=label, help=help, notes=tuple(notes),
+                      fixes=tuple(f for f in fixes if f is not None))
 
 
 def warning(code: str, message: str, span: Span, *, label: str = "", help: str = "",
-            notes: Iterable[Label] = ()) -> Diagnostic:
+            notes: Iterable[Label] = (), fixes: Iterable[Fix | None] = ()) -> Diagnostic:
     return Diagnostic(code=code, severity=Severity.WARNING, message=message, span=span,
-                      label=label, help=help, notes=tuple(notes))
+                      label=label, help=help, notes=tuple(notes),
+                      fixes=tuple(f for f in fixes if f is not None))
 
 
 class CompileError(Exception):

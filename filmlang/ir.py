@@ -49,10 +49,20 @@ class Model(BaseModel):
 
 class Voice(Model):
     name: str = ""
+    """A language ("en", "en-GB") or an engine's voice name; "" the voice's own."""
     pitch: float = 50.0
     rate: float | None = None
     variant: str | None = None
     volume: float = 1.0
+    gender: Literal["female", "male", "neutral"] | None = None
+    """None: the voice's own (the look's, when the checker could tell; filmlang.voices)."""
+    age: Literal["child", "young", "adult", "old"] | None = None
+    model: str | None = None
+    """A voice model of one's own: "piper:PATH" (a .onnx beside its .onnx.json) or
+    "coqui:PATH" (a Coqui model folder), PATH relative to the film's folder (absolute when
+    outside it); None for the engines' own voices."""
+    speaker: str | None = None
+    """A speaker of a multi-speaker model, by name or number."""
 
 
 class Character(Model):
@@ -63,6 +73,31 @@ class Character(Model):
     color: str
     seed: int
     origin: Span
+
+
+class Prop(Model):
+    """A declared prop: `prop LANTERN { look "brass storm lantern" }`."""
+
+    name: str
+    look: str = ""
+    kind: str = ""
+    """The drawn prop it looks like (lantern, door, cup ...), from its name and look."""
+    origin: Span
+
+
+class Beat(Model):
+    """One thing a shot's action says someone does: a verb of the staging vocabulary."""
+
+    verb: str
+    actor: str = ""
+    """The character who does it; empty: every subject of the shot."""
+    target: str = ""
+    """The character it is done to or toward (look at, walk to, give, hug), if any."""
+    prop: str = ""
+    """The prop it is done with (a drawn kind, or a declared prop's name), if any."""
+    start: float = 0.0
+    """When it starts and ends, as fractions of the shot."""
+    end: float = 1.0
 
 
 class ShotType(Model):
@@ -85,6 +120,8 @@ class Sound(Model):
     name: str
     at: float = 0.0
     volume: float = 1.0
+    file: str | None = None
+    """The writer's own audio file, relative to the film's folder, when `name` is a path."""
     origin: Span
 
 
@@ -94,6 +131,9 @@ class Line(Model):
     text: str
     gap_before: float
     """Silence before the line starts: the lead-in for a shot's first line, else the gap."""
+    placement: Literal["on", "voice_over", "off_screen"] = "on"
+    """(V.O.) or (O.S.) in the parenthetical (which then no longer holds it): the voice is
+    not in the picture, so no lips move; the mix treats it (filmlang.delivery)."""
     origin: Span
 
 
@@ -118,6 +158,14 @@ class Transition(Model):
     origin: Span
 
 
+class Music(Model):
+    mood: str
+    tempo: float | None = None
+    key: str | None = None
+    volume: float = 1.0
+    origin: Span
+
+
 class Shot(Model):
     scene: str
     index: int
@@ -133,11 +181,17 @@ class Shot(Model):
     camera: CameraMove
     framing: Framing
     action: str = ""
+    beats: tuple[Beat, ...] = ()
+    """The action's and the parentheticals' staging, in order."""
+    props: tuple[str, ...] = ()
+    """The props the shot shows: drawn kinds, or declared props' names."""
     prompt: str
     seed: int
     motion: Motion
     titles: tuple[Title, ...] = ()
     sounds: tuple[Sound, ...] = ()
+    music: Music | None = None
+    """Music that starts at this shot, in place of the scene's, to its end (or a change)."""
     lines: tuple[Line, ...] = ()
     transition_in: Transition | None = None
     """How this shot follows the previous shot of the film: cut, fade (out to black over
@@ -152,17 +206,11 @@ class Shot(Model):
     origin: Span
 
 
-class Music(Model):
-    mood: str
-    tempo: float | None = None
-    key: str | None = None
-    volume: float = 1.0
-    origin: Span
-
-
 class Ambience(Model):
     name: str
     volume: float = 1.0
+    file: str | None = None
+    """The writer's own audio file, relative to the film's folder, when `name` is a path."""
     origin: Span
 
 
@@ -176,6 +224,8 @@ class Scene(Model):
     music: Music | None = None
     ambience: Ambience | None = None
     style: str = ""
+    place: str = ""
+    """The kind of place the heading and setting name (kitchen, harbour ...), or empty."""
     shots: tuple[Shot, ...]
     origin: Span
 
@@ -204,6 +254,7 @@ class Film(Model):
     clip_model: str | None = None
     motion: Motion = "camera"
     characters: tuple[Character, ...] = ()
+    props: tuple[Prop, ...] = ()
     shot_types: tuple[ShotType, ...] = ()
     scenes: tuple[Scene, ...] = ()
     sources: tuple[str, ...] = ()

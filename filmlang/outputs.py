@@ -8,7 +8,10 @@ in words: `cannot write out/film.mp4: out is a file, not a folder`.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import os
+import tempfile
 from pathlib import Path
 
 _REASONS = {
@@ -58,3 +61,20 @@ class OutputError(OSError):
 
     def __str__(self) -> str:
         return cannot_write(Path(str(self.filename)), self)
+
+
+def write_atomic(path: Path, text: str, *, make_folder: bool = False) -> None:
+    """Write text through a temp file beside `path` and a rename (keeping its mode): a
+    reader sees the old file or the new one, never a part. Raises OSError."""
+    if make_folder:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        with contextlib.suppress(OSError):
+            os.chmod(temp, path.stat().st_mode & 0o7777)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

@@ -69,11 +69,15 @@ def timeline_json(result: BuildResult, timeline: Timeline) -> dict[str, Any]:
         else:
             first = shot.action
         where = f"{display.get(shot.origin.file, shot.origin.file)}:{shot.origin.line}"
+        source = result.check.program.files.get(shot.origin.file)
         shots.append({
             "id": f"{scene.name}/{shot.index}", "scene": scene.name, "index": shot.index,
             "start": round(start, 4), "duration": round(timing.frames / fps, 4),
             "type": shot.type, "subjects": list(shot.subjects), "first_line": first,
             "location": where, "prompt": shot.prompt,
+            # where it is written, for an editor beside the page (the VS Code extension)
+            "path": str(source.path) if source is not None else "",
+            "line": shot.origin.line, "end_line": shot.origin.end_line,
             "lines": [f'{ln.speaker}: "{ln.text}"' for ln in shot.lines]})
     return {"title": film.title, "fps": fps, "duration": round(timeline.seconds, 4),
             "width": film.width, "height": film.height, "scenes": scenes, "shots": shots}

@@ -156,8 +156,9 @@ class Request:
     def __init__(self, file: Path, output: Path | None, cache: Path | None,
                  options: Mapping[str, Any]) -> None:
         self.file = file
-        self.target = (output or file.absolute().parent / "build" / (file.stem + ".mp4")
-                       ).absolute()
+        preview = ".preview" if options.get("preview") else ""     # build.default_output
+        self.target = (output or file.absolute().parent / "build" /
+                       (file.stem + preview + ".mp4")).absolute()
         env = os.environ.get("FILMC_CACHE")
         self.cache = cache or (Path(env) if env else file.absolute().parent / ".filmcache")
         self.options = dict(options)

@@ -48,6 +48,8 @@ class Layout:
     columns: int
     thumb_width: int
     thumb_height: int
+    cast: int = 0
+    """How many characters the cast strip under the title shows (a sheet each)."""
 
     @property
     def rows(self) -> int:
@@ -74,6 +76,22 @@ class Layout:
         return round(self.title_size * 2.6)
 
     @property
+    def cast_height(self) -> int:
+        """The strip of character sheets under the title bar (none without characters)."""
+        return round(self.thumb_height * 0.9) + self.gutter if self.cast else 0
+
+    @property
+    def header_height(self) -> int:
+        return self.title_height + self.cast_height
+
+    def cast_box(self, index: int) -> tuple[int, int, int, int]:
+        """The (left, top, right, bottom) of character `index`'s sheet in the strip."""
+        height = self.cast_height - self.gutter
+        width = round(height * 0.62)
+        x = self.gutter + index * (width + self.gutter)
+        return x, self.title_height, x + width, self.title_height + height
+
+    @property
     def line_height(self) -> int:
         return round(self.text_size * 1.3)
 
@@ -93,13 +111,13 @@ class Layout:
     def size(self) -> tuple[int, int]:
         g = self.gutter
         return (self.columns * (self.cell_width + g) + g,
-                self.title_height + self.rows * (self.cell_height + g))
+                self.header_height + self.rows * (self.cell_height + g))
 
     def frame_box(self, index: int) -> tuple[int, int, int, int]:
         """The (left, top, right, bottom) of shot `index`'s frame in the sheet."""
         row, column = divmod(index, self.columns)
         x = self.gutter + column * (self.cell_width + self.gutter)
-        y = self.title_height + row * (self.cell_height + self.gutter)
+        y = self.header_height + row * (self.cell_height + self.gutter)
         return x, y, x + self.thumb_width, y + self.thumb_height
 
     def label_box(self, index: int) -> tuple[int, int, int, int]:
@@ -116,14 +134,15 @@ def layout_for(film: ir.Film, *, columns: int = 3, width: int = 480) -> Layout:
         raise ValueError(f"width must be at least 16, not {width}")
     height = max(2, 2 * round(width * film.height / film.width / 2))
     return Layout(shots=len(film.shots), columns=columns, thumb_width=width,
-                  thumb_height=height)
+                  thumb_height=height, cast=len(film.characters))
 
 
 def thumbnail(film: ir.Film, scene: ir.Scene, shot: ir.Shot, width: int,
               height: int, root: Path | None = None) -> Image.Image:
     """The shot as the film shows it at rest: its still through the camera's first frame,
     with the snow that falls in it. A shot whose picture is an image file (found from
-    `root`, the film's folder) shows that image."""
+    `root`, the film's folder) shows that image; a shot whose figures move shows them in
+    the middle of their action."""
     size = procedural.still_size(width, height)
     picture = shot.picture
     if root is not None and picture is not None and picture.kind == "image":
@@ -133,8 +152,10 @@ def thumbnail(film: ir.Film, scene: ir.Scene, shot: ir.Shot, width: int,
             still = ImageOps.fit(image.convert("RGB"), size)
         snow = 0.0
     else:
-        still = procedural.render_still(film, scene, shot, *size)
-        snow = procedural.snow_level(procedural.still_spec(film, scene, shot))
+        spec = procedural.still_spec(film, scene, shot)
+        moment = 0.6 if procedural.moves(spec) else 0.0
+        still = procedural.paint_still_mouths(spec, *size, moment=moment)[0]
+        snow = procedural.snow_level(spec)
     frames = procedural.render_frames(still, shot.camera, FRAMES, film.fps, width, height,
                                       shot.seed, snow=snow)
     return Image.fromarray(next(iter(frames)))
@@ -214,6 +235,24 @@ def _label(draw: ImageDraw.ImageDraw, layout: Layout, index: int, scene: ir.Scen
         y += layout.line_height
 
 
+def _cast(sheet: Image.Image, draw: ImageDraw.ImageDraw, film: ir.Film,
+          layout: Layout) -> None:
+    """A sheet per character: the figure whole, as its look draws it, its name and look."""
+    label = font(layout.text_size)
+    for index, character in enumerate(film.characters):
+        left, top, right, bottom = layout.cast_box(index)
+        if right > sheet.width:
+            break
+        card = procedural.character_sheet(character, right - left,
+                                          bottom - top - layout.line_height * 2)
+        sheet.paste(card, (left, top))
+        draw.rectangle((left - 1, top - 1, right, top + card.height), outline=FRAME_EDGE)
+        y = top + card.height + 2
+        draw.text((left, y), character.name, font=label, fill=HEADING)
+        draw.text((left, y + layout.line_height), _clip(printable(character.look), label,
+                                                        right - left), font=label, fill=MUTED)
+
+
 def render_storyboard(film: ir.Film, *, columns: int = 3, width: int = 480,
                       root: Path | None = None) -> Image.Image:
     """The film's contact sheet: a title bar, then one labelled frame per shot, in order;
@@ -231,6 +270,7 @@ def render_storyboard(film: ir.Film, *, columns: int = 3, width: int = 480,
             f"{'s' if shots != 1 else ''}, {film.width}x{film.height} at {film.fps:g} fps")
     draw.text((layout.size[0] - layout.gutter, middle), info, font=font(layout.text_size),
               fill=MUTED, anchor="rm")
+    _cast(sheet, draw, film, layout)
     index = 0
     for scene in film.scenes:
         for shot in scene.shots:

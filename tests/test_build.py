@@ -185,7 +185,7 @@ def test_cli_build_and_plan(tmp_path: Path) -> None:
     assert data["exact"] is True and all(j["cached"] for j in data["jobs"])
 
 
-def test_a_failing_tool_exits_2_at_the_shot_and_keeps_the_old_film(
+def test_a_failing_tool_exits_3_at_the_shot_and_keeps_the_old_film(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write_film(tmp_path)
     assert build(path, jobs=2).ok
@@ -193,7 +193,7 @@ def test_a_failing_tool_exits_2_at_the_shot_and_keeps_the_old_film(
     path.write_text(TINY_FILM.replace("shot wide 1.5s", "shot wide 1.75s"))
     monkeypatch.setenv("FILMC_FFMPEG", "/bin/false")
     result = build(path, jobs=2)
-    assert result.exit_code == 2 and result.failures
+    assert result.exit_code == 3 and result.failures
     assert result.failures[0].job.origin is not None
     assert (tmp_path / "build" / "tiny.mp4").read_bytes() == before
 

@@ -1,8 +1,9 @@
 """The Coqui voice backend, as far as it runs without Coqui: what it says is missing, that
 it is used only when named, how `filmc build` refuses it, and what goes into its keys.
 
-`TTS` (coqui-tts) pulls in torch and is not installed for the test suite, so nothing here
-synthesizes; the model folders are a real config.json beside a dummy checkpoint.
+Nothing here synthesizes (tests/test_coqui_synth.py does); the model folders are a real
+config.json beside a dummy checkpoint, and whether the TTS package is there is pretended
+either way (`package_present`, `package_absent`).
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ from filmlang.backends.speech.coqui import MODEL_ENV, CoquiEngine, find_checkpoi
 from filmlang.backends.speech.engines import SpeechRequest, SpeechUnavailable
 
 COQUI = speech.ENGINES["coqui"]
-without_tts = pytest.mark.skipif(find_spec("TTS") is not None,
-                                 reason="the Coqui TTS package is installed here")
+without_tts = pytest.mark.usefixtures("package_absent")
 CONFIG: dict[str, object] = {"model": "vits", "phoneme_language": "en-us",
                              "audio": {"sample_rate": 22050}, "datasets": [{"language": "en"}]}
 FILM = '''film "Tiny" {
@@ -64,6 +64,13 @@ def package_present(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pretend the TTS package is importable, to see what else `available` reports."""
     monkeypatch.setattr(speech_coqui, "find_spec",
                         lambda name: object() if name == "TTS" else find_spec(name))
+
+
+@pytest.fixture
+def package_absent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pretend the TTS package is not installed (the dev install has it)."""
+    monkeypatch.setattr(speech_coqui, "find_spec",
+                        lambda name: None if name == "TTS" else find_spec(name))
 
 
 @pytest.fixture(autouse=True)
@@ -178,7 +185,6 @@ def test_importing_speech_loads_neither_torch_nor_tts() -> None:
     assert out.strip() == "[]"
 
 
-@without_tts
 def test_build_refuses_coqui_before_any_work(tmp_path: Path) -> None:
     (tmp_path / "tiny.film").write_text(FILM, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k != MODEL_ENV}
@@ -188,7 +194,9 @@ def test_build_refuses_coqui_before_any_work(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1, result.stderr
     assert "E0603" in result.stderr and "no voice for MARA" in result.stderr
-    assert "coqui-tts" in result.stderr and "Traceback" not in result.stderr
+    assert MODEL_ENV in result.stderr and "Traceback" not in result.stderr
+    if find_spec("TTS") is None:
+        assert "coqui-tts" in result.stderr
     assert not (tmp_path / "build").exists()
     assert not list((tmp_path / "cache").rglob("*.wav"))
 
@@ -227,7 +235,7 @@ def test_keys_follow_the_config_and_the_checkpoint(tmp_path: Path,
     params = speech.engine_params(COQUI, request)
     assert json.loads(json.dumps(params)) == params
     assert params["engine"] == "coqui" and params["version"] == COQUI.version
-    assert "config sha256:" in params["model"] and "model.pth:64:" in params["model"]
+    assert "config sha256:" in params["model"] and "model.pth sha256:" in params["model"]
     assert speech.engine_params(COQUI, request) == params
 
     keys = [params]
@@ -239,8 +247,10 @@ def test_keys_follow_the_config_and_the_checkpoint(tmp_path: Path,
     checkpoint = folder / "model.pth"
     checkpoint.write_bytes(b"\0" * 65)
     keys.append(speech.engine_params(COQUI, request))
-    stat = checkpoint.stat()
-    os.utime(checkpoint, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    touched = checkpoint.stat()
+    os.utime(checkpoint, ns=(touched.st_atime_ns, touched.st_mtime_ns + 1_000_000_000))
+    assert speech.engine_params(COQUI, request) == keys[-1]    # touched only: the same
+    checkpoint.write_bytes(b"\1" * 65)     # the same size, other weights
     keys.append(speech.engine_params(COQUI, request))
     config.write_text(json.dumps(CONFIG), encoding="utf-8")
     keys.append(speech.engine_params(COQUI, request))

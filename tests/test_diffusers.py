@@ -177,7 +177,7 @@ def test_a_shot_that_never_fits_is_reported_at_its_line(film: Path, events: Path
                                                         ) -> None:
     monkeypatch.setenv("FILMC_SIMULATE_OOM", "0")
     result = build(film, cache=tmp_path / "cache", jobs=2)
-    assert result.exit_code == 2 and result.output is None
+    assert result.exit_code == 3 and result.output is None
     failure = result.failures[0]
     assert "out of GPU memory" in failure.message and "--preview" in failure.message
     # Every shot is tried and reported at its own line (a failure does not stop the batch).
@@ -413,6 +413,18 @@ def test_a_generated_clip_moves_its_shot(film: Path, events: Path, tmp_path: Pat
     again = build(film, cache=tmp_path / "cache", jobs=2)
     assert again.ok and again.counts().get("clip", {}).get("ran", 0) == 0
 
+    # Out of memory, the clip is sampled again decoding fewer frames at once.
+    os.environ["FILMC_SIMULATE_OOM"] = "2"
+    try:
+        tight = build(film, cache=tmp_path / "cache-tight", jobs=2)
+    finally:
+        del os.environ["FILMC_SIMULATE_OOM"]
+    assert tight.ok, [f.message for f in tight.failures]
+    assert [e["decode"] for e in read_events(events) if e["event"] == "clip-oom"] == [5]
+    clip = next(job for job, _, _ in tight.records() if job.kind == "clip")
+    folder = tmp_path / "cache-tight" / "objects" / clip.key[:2] / clip.key
+    assert len(sorted(folder.glob("frame_*.png"))) == 5
+
 
 def test_character_sheets_condition_shots_when_the_model_has_an_ip_adapter(
         film: Path, tmp_path: Path) -> None:
@@ -526,3 +538,27 @@ def test_stills_on_the_gpu_in_half_precision(film: Path, events: Path, tmp_path:
     assert loads[0]["device"].startswith("cuda")
     assert str(diffusers_run.dtype_for("cuda:0")) in ("torch.bfloat16", "torch.float16")
     assert diffusers_run.lanes() == torch.cuda.device_count()
+    # the memory an image took was measured, per model family, into the cache
+    memory = json.loads((tmp_path / "cache" / "costs.json").read_text())["memory"]
+    assert memory and all(value > 0 for value in memory.values())
+
+
+def test_batch_sizes_come_from_the_memory_measured_per_model_family(tmp_path: Path) -> None:
+    from filmlang.backends.diffusers.run import SD15_BYTES_PER_PIXEL, family, images_that_fit
+    from filmlang.cache.costs import CostBook
+    from filmlang.jobs import Job
+
+    job = Job(kind="still", backend="diffusers@4", params={
+        "model": {"class": "StableDiffusionXLPipeline", "fingerprint": "x"},
+        "width": 1024, "height": 1024, "guidance": 5.0})
+    assert family(job) == "StableDiffusionXLPipeline|cfg"
+    gib = float(2**30)
+    # unmeasured: SD 1.5's 1.2 GiB per 512x512 image, doubled by guidance: 9.6 GiB at 1024^2
+    assert images_that_fit(48 * gib, None, job) == 4
+    book = CostBook(tmp_path)
+    book.note_memory(family(job), SD15_BYTES_PER_PIXEL)  # measured: 4.8 GiB an image
+    book.save()
+    measured = CostBook(tmp_path).memory_per_image(family(job))
+    assert measured == SD15_BYTES_PER_PIXEL
+    assert images_that_fit(48 * gib, measured, job) == 8
+    assert images_that_fit(1 * gib, measured, job) == 1

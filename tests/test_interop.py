@@ -80,7 +80,9 @@ def test_the_round_trip_through_fountain(tmp_path: Path, example: str) -> None:
     back = tmp_path / "back.film"
     back.write_text(text, encoding="utf-8")
     result = check_file(back)
-    assert result.ok and not result.diagnostics, result.report()
+    # No warnings but the animatic's hints (W0005, W0006), which the original has too.
+    assert result.ok and not [d for d in result.diagnostics
+                              if d.code not in ("W0005", "W0006")], result.report()
     assert result.film is not None
     assert _script(result.film) == _script(film)
     assert _speakers(result.film) == _speakers(film)

@@ -107,6 +107,34 @@ def edits(text: str) -> list[tuple[str, str]]:
     step("a shot made shorter than its dissolve", replace(text, "shot wide MARA TOM {",
                                                          "shot wide MARA TOM 0.2s {"))
     step("a blank line above it", after(text, 'scene s0 "', "\n"))
+    # Characters are remembered per scene and per shot (issue 17): a look edit checks again
+    # only the shots that read that character, whose spans must still move right.
+    step("an error in a shot of MARA", replace(text, "shot close_up MARA TOM {",
+                                               "shot close_up MARA TOM 99999s {"))
+    step("MARA's look", replace(text, '"person 0"', '"person zero"'))
+    step("a blank line above the cast", after(text, "character MARA", "\n"))
+    step("MARA's look again, lines moved", replace(text, '"person zero"', '"person 0, tall"'))
+    step("a scene's setting reads every character",
+         replace(text, "    setting town\n", "    setting \"{{ characters | length }} "
+                 "people in {{ characters.TOM.look }}\"\n"))
+    step("TOM's look, read by that setting", replace(text, '"person one"', '"person uno"'))
+    step("ELSA's look", replace(text, '"person 2"', '"person two"'))
+    step("a character added", after(text, "character MARA", 'character NEW {\n'
+                                    '    look "new"\n}\n\n'))
+    step("an unknown speaker declared", replace(text, 'character NEW {', 'character ELSE {'))
+    step("the error fixed", replace(text, "99999s", "2s"))
+    # Lets too are remembered per scene and shot: by name, in values and in templates.
+    step("a template reads a let", replace(text, "TOM looks at ELSA in {{ scene.setting }}",
+                                                  "TOM looks at ELSA in {{ town }}"))
+    step("that let's value", replace(text, '"a fishing town"', '"a mining town"'))
+    step("a let a shot names, renamed away", replace(text, "let short = 2s",
+                                                    "let shorter = 2s"))
+    step("and declared again", replace(text, "let shorter = 2s", "let short = 3s"))
+    step("a let that names another", replace(text, "let short = 3s",
+                                             "let long = 4s\nlet short = long"))
+    step("the other's value", replace(text, "let long = 4s", "let long = 5s"))
+    step("a template names a let not declared", replace(text, "{{ town }}", "{{ harbour }}"))
+    step("the let declared", after(text, "let short", 'let harbour = "the old harbour"\n'))
     return out
 
 

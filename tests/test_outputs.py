@@ -27,7 +27,7 @@ def _filmc(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def _one_line_error(run: subprocess.CompletedProcess[str], path: str, why: str) -> None:
-    assert run.returncode == 2, (run.stdout, run.stderr)
+    assert run.returncode == 3, (run.stdout, run.stderr)
     errors = [line for line in run.stderr.splitlines() if "error" in line]
     assert len(errors) == 1, run.stderr
     assert f"cannot write {path}: " in errors[0] and why in errors[0], errors[0]
@@ -76,10 +76,10 @@ def test_fmt_that_cannot_write_names_the_file(film: Path, monkeypatch: pytest.Mo
     def refuse(*args: object, **kwargs: object) -> tuple[int, str]:
         raise PermissionError(errno.EACCES, "Permission denied", str(film / ".messy.film.tmp"))
 
-    monkeypatch.setattr("filmlang.cli.tempfile.mkstemp", refuse)
+    monkeypatch.setattr("filmlang.outputs.tempfile.mkstemp", refuse)
     monkeypatch.chdir(film)
     result = CliRunner().invoke(main, ["fmt", "messy.film"])
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 3, result.output
     assert "cannot write messy.film: permission denied" in result.output
     assert ".tmp" not in result.output
 
@@ -115,7 +115,7 @@ def test_a_full_disk_while_writing_the_storyboard(film: Path,
     monkeypatch.setattr(Image.Image, "save", full)
     monkeypatch.chdir(film)
     result = CliRunner().invoke(main, ["storyboard", "film.film", "-o", "board.png"])
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     assert "cannot write board.png: no space left on the disk" in result.output
     assert not list(film.glob(".board.png*"))
 

@@ -33,7 +33,7 @@ scene coast "EXT. COAST - DAY" {
     shot close_up ANA
     shot extreme_close_up ANA
     shot two_shot ANA BO
-    shot insert { action "a key turns in the lock" }
+    shot insert { action "the lock turns at last" }
     shot wide { action "the tide comes in" }
     shot wide
 }
@@ -115,9 +115,14 @@ def test_subjects_are_drawn_in_their_colours(film: ir.Film) -> None:
 
 
 def test_framing_sets_the_figure_size(film: ir.Film) -> None:
-    wide, medium, close = (count(still(film, "coast", i), ANA) for i in (0, 1, 2))
-    assert close > medium > wide > 0
+    shots = [still(film, "coast", i) for i in (0, 1, 2)]
+    wide, medium, close = (count(image, ANA) for image in shots)
+    assert medium > wide > 0 and close > 3 * wide
     assert medium > 3 * wide
+    # A close-up's bigger head pushes the clothes lower in the frame than a medium shot's.
+    tops = [np.nonzero((np.abs(pixels(image).astype(np.int16) - ANA).max(axis=2) <= 3)
+                       .any(axis=1))[0].min() for image in shots]
+    assert tops[1] < tops[2]
 
 
 def test_night_is_darker_than_day(film: ir.Film) -> None:

@@ -27,7 +27,10 @@ def _import(tmp_path: Path, name: str) -> tuple[str, Path]:
     film = tmp_path / (source.stem + ".film")
     film.write_text(text, encoding="utf-8")
     result = check_file(film)
-    assert result.ok and not result.diagnostics, result.report() + "\n" + text
+    # Clean: no errors, no warnings but the animatic's hints at what it cannot stage or
+    # paint (a screenplay's prose is free; W0005 and W0006 say what the animatic skips).
+    others = [d for d in result.diagnostics if d.code not in ("W0005", "W0006")]
+    assert result.ok and not others, result.report() + "\n" + text
     assert not format_text(text, film.name).changed        # already in filmc fmt's layout
     return text, film
 
@@ -265,7 +268,7 @@ def test_cli_import_then_build(tmp_path: Path) -> None:
     built = subprocess.run([*run, "build", str(film), "--preview"], capture_output=True,
                            text=True, timeout=600)
     assert built.returncode == 0, built.stderr
-    assert (tmp_path / "build" / "short.mp4").stat().st_size > 0
+    assert (tmp_path / "build" / "short.preview.mp4").stat().st_size > 0  # --preview: its own
     missing = subprocess.run([*run, "import", str(tmp_path / "none.fountain")],
                              capture_output=True, text=True)
     assert missing.returncode == 1 and "cannot read it" in missing.stderr

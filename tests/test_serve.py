@@ -113,6 +113,9 @@ def test_state_film_ranges_events_and_loopback_only(session: Session, tmp_path: 
         file, line = shot["location"].rsplit(":", 1)
         assert file == "tiny.film"
         assert lines[int(line) - 1].strip().startswith(f"shot {shot['type']}"), shot
+        # for an editor beside the page: the file's path and the shot's lines
+        assert Path(shot["path"]).name == "tiny.film" and Path(shot["path"]).is_absolute()
+        assert shot["line"] == int(line) <= shot["end_line"]
         assert shot["prompt"] and shot["duration"] > 0
     assert shots[2]["first_line"] == 'TOM: "Then we keep it burning."'
     assert shots[0]["start"] == 0 and shots[1]["start"] == 2.0
@@ -204,6 +207,30 @@ def test_page_in_chromium(session: Session, tmp_path: Path) -> None:
             assert details.locator(".prompt").inner_text() == two["prompt"]
             assert "two_shot MARA TOM" in details.inner_text()
             page.screenshot(path=str(tmp_path / "page.png"))
+
+            # An editor beside the page (the VS Code extension frames it): the line under
+            # its cursor shows that shot; a shot clicked tells the editor its line.
+            one = before["storm/1"]
+            page.evaluate("(m) => window.postMessage(m, '*')",
+                          {"filmlang": "reveal", "path": one["path"], "line": one["line"]})
+            page.wait_for_function(
+                f"Math.abs(document.getElementById('player').currentTime - {one['start']})"
+                " < 0.01")
+            assert details.locator(".loc").inner_text() == one["location"]
+            host = browser.new_page()
+            host.set_content(f'<iframe id="f" src="{session.url}" width="1200" '
+                             'height="700"></iframe><script>window.told = [];'
+                             'addEventListener("message", (e) => told.push(e.data));</script>')
+            frame = host.frame_locator("#f")
+            frame.locator('.shot[data-id="storm/2"]').click(timeout=60_000)
+            host.wait_for_function("window.told.length > 0")
+            assert host.evaluate("window.told[0]") == {
+                "filmlang": "clicked", "path": two["path"], "line": two["line"]}
+            host.close()
+            page.locator('.shot[data-id="storm/2"]').click()  # back where the rest expects
+            page.wait_for_function(
+                f"Math.abs(document.getElementById('player').currentTime - {two['start']})"
+                " < 0.01")
 
             # A longer line earlier in the film moves the shot under the playhead later: the
             # page follows it there, without a reload.

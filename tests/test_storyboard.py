@@ -41,7 +41,7 @@ def test_storyboard_of_lighthouse(tmp_path: Path) -> None:
         assert image.format == "PNG"
         assert image.size == layout.size
         assert image.size[0] == 3 * 240 + 4 * layout.gutter
-        assert image.size[1] == layout.title_height + 3 * (136 + layout.label_height
+        assert image.size[1] == layout.header_height + 3 * (136 + layout.label_height
                                                            + layout.gutter)
         pixels = np.asarray(image.convert("RGB")).astype(np.int16)
 
@@ -61,6 +61,12 @@ def test_storyboard_of_lighthouse(tmp_path: Path) -> None:
     # The title bar says the film's title.
     title = pixels[:layout.title_height]
     assert (np.abs(title - background).sum(axis=2) > 60).sum() > 200
+    # Under it, a sheet per character: MARA in her yellow raincoat, TOM in navy.
+    assert layout.cast == 2 and layout.cast_height > 0
+    for index, colour in enumerate(((236, 196, 40), (36, 48, 92))):
+        left, top, right, bottom = layout.cast_box(index)
+        card = pixels[top:bottom, left:right]
+        assert (np.abs(card - colour).max(axis=2) <= 6).sum() > 100, index
 
     # The same film gives the same bytes.
     again = tmp_path / "again.png"

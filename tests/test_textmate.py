@@ -30,7 +30,7 @@ EXAMPLES = sorted([*ROOT.glob("examples/*.film"), *ROOT.glob("examples/last_ferr
 EXPECTED = {
     "keyword": ("keyword.other.", "keyword.control."),
     "property": ("support.type.property-name.",),
-    "class": ("entity.name.type.character.",),
+    "class": ("entity.name.type.character.", "entity.name.type.prop."),
     "struct": ("entity.name.type.shot.",),
     "namespace": ("entity.name.section.scene.",),
     "variable": ("variable.other.",),

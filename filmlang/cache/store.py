@@ -73,12 +73,17 @@ class Store:
                            "# This folder is filmc's build cache; it can be deleted.\n")
 
     def path(self, key: str) -> Path:
+        """An object's folder, to read it (a tiered store fetches it first)."""
+        return self.local(key)
+
+    def local(self, key: str) -> Path:
+        """Where an object is or goes in this folder."""
         return self.objects / key[:2] / key
 
     # ------------------------------------------------------------- reading
 
     def lookup(self, key: str, *, verify: bool = True) -> Lookup:
-        folder = self.path(key)
+        folder = self.local(key)
         manifest = folder / MANIFEST
         if not manifest.is_file():
             return Lookup("missing")
@@ -104,7 +109,7 @@ class Store:
 
     def discard(self, key: str) -> None:
         """Remove an object (corrupt, or evicted), atomically enough: rename, then delete."""
-        folder = self.path(key)
+        folder = self.local(key)
         if not folder.exists():
             return
         self.tmp.mkdir(parents=True, exist_ok=True)
@@ -153,11 +158,16 @@ class Store:
         manifest = {"key": key, "kind": kind, "created": time.time(), "files": files,
                     "meta": meta}
         (work / MANIFEST).write_text(json.dumps(manifest, indent=1))
-        target = self.path(key)
+        target = self.local(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
             shutil.rmtree(target, ignore_errors=True)  # a corrupt leftover
-        os.replace(work, target)
+        try:
+            os.replace(work, target)
+        except OSError:
+            # Another process (a Ray worker retrying the same job) committed it first.
+            if not (target / MANIFEST).is_file():
+                raise
         self._verified.add(key)
 
     def clean_tmp(self) -> None:

@@ -1,4 +1,4 @@
-"""The GPU pool: batched jobs beside the scheduler's CPU pool.
+"""The GPU pool: batched jobs beside the executor's CPU threads.
 
 The scheduler offers the pool every ready job; the pool takes those whose backend it
 batches (generated stills, character sheets, clips), groups them by what lets them share a
@@ -6,70 +6,83 @@ pipeline call (model, size, steps), splits each group over its lanes (one per vi
 GPU) and runs each part on a lane's thread. It gives the scheduler one future per job,
 so the scheduler's bookkeeping (records, failures, dependants) is the same as for CPU
 jobs, and these futures do not count against the CPU workers: speech, music and encoding
-go on while the GPU samples. Each job is committed to the cache, and its future resolved,
-as soon as the pipeline call that made it returns.
+go on while the GPU samples. Each result is written (PNG encoding, hashing, the rename
+into the cache) on a writer thread while the lane's next pipeline call samples, and its
+future is resolved once it is committed.
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from filmlang.backends.protocol import Batcher
-from filmlang.jobs import Job, JobFailed
+from filmlang.jobs import Cancelled, Job, JobFailed
 
 if TYPE_CHECKING:
-    from filmlang.exec.scheduler import Scheduler
+    from filmlang.exec.executor import Context, Outcome
+
+
+def group_batches(batchers: dict[tuple[str, str], Batcher], jobs: list[Job]
+                  ) -> dict[tuple[tuple[str, str], Hashable], list[Job]]:
+    """The batchable jobs among `jobs`, grouped by batcher and what shares a call."""
+    groups: dict[tuple[tuple[str, str], Hashable], list[Job]] = {}
+    for job in jobs:
+        batcher = batchers.get((job.backend_name, job.kind))
+        if batcher is None or not batcher.accepts(job):
+            continue
+        name = (job.backend_name, job.kind)
+        groups.setdefault((name, batcher.group(job)), []).append(job)
+    return groups
 
 
 class GpuPool:
     def __init__(self, batchers: dict[tuple[str, str], Batcher]) -> None:
         self.batchers = batchers
-        self._futures: set[Future[float]] = set()
+        self._futures: set[Future[Outcome]] = set()
         self._executor: ThreadPoolExecutor | None = None
         self._lanes: queue.Queue[int] = queue.Queue()
         self._count = 0
         self._lock = threading.Lock()
 
-    def _batcher(self, job: Job) -> Batcher | None:
-        batcher = self.batchers.get((job.backend_name, job.kind))
-        return batcher if batcher is not None and batcher.accepts(job) else None
-
-    def owns(self, future: Future[float]) -> bool:
+    def owns(self, future: Future[Outcome]) -> bool:
         return future in self._futures
 
-    def busy(self, futures: list[Future[float]]) -> int:
+    def busy(self, futures: Iterable[Future[Outcome]]) -> int:
         """How many of these futures are the pool's (they do not use CPU workers)."""
         return sum(1 for f in futures if f in self._futures)
 
-    def submit(self, jobs: list[Job], scheduler: Scheduler) -> list[tuple[Job, Future[float]]]:
+    def lanes_hint(self) -> int:
+        """The lanes in use, or one before the first batch (torch not yet imported)."""
+        return self._count or 1
+
+    def accepts(self, job: Job) -> bool:
+        batcher = self.batchers.get((job.backend_name, job.kind))
+        return batcher is not None and batcher.accepts(job)
+
+    def submit(self, jobs: list[Job], ctx: Context) -> list[tuple[Job, Future[Outcome]]]:
         """Take the batchable jobs among `jobs`; the others are left to the CPU pool."""
-        mine = [job for job in jobs if self._batcher(job) is not None]
-        if not mine:
+        groups = group_batches(self.batchers, jobs)
+        if not groups:
             return []
-        executor = self._start(mine[0])
-        groups: dict[tuple[tuple[str, str], Hashable], list[Job]] = {}
-        for job in mine:
-            batcher = self.batchers[(job.backend_name, job.kind)]
-            groups.setdefault(((job.backend_name, job.kind), batcher.group(job)), []).append(job)
-            if scheduler._lookups.get(job.key) is not None \
-                    and scheduler._lookups[job.key].status == "corrupt":
-                scheduler.store.discard(job.key)
-        out: list[tuple[Job, Future[float]]] = []
+        first = next(iter(groups.values()))[0]
+        executor = self._start(first)
+        out: list[tuple[Job, Future[Outcome]]] = []
         for (name, _), members in groups.items():
             batcher = self.batchers[name]
             parts = min(self._count, len(members))
             for i in range(parts):
                 part = members[i::parts] if parts > 1 else members
-                futures: list[Future[float]] = [Future() for _ in part]
+                futures: list[Future[Outcome]] = [Future() for _ in part]
                 for job, future in zip(part, futures, strict=True):
                     self._futures.add(future)
                     out.append((job, future))
-                executor.submit(self._run, batcher, part, futures, scheduler)
+                executor.submit(self._run, batcher, part, futures, ctx)
         return out
 
     def _start(self, job: Job) -> ThreadPoolExecutor:
@@ -82,33 +95,54 @@ class GpuPool:
                                                     thread_name_prefix="filmc-gpu")
             return self._executor
 
-    def _run(self, batcher: Batcher, jobs: list[Job], futures: list[Future[float]],
-             scheduler: Scheduler) -> None:
-        from filmlang.jobs import Cancelled
-
+    def _run(self, batcher: Batcher, jobs: list[Job], futures: list[Future[Outcome]],
+             ctx: Context) -> None:
         pending = dict(zip((job.key for job in jobs), futures, strict=True))
         lane = self._lanes.get()
-        start = time.perf_counter()
-        todo = list(jobs)
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="filmc-gpu-write")
         try:
-            while todo:
-                if scheduler._cancel.is_set():
-                    raise Cancelled()
-                try:
-                    for job, result in batcher.generate(todo, lane, scheduler.store):
-                        with scheduler.store.writing(job.key, job.kind) as out:
-                            batcher.write(job, result, out)
-                        pending.pop(job.key).set_result(time.perf_counter() - start)
-                        start = time.perf_counter()
-                    todo = []
-                except JobFailed as exc:  # one shot cannot be made: report it, go on
-                    future = pending.pop(exc.job.key, None)
-                    if future is None:
-                        raise
-                    future.set_exception(exc)
-                    todo = [job for job in todo if job.key in pending]
+            run_batch(batcher, jobs, lane, ctx, pending, writer)
         except BaseException as exc:  # the rest of the batch shares the fate
+            writer.shutdown(wait=True)
             for future in pending.values():
-                future.set_exception(exc)
+                if not future.done():
+                    future.set_exception(exc)
         finally:
+            writer.shutdown(wait=True)
             self._lanes.put(lane)
+
+
+def run_batch(batcher: Batcher, jobs: list[Job], lane: int, ctx: Context,
+              pending: dict[str, Future[Outcome]], writer: ThreadPoolExecutor) -> None:
+    """Generate `jobs` on a lane, each result written and committed on `writer` while the
+    next call samples; a job that cannot be made fails alone (its future says why)."""
+    from filmlang.exec.executor import NODE, Outcome
+
+    todo = list(jobs)
+    start = time.perf_counter()
+
+    def commit(job: Job, result: Any, seconds: float) -> None:
+        future = pending[job.key]
+        try:
+            with ctx.store.writing(job.key, job.kind) as out:
+                batcher.write(job, result, out)
+        except BaseException as exc:
+            future.set_exception(exc)
+            return
+        future.set_result(Outcome(seconds, NODE, os.getpid()))
+
+    while todo:
+        if ctx.cancel.is_set():
+            raise Cancelled()
+        try:
+            for job, result in batcher.generate(todo, lane, ctx.store):
+                now = time.perf_counter()
+                writer.submit(commit, job, result, now - start)
+                start = now
+                todo = [other for other in todo if other.key != job.key]
+        except JobFailed as exc:  # one shot cannot be made: report it, go on
+            future = pending.get(exc.job.key)
+            if future is None or future.done():
+                raise
+            future.set_exception(exc)
+            todo = [job for job in todo if job.key != exc.job.key]

@@ -152,13 +152,49 @@ def duck_envelope(spans: Sequence[tuple[float, float]], n: int, *, duck_db: floa
                       dtype=np.float32)
 
 
+Fade = tuple[float, float, float, float]
+"""(start, end, from, to): the picture fading between two gains (0 black, 1 seen), in
+seconds of the film."""
+
+
+def fade_envelope(fades: Sequence[Fade], n: int, rate: int = SAMPLE_RATE) -> Samples:
+    """The sound's gain (n,) following the picture's fades: a fade to black takes it to
+    silence a little before the picture is black (by half the fade, at most 0.5 s:
+    silence is heard as the end of the picture's fall, not after it), a fade in brings it
+    back as the picture comes up; raised-cosine ramps, no click."""
+    import numpy as np
+
+    gain = np.ones(n, dtype=np.float32)
+    for start, end, a, b in fades:
+        lead = min(0.5, 0.5 * (end - start))
+        lo, hi = (start, end - lead) if b < a else (start + lead, end)
+        i0, i1, i2 = (max(0, min(n, round(t * rate))) for t in (start, lo, end))
+        i_hi = max(0, min(n, round(hi * rate)))
+        if b < a:      # down: ramp over [start, end - lead], silent to the end
+            ramp = _smoothstep(np.linspace(1.0, 0.0, max(0, i_hi - i0), dtype=np.float32))
+            gain[i0:i_hi] = np.minimum(gain[i0:i_hi], ramp)
+            gain[i_hi:i2] = 0.0
+        else:          # up: silent to start + lead, ramp to the end
+            ramp = _smoothstep(np.linspace(0.0, 1.0, max(0, i2 - i1), dtype=np.float32))
+            gain[i0:i1] = 0.0
+            gain[i1:i2] = np.minimum(gain[i1:i2], ramp)
+    return gain
+
+
+def _exempt(clip: Clip, fades: Sequence[Fade]) -> bool:
+    """An effect cued inside a fade plays as written, at its own level: the writer put it
+    there (thunder in the dark)."""
+    return clip.kind == "effect" and any(s <= clip.start <= e for s, e, _, _ in fades)
+
+
 def mix(clips: Iterable[Clip], seconds: float, *, duck_db: float = -12.0, attack: float = 0.08,
-        release: float = 0.35, rate: int = SAMPLE_RATE) -> Samples:
+        release: float = 0.35, rate: int = SAMPLE_RATE, fades: Sequence[Fade] = ()) -> Samples:
     """Mix `clips` (all at `rate`) into a (round(seconds * rate), 2) float32 track.
 
     Each clip starts at its exact sample and is cut at the film's ends. Music and ambience
     are multiplied by the ducking envelope of the dialogue spans (gaps between lines shorter
-    than attack + release stay ducked).
+    than attack + release stay ducked). The picture's `fades` take everything with them
+    (`fade_envelope`) but effects cued inside a fade.
     """
     import numpy as np
 
@@ -169,14 +205,19 @@ def mix(clips: Iterable[Clip], seconds: float, *, duck_db: float = -12.0, attack
     n = max(0, round(seconds * rate))
     under = np.zeros((n, 2), dtype=np.float32)
     over = np.zeros((n, 2), dtype=np.float32)
+    free = np.zeros((n, 2), dtype=np.float32) if fades else over
     for clip in clips:
-        _place(under if clip.kind in DUCKED_KINDS else over, clip)
+        _place(free if fades and _exempt(clip, fades) else
+               under if clip.kind in DUCKED_KINDS else over, clip)
     spans = dialogue_spans(clips, hold=attack + release)
     if spans and duck_db != 0.0 and n:
         envelope = duck_envelope(spans, n, duck_db=duck_db, attack=attack, release=release,
                                  rate=rate)
         under *= envelope[:, None]
     over += under
+    if fades:
+        over *= fade_envelope(fades, n, rate)[:, None]
+        over += free
     return over
 
 
@@ -209,7 +250,8 @@ STEMS: dict[str, tuple[str, ...]] = {"dialogue": ("dialogue",), "music": ("music
 """Each stem and the kinds of sound it holds: together, every sound of the mix."""
 
 
-def stem(mixed: Samples, clips: list[Clip], params: dict[str, Any], rate: int) -> Samples:
+def stem(mixed: Samples, clips: list[Clip], params: dict[str, Any], rate: int,
+         fades: Sequence[Fade] = ()) -> Samples:
     """One stem (`params["stem"]`): the mix of its sounds, the others silenced (so the
     ducking is the film's), times the film's own loudness and limiter gain: the stems add
     up to the film's mix."""
@@ -222,7 +264,7 @@ def stem(mixed: Samples, clips: list[Clip], params: dict[str, Any], rate: int) -
     gain = normalize_gain(mixed, params["loudness"], max_true_peak=-1.5, rate=rate)
     kinds = STEMS[params["stem"]]
     part = mix([c if c.kind in kinds else dataclasses.replace(c, gain=0.0) for c in clips],
-               params["seconds"], rate=rate)
+               params["seconds"], rate=rate, fades=fades)
     return np.asarray(part * gain[:, None], dtype=np.float32)
 
 
@@ -250,9 +292,10 @@ def mix_job(params: dict[str, Any], out: Path, audio_of: Callable[[str], Path]) 
             samples = samples[: round(clip["length"] * rate)]
         clips.append(Clip(samples=samples, start=clip["start"], gain=clip["gain"],
                           kind=clip["kind"], rate=rate, fade_out=clip.get("fade_out", 0.0)))
-    mixed = mix(clips, params["seconds"], rate=rate)
+    fades = [(float(a), float(b), float(c), float(d)) for a, b, c, d in params.get("fades", ())]
+    mixed = mix(clips, params["seconds"], rate=rate, fades=fades)
     if "stem" in params:
-        audio.write_wav(out / "mix.wav", stem(mixed, clips, params, rate), rate)
+        audio.write_wav(out / "mix.wav", stem(mixed, clips, params, rate, fades), rate)
         return
     # -1.5 dBTP in the mix keeps the film under -1 dBTP after AAC, which overshoots a little.
     if rate != PREVIEW_RATE:

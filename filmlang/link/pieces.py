@@ -126,7 +126,8 @@ def mix_piece(params: dict[str, Any], audio_of: Callable[[str], Path]) -> Sample
             first, samples = int(clip["at"]), _short(clip["input"], rate, audio_of)
         clips.append(Clip(samples=samples, start=(first + pad) / rate, gain=clip["gain"],
                           kind=clip["kind"], rate=rate))
-    mixed = mix(clips, (n + 2 * pad) / rate, rate=rate)
+    fades = [(float(a), float(b), float(c), float(d)) for a, b, c, d in params.get("fades", ())]
+    mixed = mix(clips, (n + 2 * pad) / rate, rate=rate, fades=fades)
     if params.get("channels") == 1:          # a preview is dual mono: levelled as one
         return np.ascontiguousarray(mixed.mean(axis=1, keepdims=True, dtype=np.float32))
     return mixed

@@ -191,7 +191,7 @@ def outline(module: ast.Module) -> list[Symbol]:
             symbols.append(Symbol(statement.name, statement.value.raw, "let", statement.span,
                                   statement.name_span))
         elif isinstance(statement, ast.Block) and statement.name in (
-                "film", "character", "shottype", "scene"):
+                "film", "character", "prop", "shottype", "scene"):
             symbols.append(_block_symbol(statement))
     return symbols
 

@@ -13,26 +13,34 @@ The server owns a `Session` (`filmlang.session`) for whatever it loads that a ba
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
-from pygls.uris import from_fs_path, to_fs_path
+from pygls.uris import from_fs_path
 
 from filmlang import __version__, ir
-from filmlang.diagnostics import Diagnostic, Severity
-from filmlang.lsp import analysis, complete, hover, memo, tokens
+from filmlang.diagnostics import Diagnostic
+from filmlang.lsp import actions, analysis, commands, complete, hover, memo, tokens
+from filmlang.lsp.convert import location, offset_of, to_lsp_diagnostic, to_range, uri_path
 from filmlang.lsp.incremental import IncrementalParser
 from filmlang.semantic.loader import Program, load
 from filmlang.session import Session
-from filmlang.source import SourceFile, Span, read_source
+from filmlang.source import SourceFile, read_source
 from filmlang.syntax import ast
 
 DEBOUNCE_S = 0.02
+
+
+class Refused(JsonRpcException):
+    """A request the server declines (a rename it cannot do): the LSP error RequestFailed
+    with a plain message for the writer, never a traceback."""
+
+    CODE = -32803
 _FILM_BLOCK = re.compile(r"^film\b", re.MULTILINE)
 
 
@@ -66,7 +74,29 @@ class FilmServer(LanguageServer):
         """The server's process state: run work that loads models inside
         `filmlang.session.active(self.session)`; closed at shutdown."""
 
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        if isinstance(error, Refused):
+            return  # answered with its message; nothing went wrong in the server
+        super().report_server_error(error, source)
+
     # ------------------------------------------------------------ documents
+
+    def files_changed(self, paths: set[Path], created_or_deleted: bool) -> list[Path]:
+        """Files changed on disk (a `git pull`): check again every film with an open
+        document whose program holds one of them (any, when files came or went: an import
+        that was missing may be there now). Gives the films checked again."""
+        open_paths = set(self.overlay())
+        entries = {self.entry_for(path) for path in open_paths}
+        again = []
+        for entry in sorted(entries):
+            checked = self.checked.get(entry)
+            held = set() if checked is None else {
+                s.path for s in checked.program.files.values() if not s.is_std}
+            if created_or_deleted or held & (paths - open_paths) or checked is None:
+                again.append(entry)
+        for entry in again:
+            self.run_check(entry)
+        return again
 
     def overlay(self) -> dict[Path, str]:
         out: dict[Path, str] = {}
@@ -177,75 +207,12 @@ class FilmServer(LanguageServer):
         return None
 
 
-def uri_path(uri: str) -> Path | None:
-    path = to_fs_path(uri)
-    return Path(os.path.normpath(path)) if path else None
-
-
 def _is_film(program: Program) -> bool:
     module = program.modules.get(program.entry)
     if module is None:
         return True
     return any(getattr(s, "name", None) in ("film", "scene") for s in module.body) or \
         bool(program.parse_failed)
-
-
-# ---------------------------------------------------------------- positions
-
-
-def position(source: SourceFile, line: int, column: int) -> lsp.Position:
-    """LSP position (0-based, UTF-16) of a 1-based line and column (code points)."""
-    text = source.line_text(line)[:column - 1]
-    if not text.isascii():
-        return lsp.Position(line=line - 1, character=len(text.encode("utf-16-le")) // 2)
-    return lsp.Position(line=line - 1, character=column - 1)
-
-
-def to_range(source: SourceFile | None, span: Span) -> lsp.Range:
-    if source is None:
-        return lsp.Range(start=lsp.Position(line=span.line - 1, character=span.column - 1),
-                         end=lsp.Position(line=span.end_line - 1,
-                                          character=span.end_column - 1))
-    return lsp.Range(start=position(source, span.line, span.column),
-                     end=position(source, span.end_line, span.end_column))
-
-
-def offset_of(source: SourceFile, pos: lsp.Position) -> int:
-    """The offset of an LSP position in the source."""
-    line_text = source.line_text(pos.line + 1)
-    chars = line_text.encode("utf-16-le")[:pos.character * 2].decode("utf-16-le", "ignore")
-    start = 0
-    for _ in range(pos.line):
-        newline = source.text.find("\n", start)
-        if newline == -1:
-            break
-        start = newline + 1
-    return start + len(chars)
-
-
-def location(program: Program, span: Span) -> lsp.Location:
-    source = program.files.get(span.file)
-    path = source.path if source is not None else program.root / span.file
-    return lsp.Location(uri=from_fs_path(str(path)) or "", range=to_range(source, span))
-
-
-_SEVERITY = {Severity.ERROR: lsp.DiagnosticSeverity.Error,
-             Severity.WARNING: lsp.DiagnosticSeverity.Warning,
-             Severity.NOTE: lsp.DiagnosticSeverity.Information}
-
-
-def to_lsp_diagnostic(d: Diagnostic, program: Program) -> lsp.Diagnostic:
-    message = d.message
-    if d.label:
-        message += f" ({d.label})"
-    if d.help:
-        message += f"\nhelp: {d.help}"
-    related = [lsp.DiagnosticRelatedInformation(location=location(program, n.span),
-                                                message=n.message) for n in d.notes]
-    return lsp.Diagnostic(
-        range=to_range(program.files.get(d.span.file), d.span), message=message,
-        severity=_SEVERITY.get(d.severity, lsp.DiagnosticSeverity.Error), code=d.code,
-        source="filmc", related_information=related or None)
 
 
 # ---------------------------------------------------------------- features
@@ -271,6 +238,50 @@ def did_change(ls: FilmServer, params: lsp.DidChangeTextDocumentParams) -> None:
 @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
 def did_save(ls: FilmServer, params: lsp.DidSaveTextDocumentParams) -> None:
     ls.schedule(params.text_document.uri)
+
+
+@server.feature(lsp.INITIALIZED)
+def initialized(ls: FilmServer, params: lsp.InitializedParams) -> None:
+    """Ask a client that can be asked (Neovim, Helix) to tell us when .film files change on
+    disk; VS Code's extension watches them itself."""
+    caps = ls.client_capabilities.workspace
+    watched = caps.did_change_watched_files if caps is not None else None
+    if watched is None or not watched.dynamic_registration:
+        return
+    ls.client_register_capability(lsp.RegistrationParams(registrations=[lsp.Registration(
+        id="filmlang-watch", method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+        register_options=lsp.DidChangeWatchedFilesRegistrationOptions(watchers=[
+            lsp.FileSystemWatcher(glob_pattern="**/*.film")]))]))
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def did_change_watched_files(ls: FilmServer, params: lsp.DidChangeWatchedFilesParams) -> None:
+    paths = {p for p in (uri_path(change.uri) for change in params.changes) if p is not None}
+    came_or_went = any(change.type != lsp.FileChangeType.Changed for change in params.changes)
+    ls.files_changed(paths, came_or_went)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION, lsp.CodeActionOptions(
+    code_action_kinds=[lsp.CodeActionKind.QuickFix, lsp.CodeActionKind.RefactorExtract]))
+def code_action(ls: FilmServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+    state = ls.state(params.text_document.uri)
+    if state is None:
+        return []
+    checked, source = state
+    module = checked.program.modules.get(source.name)
+    return actions.code_actions(checked.program, checked.diagnostics, source, module,
+                                params.range)
+
+
+@server.command(commands.EXPLAIN)
+def explain_last_build(ls: FilmServer, *args: Any) -> str:
+    """The film's last build, job by job: the film of the document given (its URI)."""
+    uri = args[0] if args and isinstance(args[0], str) else ""
+    path = uri_path(uri) if uri else None
+    if path is None:
+        raise Refused("filmlang.explainLastBuild needs the URI of a .film document")
+    cache = args[1] if len(args) > 1 and isinstance(args[1], str) and args[1] else None
+    return commands.explain_last_build(ls.entry_for(path), Path(cache) if cache else None)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
@@ -393,14 +404,14 @@ def rename(ls: FilmServer, params: lsp.RenameParams) -> lsp.WorkspaceEdit | None
         return None
     checked, occ = named
     if not _renamable(checked, occ):
-        raise ValueError("only characters and let constants declared in this film can be "
+        raise Refused("only characters and let constants declared in this film can be "
                          "renamed")
     if not complete.is_name(params.new_name):
-        raise ValueError(f"'{params.new_name}' is not a name: use letters, digits and _")
+        raise Refused(f"'{params.new_name}' is not a name: use letters, digits and _")
     index = checked.get_index()
     if (occ.kind, params.new_name) in index.defs or (
             occ.kind == analysis.LET and params.new_name in index.lets):
-        raise ValueError(f"there is already a {occ.kind} named '{params.new_name}'")
+        raise Refused(f"there is already a {occ.kind} named '{params.new_name}'")
     changes: dict[str, list[lsp.TextEdit]] = {}
     for o in index.references(occ.kind, occ.name):
         loc = location(checked.program, o.span)

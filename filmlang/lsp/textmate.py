@@ -38,6 +38,7 @@ def grammar() -> dict[str, Any]:
     name = term["NAME"]
     declarations = [
         ("character", "entity.name.type.character.film", "keyword.other.character.film"),
+        ("prop", "entity.name.type.prop.film", "keyword.other.prop.film"),
         ("shottype", "entity.name.type.shot.film", "keyword.other.shottype.film"),
         ("scene", "entity.name.section.scene.film", "keyword.other.scene.film"),
         ("shot", "entity.name.type.shot.film", "keyword.other.shot.film"),

@@ -32,8 +32,8 @@ KEYWORD_VALUES = tuple(sorted({
     *schema.CAMERA_MOVES, *schema.FRAMINGS, *schema.TIMES_OF_DAY, *schema.MOTIONS,
     *schema.SUBTITLES, *schema.VISUAL_BACKENDS, *schema.VOICE_BACKENDS,
     *schema.MUSIC_BACKENDS, "none"}))
-DECLARES = {"character": "class", "shottype": "struct", "scene": "namespace", "shot": "struct",
-            "let": "variable"}
+DECLARES = {"character": "class", "prop": "class", "shottype": "struct", "scene": "namespace",
+            "shot": "struct", "let": "variable"}
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from filmlang.timeline import ShotTiming, Timeline
 LINK = "link@3"
 """The linker's jobs' backend (`filmlang.link.backend`): named, never imported, here."""
 MIX_VERSION = "3"
-PIECE_VERSION = "2"
+PIECE_VERSION = "3"
 STEM_VERSION = "2"
 PIECE_SECONDS = 60.0
 """A scene longer than this is mixed in pieces of this length (from its own start)."""
@@ -104,16 +104,18 @@ def _overlays(timing: ShotTiming, timeline: Timeline, burn: bool) -> dict[str, A
 
 
 def _mouths(ctx: PlanContext, timing: ShotTiming, timeline: Timeline) -> list[dict[str, Any]]:
-    """Lip sync: for each line a subject of the shot speaks, which subject (its index among
-    the still's subjects), the line's frames relative to the shot's start, when its audio
-    starts (seconds from the shot's start) and the speech job that holds the audio."""
+    """Lip sync: for each line a subject of the shot says on screen (not V.O., O.S.), which
+    subject (its index among the still's subjects), the line's frames relative to the
+    shot's start, when its audio starts (seconds from the shot's start) and the speech job
+    that holds the audio."""
     names = {c.name for c in ctx.film.characters}
     subjects = [n for n in timing.shot.subjects if n in names]
     fps = timeline.fps
     t0 = timeline.time(timing.start_frame)
     mouths = []
     for index, lt in enumerate(timing.lines):
-        if lt.line.speaker not in subjects:
+        # A voice-over or an off-screen voice is not said in the picture: no lips move.
+        if lt.line.speaker not in subjects or lt.line.placement != "on":
             continue
         mouths.append({"subject": subjects.index(lt.line.speaker),
                        "first": ir.to_frames(lt.start - t0, fps),
@@ -218,6 +220,27 @@ def _cues(a: Assembly) -> list[AudioCue]:
     return out + beds
 
 
+END_FADE = 0.5
+"""The film's sound fades out over its last half second when its picture does not fade."""
+
+
+def fades(timeline: Timeline) -> list[list[float]]:
+    """The picture's fades, [start, end, from, to] in seconds, which the sound follows; the
+    film's end fades out whatever the picture does."""
+    out: list[list[float]] = []
+    for timing in timeline.shots:
+        if timing.fade_in:
+            out.append([round(timeline.time(timing.start_frame), 6),
+                        round(timeline.time(timing.start_frame + timing.fade_in), 6), 0.0, 1.0])
+        if timing.fade_out:
+            out.append([round(timeline.time(timing.end_frame - timing.fade_out), 6),
+                        round(timeline.time(timing.end_frame), 6), 1.0, 0.0])
+    end = timeline.seconds
+    if timeline.shots and not timeline.shots[-1].fade_out and end > END_FADE:
+        out.append([round(end - END_FADE, 6), round(end, 6), 1.0, 0.0])
+    return out
+
+
 def _windows(a: Assembly, rate: int) -> list[tuple[str, int, int]]:
     """The mix's pieces: (identity, first sample, end sample), a scene each, a long scene
     cut every `PIECE_SECONDS` from its own start."""
@@ -269,15 +292,20 @@ def mix(a: Assembly) -> None:
     cues = [(c, round(c.start * rate),
              math.inf if c.seconds is None else c.seconds * rate + 1) for c in _cues(a)]
     grain = _grain(a, rate)
+    film_fades = [(round(s0 * rate), round(s1 * rate), g0, g1)
+                  for s0, s1, g0, g1 in fades(a.timeline)]
     by_scene = {st.scene.name: st.scene for st in a.timeline.shots}
     pieces = []
     for identity, lo, hi in _windows(a, rate):
         clips = _piece_clips(cues, lo, hi, pad, rate)
+        # The picture's fades within reach, in seconds from the piece's first margin sample.
+        near = [[(f0 - lo + pad) / rate, (f1 - lo + pad) / rate, g0, g1]
+                for f0, f1, g0, g1 in film_fades if f1 >= lo - pad and f0 <= hi + pad]
         scene = by_scene[identity.split(":", 1)[1].rsplit("/", 1)[0]]
         pieces.append(a.ctx.graph.add(Job(
             kind="piece", backend=LINK,
             params={"samples": hi - lo, "margin": pad, "rate": rate, "grain": grain,
-                    "clips": clips, "version": PIECE_VERSION,
+                    "clips": clips, "version": PIECE_VERSION, "fades": near,
                     **({"channels": 1} if config.preview else {})},
             inputs=tuple(dict.fromkeys(c["input"] for c in clips)),
             label=f"mix {identity.split(':', 1)[1]}", identity=identity, origin=scene.origin,
@@ -304,6 +332,7 @@ def stem_mix(a: Assembly, stem: str) -> None:
         kind="stem", backend=LINK,
         params={"clips": [c.params() for c in cues], "seconds": a.timeline.seconds,
                 "loudness": a.ctx.film.loudness, "version": STEM_VERSION, "stem": stem,
+                "fades": fades(a.timeline),
                 **({"rate": PREVIEW_AUDIO_RATE} if config.preview else {})},
         inputs=tuple(dict.fromkeys(c.input for c in cues)),
         label=f"mix {stem} stem", identity=f"stem:{stem}",

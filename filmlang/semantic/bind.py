@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from filmlang.diagnostics import Diagnostic, error
 from filmlang.semantic import schema
 from filmlang.semantic.schema import Context, Param, Prop
-from filmlang.semantic.values import Invalid, Lets, Python, coerce, did_you_mean
+from filmlang.semantic.values import Invalid, Lets, Python, coerce, did_you_mean, fix_to
 from filmlang.source import Span
 from filmlang.syntax import ast
 
@@ -84,7 +84,8 @@ class Binder:
         known = ", ".join(sorted(context.props))
         self.report(error(
             "E0101", f"unknown statement '{name}' {context.inside}", statement.name_span,
-            label="unknown", help=hint or f"{context.where} takes: {known}"))
+            label="unknown", help=hint or f"{context.where} takes: {known}",
+            fixes=[fix_to(statement.name_span, name, list(context.props))]))
 
     def bind(self, statement: ast.Statement, context: Context) -> Bound | None:
         """Bind a property or block to its schema entry; None if it has none here."""
@@ -147,11 +148,13 @@ class Binder:
                 names = [p.name for p in bound.prop.kwargs]
                 hint = did_you_mean(kw.name, names)
                 if names:
-                    help = hint or f"'{bound.name}' takes " + ", ".join(f"{n}=" for n in names)
+                    takes = f"'{bound.name}' takes " + ", ".join(f"{n}=" for n in names)
+                    help = f"{hint}\n{takes}" if hint else takes
                 else:
                     help = f"'{bound.name}' takes no key=value arguments"
                 self.report(error("E0108", f"'{bound.name}' has no argument '{kw.name}'",
-                                  kw.name_span, label="unknown argument", help=help))
+                                  kw.name_span, label="unknown argument", help=help,
+                                  fixes=[fix_to(kw.name_span, kw.name, names)]))
                 continue
             if kw.name in seen:
                 bound.ok = False

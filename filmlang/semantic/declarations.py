@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from filmlang import ir
-from filmlang.diagnostics import error
+from filmlang.diagnostics import Label, error
 from filmlang.semantic import schema
 from filmlang.semantic.templates import Obj
 from filmlang.source import NotReadable, Span, check_regular
 from filmlang.syntax import ast
 
 if TYPE_CHECKING:
+    from filmlang.semantic.bind import Bound
     from filmlang.semantic.checker import Checker
 
 DEFAULT_SHOT_PROMPT = "{{ shot.type | replace('_', ' ') }} shot, {{ scene.setting }}"
@@ -25,6 +27,8 @@ class Declarations:
     def __init__(self, checker: Checker, lets: dict[str, Any]) -> None:
         self.checker = checker
         self.lets = lets
+        self.plain: set[str] = set()
+        """The characters with no `voice` statement: the cast gives them one."""
 
     def context(self, film: ir.Film) -> dict[str, Any]:
         return {**self.lets, "film": Obj("film", film.title, title=film.title, style=film.style)}
@@ -85,10 +89,10 @@ class Declarations:
                 look = checker.render(str(props["look"][0].arg()), context,
                                       props["look"][0].arg_span())
             voice = ir.Voice()
-            if "voice" in props and props["voice"][0].ok:
-                bound = props["voice"][0]
-                options = {k: v for k, v in bound.kwargs.items() if v is not None}
-                voice = ir.Voice(name=str(bound.arg() or ""), **options)
+            if "voice" not in props:
+                self.plain.add(name)
+            elif props["voice"][0].ok:
+                voice = self._voice(props["voice"][0], declared.module)
             color = None
             if "color" in props and props["color"][0].ok:
                 color = str(props["color"][0].arg())
@@ -109,6 +113,44 @@ class Declarations:
                                             props["reference"][0].arg_span(), declared.module)
             out[name] = ir.Character(name=name, look=look, voice=voice, reference=reference,
                                      color=color, seed=seed, origin=statement.span)
+        return out
+
+    def _voice(self, bound: Bound, module: str) -> ir.Voice:
+        """A `voice` statement: a language, or a voice model of one's own (cast.py)."""
+        from filmlang.semantic.cast import model_voice
+
+        options = {k: v for k, v in bound.kwargs.items() if v is not None}
+        name = str(bound.arg() or "")
+        model = model_voice(self.checker.program, name, bound.arg_span(), module,
+                            self.checker.report)
+        if model is not None:
+            return ir.Voice(model=model, **options)
+        return ir.Voice(name=name, **options)
+    def props(self, characters: dict[str, ir.Character]) -> dict[str, ir.Prop]:
+        """`prop NAME { look "..." }`, checked like a character; its drawn kind from its
+        name and look (a look that names no prop of the library draws a box)."""
+        from filmlang.semantic.staging import PROP_WORDS
+
+        checker = self.checker
+        out: dict[str, ir.Prop] = {}
+        for name, declared in checker.scope.props.items():
+            statement = declared.statement
+            if name in characters:
+                self.checker.report(error(
+                    "E0105", f"'{name}' is declared as a character and as a prop",
+                    statement.args[0].span, label="declared again here",
+                    notes=[Label(span=characters[name].origin, message="the character")],
+                    help="give the prop another name, like " + name + "_PROP"))
+                continue
+            props = checker.bind_all(body_of(statement), schema.PROP)
+            look = ""
+            if "look" in props and props["look"][0].ok:
+                look = str(props["look"][0].arg())
+            words = [w.lower() for w in re.findall(r"[A-Za-z]+", f"{look} {name}")]
+            kinds = [PROP_WORDS[w] for w in words if w in PROP_WORDS]
+            # The last prop word of the look is its noun: "brass storm lantern".
+            kind = kinds[-1] if kinds else "box"
+            out[name] = ir.Prop(name=name, look=look, kind=kind, origin=statement.span)
         return out
 
     def _reference(self, text: Any, span: Span, module: str) -> str | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from filmlang import resources
-from filmlang.diagnostics import Diagnostic, Label, error
+from filmlang.diagnostics import Diagnostic, Edit, Fix, Label, error, replace_with
 from filmlang.semantic.values import suggest
 from filmlang.source import NotReadable, SourceFile, Span, check_regular, read_source
 from filmlang.syntax import ast
@@ -182,10 +182,30 @@ class _Loader:
             hint = f'did you mean "std/{best}"?' if best else ""
             self.program.diagnostics.append(error(
                 "E0401", f'there is no standard module "{text}"', at.span,
+                fixes=[replace_with(at.span, f'"std/{best}"') if best else None],
                 label="not in the standard library",
                 help=hint or "the standard modules are: "
                 + ", ".join(f'"std/{k}"' for k in known)))
         return None
+
+    def copy_in(self, literal: ast.StringValue, source: Path, importer: Path) -> Fix | None:
+        """E0403's fix: a copy of the file in the film's folder, and the path changed to it.
+        None when it cannot be read, or the folder has a file of that name already."""
+        if not source.name.endswith(".film") and not source.is_file():
+            source = source.with_name(source.name + ".film")
+        target = self.program.root / source.name
+        if target.exists() or target.is_symlink():
+            return None
+        try:
+            text = read_source(source).decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+        written = os.path.relpath(target, importer.parent)
+        if not literal.value.strip().endswith(".film"):
+            written = written.removesuffix(".film")
+        return Fix(title=f"Copy {source.name} into the film's folder",
+                   edits=(Edit(create=str(target), text=text),
+                          Edit(span=literal.span, text=f'"{written}"')))
 
     def resolve(self, name: str, directive: ast.Import | ast.Include
                 ) -> tuple[Path, str, bool] | None:
@@ -207,6 +227,7 @@ class _Loader:
             self.program.diagnostics.append(error(
                 "E0403", f'"{text}" is outside the film\'s folder', literal.span,
                 label="leaves the film's folder",
+                fixes=[self.copy_in(literal, candidate, source.path)],
                 help="move the file into the film's folder, or build with --allow-outside"))
             return None
         path = candidate
@@ -229,6 +250,7 @@ class _Loader:
             self.program.diagnostics.append(error(
                 "E0403", f'"{text}" leads outside the film\'s folder, to {real}', literal.span,
                 label="a link that leaves the film's folder",
+                fixes=[self.copy_in(literal, real, source.path)],
                 help="copy the file into the film's folder, or build with --allow-outside"))
             return None
         if not path.is_file():
@@ -239,6 +261,7 @@ class _Loader:
             hint = f'did you mean "{folder_part}{best}"?' if best else ""
             self.program.diagnostics.append(error(
                 "E0401", f'cannot find "{text}"', literal.span,
+                fixes=[replace_with(literal.span, f'"{folder_part}{best}"') if best else None],
                 label=f"no {path.name} in {_shown(folder, root)}",
                 help=hint or "paths are relative to the file that names them; "
                              "the standard library is std/NAME"))

@@ -6,8 +6,9 @@ checker-made spans move with the scene's statement (see `Scenes._scene`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel
 
@@ -15,6 +16,161 @@ from filmlang import ir
 from filmlang.diagnostics import Diagnostic
 from filmlang.source import Span
 from filmlang.syntax import ast
+
+EVERY = "\0every"
+"""In a set of characters used: the whole table was read (iterated, listed, counted)."""
+
+V = TypeVar("V")
+
+
+LET = "let:"
+"""In a set of names used: the prefix of a `let` constant's name (`let:town`)."""
+
+
+def exists(name: str) -> str:
+    """In a set of names used: only whether `name` is declared was read."""
+    return "?" + name
+
+
+class Watched(dict[str, V]):
+    """The film's characters, noting which a check reads while `uses` is a set: `NAME` for
+    its declaration read, `?NAME` for only asking whether there is one (a name not declared
+    too); reading the whole table notes `EVERY`."""
+
+    uses: set[str] | None = None
+    prefix = ""
+    """Put before the names noted: `LET` for the table of `let` constants."""
+
+    def __contains__(self, key: object) -> bool:
+        if self.uses is not None and isinstance(key, str):
+            self.uses.add(exists(self.prefix + key))
+        return dict.__contains__(self, key)
+
+    def __getitem__(self, key: str) -> V:
+        if self.uses is not None:
+            self.uses.add(self.prefix + key)
+        return dict.__getitem__(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if self.uses is not None:
+            self.uses.add(self.prefix + key)
+        return dict.get(self, key, default)
+
+    def _every(self) -> None:
+        if self.uses is not None:
+            self.uses.add(EVERY)
+
+    def __iter__(self) -> Iterator[str]:
+        self._every()
+        return dict.__iter__(self)
+
+    def keys(self) -> Any:
+        self._every()
+        return dict.keys(self)
+
+    def values(self) -> Any:
+        self._every()
+        return dict.values(self)
+
+    def items(self) -> Any:
+        self._every()
+        return dict.items(self)
+
+    def __len__(self) -> int:
+        self._every()
+        return dict.__len__(self)
+
+
+class WatchedLets(Watched[V]):
+    prefix = LET
+
+
+def watch(tables: list[Any], uses: set[str] | None) -> None:
+    """Note what is read from now on in `uses` (None: stop noting): the `Watched` tables,
+    and the names the prompt templates use (a `Templates` with `reads`)."""
+    for table in tables:
+        if isinstance(table, Watched):
+            table.uses = uses
+        elif hasattr(table, "reads"):
+            table.reads = uses
+
+
+def changed_names(before: dict[str, Any], now: dict[str, Any], prefix: str = "") -> set[str]:
+    """The names whose declaration differs (added, removed, changed; `?NAME` too for those
+    added or removed); `EVERY` too when the table's order changed, which a check that read
+    the whole table could see."""
+    changed = {prefix + name for name in before.keys() | now.keys()
+               if before.get(name) != now.get(name)}
+    changed.update(exists(prefix + name) for name in before.keys() ^ now.keys())
+    if list(before) != list(now):
+        changed.add(EVERY)
+    return changed
+
+
+def still_valid(uses: frozenset[str], changed: set[str]) -> bool:
+    """A result that read `uses` is still right after `changed` characters changed."""
+    if not changed:
+        return True
+    return EVERY not in uses and uses.isdisjoint(changed)
+
+
+class Prompting(NamedTuple):
+    """What a shot's prompt is rendered from, besides the scene's context and the characters
+    (`Shots.prompt`): kept to render it again when only a character's look changed."""
+
+    subjects: tuple[str, ...]
+    type: str
+    camera: str
+    action: tuple[str, Span] | None
+    """The action's template and where it is written."""
+    base: tuple[str, Span]
+    """The prompt's template (the shot's own, or its shot type's) and where it is written."""
+    time: str
+    style: str
+
+
+@dataclass
+class ShotMemo:
+    """One shot's check inside a remembered scene: reused when its scene is checked again
+    because characters it did not read changed; only its prompt rendered again when the
+    characters it read changed but were read only by its prompt's templates."""
+
+    statement: ast.Property | ast.Block
+    key: tuple[Any, ...]
+    shot: ir.Shot | None
+    diagnostics: list[Diagnostic]
+    uses: frozenset[str]
+    start: int
+    end: int
+    line: int
+    """Where the statement was when the spans the checker made were last moved."""
+    outside: frozenset[str] = frozenset({EVERY})
+    """The characters read outside the prompt's rendering."""
+    prompting: Prompting | None = None
+    rendered: tuple[int, int] = (0, 0)
+    """The diagnostics (from, to) that rendering the prompt made."""
+    spans: list[Span] | None = None
+
+    def move(self) -> None:
+        """Shift the spans the checker made for this shot as its statement moved."""
+        now = self.statement.span
+        d_offset, d_line = now.start - self.start, now.line - self.line
+        if not d_offset and not d_line:
+            return
+        if self.spans is None:
+            self.spans = made_spans(self.statement, (self.shot, self.prompting),
+                                    self.diagnostics, self.start, self.end)
+        _shift(self.spans, d_offset, d_line)
+        self.start, self.end, self.line = now.start, now.end, now.line
+
+
+def _shift(spans: list[Span], d_offset: int, d_line: int) -> None:
+    for made in spans:
+        state = made.__dict__
+        state["start"] += d_offset
+        state["end"] += d_offset
+        state["line"] += d_line
+        state["end_line"] += d_line
 
 
 @dataclass
@@ -33,6 +189,15 @@ class Remembered:
     spans: list[Span] | None = None
     """Spans the checker made inside the scene, found when it first moves; the AST's own
     spans are moved by the incremental parser."""
+    uses: frozenset[str] = frozenset({EVERY})
+    """The characters the scene's check read: it stays right while none of them changes."""
+    shots: dict[int, ShotMemo] = field(default_factory=dict)
+    """Its shots' checks, by their statement's id."""
+    outside: frozenset[str] = frozenset({EVERY})
+    """The characters read outside its shots' prompts: while none of them changes, the
+    scene is its last check with some shots' prompts rendered again (`Scenes._patch`)."""
+    context: dict[str, Any] | None = None
+    """The templates' context its shots were checked in."""
 
     def move(self) -> None:
         """Shift the checker's spans as the scene's statement moved; columns do not change."""
@@ -41,15 +206,14 @@ class Remembered:
         if not d_offset and not d_line:
             return
         if self.spans is None:
-            self.spans = made_spans(self.statement, self.scene, self.diagnostics,
-                                     self.start, self.end)
-        for made in self.spans:
-            state = made.__dict__
-            state["start"] += d_offset
-            state["end"] += d_offset
-            state["line"] += d_line
-            state["end_line"] += d_line
+            self.spans = made_spans(self.statement, (self.scene, [
+                (m.shot, m.prompting) for m in self.shots.values()]), self.diagnostics,
+                self.start, self.end)
+        _shift(self.spans, d_offset, d_line)
         self.start, self.end, self.line = now.start, now.end, now.line
+        for shot in self.shots.values():  # their spans moved with the scene's
+            where = shot.statement.span
+            shot.start, shot.end, shot.line = where.start, where.end, where.line
 
 
 @dataclass
@@ -63,11 +227,20 @@ class SceneMemo:
     statement and its inputs are the same as last time, the last result is used again, its
     diagnostics reported again and the spans the checker made moved as the scene moved.
     The scene's name (declared twice?) and its joins to its neighbours are checked afresh.
+
+    Characters are a finer input: each scene (and each of its shots) records the characters
+    its check read (`Watched`), so an edit of one character's `look` checks again only the
+    shots that show or name that character, and reuses the rest of their scenes.
     """
 
-    films: dict[str, tuple[Any, dict[int, Remembered]]] = field(default_factory=dict)
+    films: dict[str, tuple[Any, dict[str, Any], dict[int, Remembered]]] = field(
+        default_factory=dict)
+    """entry -> (the declarations but characters and lets, the characters and lets by
+    value, the scenes remembered)."""
     hits: int = 0
     misses: int = 0
+    patched: int = 0
+    """Scenes reused with some shots' prompts rendered again (not counted as misses)."""
 
 
 _LEAVES = frozenset({str, int, float, bool, type(None)})
@@ -91,7 +264,7 @@ def _all_spans(value: object, out: dict[int, Span]) -> None:
             push(item.values())
 
 
-def made_spans(statement: ast.Property | ast.Block, scene: ir.Scene | None,
+def made_spans(statement: ast.Property | ast.Block, scene: object,
                 diagnostics: list[Diagnostic], start: int, end: int) -> list[Span]:
     """The spans in a scene's results that the checker made (not the AST's own) inside the
     statement, which stood at start..end when they were made."""

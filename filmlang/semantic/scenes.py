@@ -9,6 +9,7 @@ than its shots) is checked now.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from filmlang import ir
@@ -16,8 +17,18 @@ from filmlang.diagnostics import Label, error, warning
 from filmlang.semantic import schema
 from filmlang.semantic.bind import Bound
 from filmlang.semantic.declarations import body_of, prompt_span
+from filmlang.semantic.files import audio_file, is_file_name
 from filmlang.semantic.headings import Heading, parse_heading
-from filmlang.semantic.scene_memo import Remembered, SceneMemo
+from filmlang.semantic.scene_memo import (
+    LET,
+    Remembered,
+    SceneMemo,
+    Watched,
+    WatchedLets,
+    changed_names,
+    still_valid,
+    watch,
+)
 from filmlang.semantic.shots import Shots
 from filmlang.semantic.templates import Obj
 from filmlang.semantic.transitions import Joins, Transition
@@ -37,10 +48,23 @@ class Scenes:
         self.character_objs = {name: Obj(name, name, name=name, look=c.look)
                                for name, c in characters.items()}
         self.memo: SceneMemo | None = checker.scene_memo
+        self.watched: list[Any] = []
+        if self.memo is not None:  # note which characters and lets each scene and shot reads
+            self.characters = Watched(characters)
+            self.character_objs = Watched(self.character_objs)
+            scope_lets: WatchedLets[ast.Let] = WatchedLets(checker.scope.lets)
+            checker.scope.lets = checker.binder.lets.values = scope_lets
+            self.watched = [self.characters, self.character_objs, scope_lets,
+                            checker.templates]
         self.joins = Joins(checker, film)
-        self.shots = Shots(checker, film, characters, shottypes, self.character_objs)
+        self.shots = Shots(checker, film, self.characters, shottypes, self.character_objs)
+        self.shots.watched = self.watched
         self._old: dict[int, Remembered] = {}
         self._new: dict[int, Remembered] = {}
+        self._changed: set[str] = set()
+        self._context: dict[str, Any] | None = None
+        """The templates' context of the scene being checked (for `Remembered`)."""
+        """The characters changed since the last check (see `scene_memo.still_valid`)."""
 
     def report(self, diagnostic: Any) -> None:
         self.checker.report(diagnostic)
@@ -53,22 +77,29 @@ class Scenes:
         program = self.checker.program
         entry = f"{program.root}\0{program.entry}"  # entries are named from their folder
         environment = self._environment()
+        names: dict[str, dict[str, Any]] = {
+            "characters": {name: c.model_dump(exclude={"origin"})  # no scene reads where
+                           for name, c in dict.items(self.characters)},
+            "lets": {name: (self.lets.get(name), let.model_dump())
+                     for name, let in dict.items(self.checker.scope.lets)}}
         known = self.memo.films.get(entry)
-        self._old = known[1] if known is not None and known[0] == environment else {}
+        self._old = known[2] if known is not None and known[0] == environment else {}
+        self._changed = set() if known is None else changed_names(
+            known[1]["characters"], names["characters"]) | changed_names(
+            known[1]["lets"], names["lets"], LET)
         self._new = {}
-        scenes = self._build(items)
-        self.memo.films[entry] = (environment, self._new)
-        return scenes
+        try:
+            return self._build(items)
+        finally:
+            self.memo.films[entry] = (environment, names, self._new)
 
     def _environment(self) -> Any:
-        """By value, all a scene's check reads besides its own statement (see SceneMemo)."""
+        """By value, all a scene's check reads besides its own statement and the characters
+        (see SceneMemo)."""
         return (
             self.film.model_dump(),
-            [(n, c.model_dump()) for n, c in self.characters.items()],
             [(n, t.model_dump(), prompt_span(self.checker, t).model_dump())
              for n, t in self.shottypes.items()],
-            list(self.lets.items()),
-            [(n, let.model_dump()) for n, let in self.checker.scope.lets.items()],
         )
 
     def _build(self, items: list[Item]) -> list[ir.Scene]:
@@ -129,21 +160,84 @@ class Scenes:
         if self.memo is None:
             return self._scene_body(statement, previous_time, name, name_value)
         remembered = self._old.get(id(statement))
-        if remembered is not None and remembered.statement is statement \
-                and remembered.previous_time == previous_time:
+        same = remembered is not None and remembered.statement is statement \
+            and remembered.previous_time == previous_time
+        if remembered is not None and same and still_valid(remembered.uses, self._changed):
             remembered.move()
             self.checker.diagnostics.extend(remembered.diagnostics)
             self._new[id(statement)] = remembered
             self.memo.hits += 1
             return remembered.scene
+        if remembered is not None and same and self._patch(remembered):
+            self.memo.patched += 1
+            return self._new[id(statement)].scene
         self.memo.misses += 1
         mark = len(self.checker.diagnostics)
-        scene = self._scene_body(statement, previous_time, name, name_value)
+        uses: set[str] = set()
+        self.shots.old = remembered.shots if remembered is not None and same else {}
+        self.shots.new = {}
+        self.shots.changed = self._changed
+        self.shots.prompt_reads = set()
+        self._context = None
+        self._watch(uses)
+        try:
+            scene = self._scene_body(statement, previous_time, name, name_value)
+        finally:
+            self._watch(None)
         made = self.checker.diagnostics[mark:]
         where = statement.span
-        self._new[id(statement)] = Remembered(statement, previous_time, scene, made,
-                                               where.start, where.end, where.line)
+        self._new[id(statement)] = Remembered(
+            statement, previous_time, scene, made, where.start, where.end, where.line,
+            uses=frozenset(uses | self.shots.prompt_reads), shots=self.shots.new,
+            outside=frozenset(uses), context=self._context)
         return scene
+
+    def _patch(self, old: Remembered) -> bool:
+        """The scene as last checked, with the prompts of the shots whose characters changed
+        rendered again: when only those prompts read the changed characters, and rendering
+        them makes no diagnostic (then the scene is checked again). True when done."""
+        changed = self._changed
+        if old.scene is None or old.context is None or not still_valid(old.outside, changed):
+            return False
+        stale = [m for m in old.shots.values() if not still_valid(m.uses, changed)]
+        if any(m.prompting is None or not still_valid(m.outside, changed)
+               or m.rendered[0] != m.rendered[1] for m in stale):
+            return False
+        old.move()
+        context = {**self.lets, "film": old.context["film"], "characters": self.character_objs,
+                   "scene": old.context["scene"]}  # as `_scene_body` makes it
+        diagnostics = self.checker.diagnostics
+        mark = len(diagnostics)
+        shots = list(old.scene.shots)
+        place = {id(shot.origin): n for n, shot in enumerate(shots)}
+        memos = dict(old.shots)
+        for memo in stale:
+            assert memo.prompting is not None
+            inside: set[str] = set()
+            self._watch(inside)
+            try:
+                action, prompt = self.shots.prompt(memo.prompting, context)
+            finally:
+                self._watch(None)
+            if len(diagnostics) != mark:  # a template fails now: check the scene again
+                del diagnostics[mark:]
+                return False
+            update = {"action": action, "prompt": prompt}
+            n = place.get(id(memo.statement.span))
+            if n is not None:
+                shots[n] = shots[n].model_copy(update=update)
+            memos[id(memo.statement)] = replace(
+                memo, shot=memo.shot.model_copy(update=update) if memo.shot else None,
+                uses=memo.outside | inside)
+        diagnostics.extend(old.diagnostics)
+        uses = old.outside.union(*(m.uses for m in memos.values()))
+        self._new[id(old.statement)] = replace(
+            old, scene=old.scene.model_copy(update={"shots": tuple(shots)}), uses=uses,
+            shots=memos)
+        return True
+
+    def _watch(self, uses: set[str] | None) -> None:
+        watch(self.watched, uses)
 
     def _scene_body(self, statement: ast.Property | ast.Block, previous_time: str, name: str,
                     name_value: ast.NameValue) -> ir.Scene | None:
@@ -201,9 +295,13 @@ class Scenes:
         ambience = None
         if "ambience" in values and values["ambience"].arg() is not None:
             bound = values["ambience"]
-            ambience = ir.Ambience(name=str(bound.arg()), origin=bound.span,
+            text = str(bound.arg())
+            file = audio_file(checker, text, bound.arg_span(), "ambience") \
+                if is_file_name(text) else None
+            ambience = ir.Ambience(name=text, origin=bound.span, file=file,
                                    **{k: v for k, v in bound.kwargs.items() if v is not None})
         motion = str(values["motion"].arg()) if "motion" in values else self.film.motion
+        self._context = context
         shots = self._sequence(sequence, name, context, style, motion, time)
         if not shots:
             if isinstance(statement, ast.Block) and not any(
@@ -217,11 +315,30 @@ class Scenes:
                                   label="no { } block",
                                   help=f"give the scene a block: scene {name} {{ shot wide 4s }}"))
             return None
+        place = self._place(heading, setting, statement, values)
         return ir.Scene(
             name=name, heading=heading_text, interior=heading.interior,
             location=heading.location, time=time,
-            setting=setting, music=music, ambience=ambience, style=style, shots=tuple(shots),
-            origin=statement.span)
+            setting=setting, music=music, ambience=ambience, style=style, place=place,
+            shots=tuple(shots), origin=statement.span)
+
+    def _place(self, heading: Heading, setting: str, statement: ast.Property | ast.Block,
+               values: dict[str, Bound]) -> str:
+        """The kind of place the heading or setting names; a hint when they name none."""
+        from filmlang.semantic.places import KNOWN_PLACES, place_of
+
+        place = place_of(heading.location, setting, heading.interior)
+        if place or not (heading.location or setting).strip():
+            return place
+        span = values["setting"].arg_span() if "setting" in values else \
+            statement.args[1].span if len(statement.args) > 1 else statement.name_span
+        where = "an interior" if heading.interior else "an exterior" \
+            if heading.interior is False else "a plain place"
+        self.report(warning(
+            "W0006", "the animatic does not know this place; it paints " + where,
+            span, label="no known place named",
+            help=f"name a place it knows in the heading or setting: {KNOWN_PLACES}"))
+        return place
 
     def _time(self, props: dict[str, list[Bound]], heading: Heading, previous: str,
               statement: ast.Property | ast.Block) -> str:

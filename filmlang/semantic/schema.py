@@ -22,6 +22,8 @@ SOUNDS = ("thunder", "door", "footsteps", "knock", "bell", "glass", "splash")
 VISUAL_BACKENDS = ("procedural", "diffusers")
 VOICE_BACKENDS = ("piper", "espeak", "coqui")
 MUSIC_BACKENDS = ("synth", "soundfont")
+GENDERS = ("female", "male", "neutral")
+AGES = ("child", "young", "adult", "old")
 FITS = ("hold", "loop", "speed")
 """How a video picture fills a shot longer than it: hold its last frame, loop it, or play
 it faster or slower to last exactly the shot."""
@@ -42,6 +44,8 @@ class Param:
     required: bool = True
     describe: str = ""
     """How to write it, for messages: 'a duration like 4s'."""
+    files: bool = False
+    """A string with `choices` may instead name a file ("sounds/gull.wav")."""
 
 
 @dataclass(frozen=True)
@@ -129,10 +133,18 @@ CHARACTER = Context("character", "a character block", {p.name: p for p in (
         _p("rate", "number", min=80, max=400, required=False),
         _p("variant", "string", required=False),
         _p("volume", "number", required=False, **_VOLUME),
-    ), doc="voice or language, with pitch= rate= variant= volume="),
+        _p("gender", "enum", choices=GENDERS, required=False),
+        _p("age", "enum", choices=AGES, required=False),
+        _p("speaker", "string", required=False),
+    ), doc="a language, a Piper .onnx file or coqui:FOLDER, with pitch= rate= variant= "
+           "volume= gender= age= speaker="),
     Prop("reference", (_p("reference", "path"),), doc="an image that fixes the appearance"),
     Prop("color", (_p("color", "color"),), doc='the colour in previews, "#rrggbb"'),
     Prop("seed", (_p("seed", "int", **_SEED),), doc="the character's own seed"),
+)})
+
+PROP = Context("prop", "a prop block", {p.name: p for p in (
+    Prop("look", (_p("look", "string"),), doc="how the prop looks: it is drawn from the words"),
 )})
 
 SHOTTYPE = Context("shottype", "a shottype block", {p.name: p for p in (
@@ -152,9 +164,9 @@ SCENE = Context("scene", "a scene", {p.name: p for p in (
         _p("key", "key", required=False),
         _p("volume", "number", required=False, **_VOLUME),
     ), doc="a mood with tempo= key= volume=, or none"),
-    Prop("ambience", (_p("ambience", "string_or_none", choices=AMBIENCES),), kwargs=(
+    Prop("ambience", (_p("ambience", "string_or_none", choices=AMBIENCES, files=True),), kwargs=(
         _p("volume", "number", required=False, **_VOLUME),
-    ), doc="a sound bed (rain, wind, sea, city, forest, room ...) or none"),
+    ), doc="a sound bed (rain, wind, sea, city, forest, room ...), a file, or none"),
     Prop("style", (_p("style", "string"),), doc="added to the film's style"),
     Prop("motion", (_p("motion", "enum", choices=MOTIONS),), doc="camera or generative"),
     Prop("shot", repeatable=True, block="shot", doc="shot TYPE SUBJECT* [DURATION]"),
@@ -171,10 +183,15 @@ SHOT = Context("shot", "a shot", {p.name: p for p in (
         _p("at", "duration", required=False, **_OFFSET),
         _p("for", "duration", required=False, **_DURATION),
     ), repeatable=True, doc="text on screen, with at= and for="),
-    Prop("sound", (_p("sound", "string", choices=SOUNDS),), kwargs=(
+    Prop("sound", (_p("sound", "string", choices=SOUNDS, files=True),), kwargs=(
         _p("at", "duration", required=False, **_OFFSET),
         _p("volume", "number", required=False, **_VOLUME),
-    ), repeatable=True, doc="a sound effect, with at= and volume="),
+    ), repeatable=True, doc="a sound effect or a sound file, with at= and volume="),
+    Prop("music", (_p("mood", "string"),), kwargs=(
+        _p("tempo", "number", min=20, max=300, required=False),
+        _p("key", "key", required=False),
+        _p("volume", "number", required=False, **_VOLUME),
+    ), doc="the music from this shot on, with tempo= key= volume="),
     Prop("pause", (_p("pause", "duration", **_OFFSET),), repeatable=True,
          doc="silence between dialogue lines"),
     Prop("picture", (_p("picture", "path"),), kwargs=(
@@ -189,6 +206,8 @@ TOP = Context("top", "the top level", {p.name: p for p in (
     Prop("film", (_p("title", "string"),), block="film", doc="the film's settings"),
     Prop("character", (_p("name", "name"),), block="character", repeatable=True,
          doc="a character"),
+    Prop("prop", (_p("name", "name"),), block="prop", repeatable=True,
+         doc="a prop, drawn and named in actions"),
     Prop("shottype", (_p("name", "name"),), block="shottype", repeatable=True,
          doc="a kind of shot"),
     Prop("scene", (_p("name", "name"), _p("heading", "string", required=False)),
@@ -196,11 +215,12 @@ TOP = Context("top", "the top level", {p.name: p for p in (
     *(_transition(t) for t in TRANSITIONS),
 )})
 
-CONTEXTS: dict[str, Context] = {c.name: c for c in (TOP, FILM, CHARACTER, SHOTTYPE, SCENE, SHOT)}
+CONTEXTS: dict[str, Context] = {c.name: c for c in (TOP, FILM, CHARACTER, PROP, SHOTTYPE,
+                                                      SCENE, SHOT)}
 
 # Where a misplaced statement belongs, for the help line: every place, likeliest first.
 HOME: dict[str, list[str]] = {}
-for _context in (SHOT, SCENE, CHARACTER, FILM, SHOTTYPE, TOP):
+for _context in (SHOT, SCENE, CHARACTER, PROP, FILM, SHOTTYPE, TOP):
     for _name in _context.props:
         HOME.setdefault(_name, []).append(_context.where)
 for _name in ("import", "include", "let"):

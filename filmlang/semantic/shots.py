@@ -10,12 +10,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from filmlang import ir
-from filmlang.diagnostics import Label, error
+from filmlang.diagnostics import Edit, Fix, Label, error, point, warning
 from filmlang.semantic import pictures, schema
 from filmlang.semantic.bind import Bound
+from filmlang.semantic.cast import parenthetical
 from filmlang.semantic.declarations import body_of, prompt_span
+from filmlang.semantic.files import audio_file, is_file_name
+from filmlang.semantic.scene_memo import Prompting, ShotMemo, Watched, still_valid, watch
 from filmlang.semantic.templates import Obj
-from filmlang.semantic.values import did_you_mean, shown
+from filmlang.semantic.values import did_you_mean, fix_to, shown
 from filmlang.syntax import ast
 
 if TYPE_CHECKING:
@@ -35,11 +38,140 @@ class Shots:
         self.characters = characters
         self.shottypes = shottypes
         self.character_objs = character_objs
+        self.old: dict[int, ShotMemo] = {}
+        """The language server's: the shots of the last check of the scene being checked."""
+        self.new: dict[int, ShotMemo] = {}
+        self.changed: set[str] = set()
+        self.prompting: Prompting | None = None
+        """The last fresh shot's: what its prompt was rendered from, what it read before,
+        and the diagnostics rendering it made (for `ShotMemo`)."""
+        self.inside: frozenset[str] = frozenset()
+        self.prompt_reads: set[str] = set()
+        self.watched: list[Any] = []
+        """What `_watch` notes the reads of (`scene_memo.watch`)."""
+        """The characters the prompts of the scene being checked read."""
+        self.rendered: tuple[int, int] = (0, 0)
+        self.prop_names = {p.name: p.kind for p in film.props}
+        self._head_props: list[str] = []
 
     def report(self, diagnostic: Any) -> None:
         self.checker.report(diagnostic)
 
     def shot(self, statement: ast.Property | ast.Block, scene: str, index: int,
+             context: dict[str, Any], style: str, motion: str, time: str) -> ir.Shot | None:
+        """The shot's check; in the language server, the last one while all it read is
+        unchanged (its scene is checked again because other characters changed)."""
+        table = self.characters
+        if not isinstance(table, Watched) or table.uses is None:
+            return self._shot(statement, scene, index, context, style, motion, time)
+        scene_obj = context.get("scene")
+        key = (scene, index, style, motion, time,
+               tuple(scene_obj._fields.items()) if isinstance(scene_obj, Obj) else None)
+        outer = table.uses
+        remembered = self.old.get(id(statement))
+        if remembered is not None and remembered.statement is statement \
+                and remembered.key == key:
+            if still_valid(remembered.uses, self.changed):
+                remembered.move()
+                self.checker.diagnostics.extend(remembered.diagnostics)
+                outer.update(remembered.outside)
+                self.prompt_reads.update(remembered.uses)
+                self.new[id(statement)] = remembered
+                return remembered.shot
+            if remembered.prompting is not None and _plain(remembered.prompting.action) \
+                    and still_valid(remembered.outside, self.changed):
+                return self._prompt_again(remembered, context, outer)
+        mark = len(self.checker.diagnostics)
+        uses: set[str] = set()
+        self._watch(uses)
+        self.prompting, self.rendered, self.inside = None, (mark, mark), frozenset()
+        try:
+            shot = self._shot(statement, scene, index, context, style, motion, time)
+        finally:
+            self._watch(outer)
+        everything = frozenset(uses) | self.inside  # the prompt's reads went to `inside`
+        outer.update(uses)
+        self.prompt_reads.update(self.inside)
+        where = statement.span
+        self.new[id(statement)] = ShotMemo(
+            statement, key, shot, self.checker.diagnostics[mark:], everything,
+            where.start, where.end, where.line, outside=frozenset(uses),
+            prompting=self.prompting,
+            rendered=(self.rendered[0] - mark, self.rendered[1] - mark))
+        return shot
+
+    def _prompt_again(self, remembered: ShotMemo, context: dict[str, Any], outer: set[str]
+                      ) -> ir.Shot | None:
+        """A remembered shot whose characters changed only for its prompt's templates: its
+        prompt rendered again, the rest of its check (and its other diagnostics) kept."""
+        assert remembered.prompting is not None
+        remembered.move()
+        before, after = remembered.rendered
+        diagnostics = self.checker.diagnostics
+        diagnostics.extend(remembered.diagnostics[:before])
+        mark = len(diagnostics)
+        inside: set[str] = set()
+        self._watch(inside)
+        try:
+            action, prompt = self.prompt(remembered.prompting, context)
+        finally:
+            self._watch(outer)
+        rendered = diagnostics[mark:]
+        diagnostics.extend(remembered.diagnostics[after:])
+        shot = remembered.shot
+        if shot is not None:
+            shot = shot.model_copy(update={"action": action, "prompt": prompt})
+        uses = remembered.outside | inside
+        outer.update(remembered.outside)
+        self.prompt_reads.update(inside)
+        where = remembered.statement.span
+        self.new[id(remembered.statement)] = ShotMemo(
+            remembered.statement, remembered.key, shot,
+            [*remembered.diagnostics[:before], *rendered, *remembered.diagnostics[after:]],
+            uses, where.start, where.end, where.line, outside=remembered.outside,
+            prompting=remembered.prompting, rendered=(before, before + len(rendered)),
+            # The same spans as before (the copy shares them), unless rendering made new
+            # diagnostics: then they are found again when the shot next moves.
+            spans=None if rendered else remembered.spans)
+        return shot
+
+    def _prompt_watched(self, prompting: Prompting, context: dict[str, Any]) -> tuple[str, str]:
+        """`prompt`, noting for the language server what it read and reported apart from
+        the rest of the shot's check."""
+        table = self.characters
+        if not isinstance(table, Watched) or table.uses is None:
+            return self.prompt(prompting, context)
+        outer = table.uses
+        inside: set[str] = set()
+        start = len(self.checker.diagnostics)
+        self.prompting = prompting
+        self._watch(inside)
+        try:
+            return self.prompt(prompting, context)
+        finally:
+            self._watch(outer)
+            self.inside = frozenset(inside)
+            self.rendered = (start, len(self.checker.diagnostics))
+
+    def prompt(self, prompting: Prompting, context: dict[str, Any]) -> tuple[str, str]:
+        """The shot's action and prompt, rendered in the scene's `context`."""
+        subjects, type_name, camera = prompting.subjects, prompting.type, prompting.camera
+        subject_objs = [self.character_objs[s] for s in subjects if s in self.character_objs]
+        shot_context = {**context, "subjects": subject_objs,
+                        "shot": Obj("shot", type_name, type=type_name, camera=camera, action="")}
+        action = ""
+        if prompting.action is not None:
+            action = self.checker.render(prompting.action[0], shot_context, prompting.action[1])
+        shot_context["shot"] = Obj("shot", type_name, type=type_name, camera=camera, action=action)
+        base = self.checker.render(prompting.base[0], shot_context, prompting.base[1])
+        parts = [base, action, prompting.time, self.film.style, prompting.style]
+        prompt = ", ".join(p.strip().strip(",").strip() for p in parts if p and p.strip())
+        return action, prompt
+
+    def _watch(self, uses: set[str] | None) -> None:
+        watch(self.watched, uses)
+
+    def _shot(self, statement: ast.Property | ast.Block, scene: str, index: int,
               context: dict[str, Any], style: str, motion: str, time: str) -> ir.Shot | None:
         from filmlang.ir import derive_seed
 
@@ -63,6 +195,8 @@ class Shots:
                 self.report(error(
                     "E0101", f"'{child.name}' is a character, and dialogue needs a colon",
                     child.name_span, label="missing ':'",
+                    fixes=[Fix(title="Add the missing ':'", edits=(Edit(span=point(
+                        child.name_span, end=True), text=":"),))],
                     help=f'write: {child.name}: {child.args[0].raw}'))
                 continue
             bound = self.checker.binder.bind(child, schema.SHOT)
@@ -86,22 +220,15 @@ class Shots:
         seed_value = values["seed"][0].arg() if "seed" in values else None
         seed = int(seed_value) if isinstance(seed_value, int | float) else derive_seed(
             self.film.seed, scene, index)
-        subject_objs = [self.character_objs[s] for s in subjects if s in self.character_objs]
-        shot_context = {**context, "subjects": subject_objs,
-                        "shot": Obj("shot", type_name, type=type_name, camera=camera, action="")}
-        action = ""
-        if "action" in values:
-            action = self.checker.render(str(values["action"][0].arg()), shot_context,
-                                         values["action"][0].arg_span())
-        shot_context["shot"] = Obj("shot", type_name, type=type_name, camera=camera, action=action)
-        if "prompt" in values:
-            base = self.checker.render(str(values["prompt"][0].arg()), shot_context,
-                                       values["prompt"][0].arg_span())
-        else:
-            base = self.checker.render(shottype.prompt, shot_context,
-                                       prompt_span(self.checker, shottype))
-        parts = [base, action, time, self.film.style, style]
-        prompt = ", ".join(p.strip().strip(",").strip() for p in parts if p and p.strip())
+        prompting = Prompting(
+            tuple(subjects), type_name, camera,
+            (str(values["action"][0].arg()), values["action"][0].arg_span())
+            if "action" in values else None,
+            (str(values["prompt"][0].arg()), values["prompt"][0].arg_span())
+            if "prompt" in values else (shottype.prompt, prompt_span(self.checker, shottype)),
+            time, style)
+        action, prompt = self._prompt_watched(prompting, context)
+        beats, held = self._staging(action, values, tuple(subjects), lines)
         titles = tuple(self._title(b, duration) for b in values.get("title", []))
         picture = pictures.picture(self.checker, values["picture"][0], duration) \
             if "picture" in values else None
@@ -111,11 +238,48 @@ class Shots:
             duration=duration, frames=ir.to_frames(duration, self.film.fps) if duration else None,
             min_duration=shottype.duration or DEFAULT_SHOT_LENGTH,
             tail=gap if gap is not None and lines else TAIL,
-            camera=camera, framing=shottype.framing, action=action,
+            camera=camera, framing=shottype.framing, action=action, beats=beats, props=held,
             prompt=prompt, seed=seed, motion=shot_motion,
-            titles=titles, sounds=sounds, lines=tuple(lines),
+            titles=titles, sounds=sounds, lines=tuple(lines), music=self._music(values),
             transition_in=ir.Transition(kind="cut", origin=statement.span) if index else None,
             picture=picture, origin=statement.span)
+
+    def _type_fix(self, first: ast.NameValue) -> Fix | None:
+        """E0104's fix: the shot type meant, or `medium` before a character named first."""
+        if first.name in self.characters:
+            return Fix(title=f"Start the shot with its type: shot medium {first.name}",
+                       edits=(Edit(span=point(first.span), text="medium "),))
+        return fix_to(first.span, first.name, list(self.shottypes))
+
+    @staticmethod
+    def _music(values: dict[str, list[Bound]]) -> ir.Music | None:
+        if "music" not in values:
+            return None
+        bound = values["music"][0]
+        return ir.Music(mood=str(bound.arg()), origin=bound.span,
+                        **{k: v for k, v in bound.kwargs.items() if v is not None})
+
+    def _staging(self, action: str, values: dict[str, list[Bound]], subjects: tuple[str, ...],
+                 lines: list[ir.Line]) -> tuple[tuple[ir.Beat, ...], tuple[str, ...]]:
+        """The action's and parentheticals' beats, the props shown; hints at unknown verbs."""
+        from filmlang.semantic.staging import KNOWN_VERBS, Reader, parenthetical_beats
+
+        reader = Reader(self.characters, self.prop_names)  # asks of names only: `?NAME`
+        reading = reader.read(action, subjects)
+        if reading.unknown and "action" in values:
+            words = ", ".join(dict.fromkeys(reading.unknown))
+            self.report(warning(
+                "W0005", f"the animatic does not stage '{words}'",
+                values["action"][0].arg_span(), label="not a verb it knows",
+                help=f"it stages: {KNOWN_VERBS}; other words only go to the prompt"))
+        beats = list(reading.beats)
+        for k, line in enumerate(lines):
+            if line.parenthetical:
+                share = 1.0 / len(lines)
+                beats += parenthetical_beats(reader, line.parenthetical, line.speaker,
+                                             round(k * share, 4), round((k + 1) * share, 4))
+        shown = [*self._head_props, *(p for p in reading.props if p not in self._head_props)]
+        return tuple(beats), tuple(shown)
 
     def _shot_head(self, statement: ast.Property | ast.Block
                    ) -> tuple[str, list[str], float | None] | None:
@@ -126,6 +290,7 @@ class Shots:
                               label="unknown argument",
                               help="write settings inside the shot's block: shot wide { "
                                    f"{kw.name} ... }}"))
+        self._head_props = []
         args = list(statement.args)
         if not args:
             self.report(error("E0203", "a shot needs a shot type", statement.name_span,
@@ -144,7 +309,7 @@ class Shots:
             if first.name in self.characters:
                 hint = f"a shot starts with its type: shot medium {first.name}"
             self.report(error("E0104", f"unknown shot type '{first.name}'", first.span,
-                              label="not a shot type",
+                              label="not a shot type", fixes=[self._type_fix(first)],
                               help=hint or "shot types: " + ", ".join(sorted(self.shottypes))))
             ok = False
         subjects: list[str] = []
@@ -170,15 +335,7 @@ class Shots:
                     ok = False
                 duration = value.seconds
             elif isinstance(value, ast.NameValue):
-                if value.name not in self.characters:
-                    self.unknown_character(value.name, value.span)
-                    ok = False
-                elif value.name in subjects:
-                    self.report(error("E0105", f"{value.name} is already in this shot",
-                                      value.span, label="named twice", help="name each once"))
-                    ok = False
-                else:
-                    subjects.append(value.name)
+                ok = self._subject(value, subjects) and ok
             elif isinstance(value, ast.NumberValue):
                 self.report(error("E0201", "a shot's length needs a unit", value.span,
                                   label="a number", help=f"write {value.raw}s"))
@@ -191,6 +348,21 @@ class Shots:
                                        'NAME: "a line"'))
                 ok = False
         return (first.name, subjects, duration) if ok else None
+
+    def _subject(self, value: ast.NameValue, subjects: list[str]) -> bool:
+        """A name in a shot's head: a character it shows, or a prop (`shot insert LANTERN`)."""
+        if value.name in self.prop_names:
+            self._head_props.append(value.name)
+            return True
+        if value.name not in self.characters:
+            self.unknown_character(value.name, value.span)
+            return False
+        if value.name in subjects:
+            self.report(error("E0105", f"{value.name} is already in this shot",
+                              value.span, label="named twice", help="name each once"))
+            return False
+        subjects.append(value.name)
+        return True
 
     def _resolve_let(self, value: ast.NameValue) -> ast.Value:
         """A let constant's value in a shot's head, placed at the use."""
@@ -206,6 +378,7 @@ class Shots:
     def unknown_character(self, name: str, span: Any) -> None:
         hint = did_you_mean(name, list(self.characters))
         self.report(error("E0102", f"unknown character '{name}'", span, label="not declared",
+                          fixes=[fix_to(span, name, list(self.characters))],
                           help=hint or f"declare it: character {name} {{ look \"...\" }}"))
 
     def _line(self, dialogue: ast.Dialogue, default_gap: float,
@@ -218,8 +391,9 @@ class Shots:
             self.report(error("E0205", "this line is empty", dialogue.text.span,
                               label="nothing to say", help="write the line, or remove it"))
             return None
-        return ir.Line(speaker=dialogue.speaker, parenthetical=dialogue.parenthetical,
-                       text=" ".join(text.split()),
+        reading = parenthetical(dialogue, self.report)
+        return ir.Line(speaker=dialogue.speaker, parenthetical=reading.parenthetical,
+                       placement=reading.placement, text=" ".join(text.split()),
                        gap_before=gap if gap is not None else default_gap,
                        origin=dialogue.span)
 
@@ -247,6 +421,15 @@ class Shots:
                                        "shot ends", bound.kwarg_span("at"), label="too late",
                               help=f"use at= less than {duration:g}s"))
         volume = bound.kwargs.get("volume")
-        return ir.Sound(name=str(bound.arg()), at=at,
+        name = str(bound.arg())
+        file = audio_file(self.checker, name, bound.arg_span(), "sound") \
+            if is_file_name(name) else None
+        return ir.Sound(name=name, at=at,
                         volume=float(volume) if volume is not None else 1.0,  # type: ignore[arg-type]
-                        origin=bound.span)
+                        file=file, origin=bound.span)
+
+
+def _plain(action: tuple[str, Any] | None) -> bool:
+    """An action with no template in it: rendering it again gives the same text, so the
+    staging read from it (`Shots._staging`) stays as it was."""
+    return action is None or ("{{" not in action[0] and "{%" not in action[0])

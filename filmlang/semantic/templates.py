@@ -69,6 +69,9 @@ class TemplateProblem(Exception):
 class Templates:
     """Compiles and renders prompt templates; one per check."""
 
+    reads: set[str] | None = None
+    """The language server's: the names the templates rendered use are noted here."""
+
     def __init__(self) -> None:
         self._env: Any = None
         self._compiled: dict[str, Any] = {}

@@ -13,8 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from filmlang.diagnostics import Diagnostic, Label, error
+from filmlang.diagnostics import Diagnostic, Fix, Label, error, replace_with
+from filmlang.semantic.files import is_file_name
 from filmlang.semantic.schema import Param
+from filmlang.source import Span
 from filmlang.syntax import ast
 
 Python = str | float | int | tuple[int, int] | None | list[Any]
@@ -51,6 +53,13 @@ def did_you_mean(word: str, candidates: list[str] | tuple[str, ...] | set[str],
                  *, quote: str = "'") -> str:
     best = suggest(word, candidates)
     return f"did you mean {quote}{best}{quote}?" if best else ""
+
+
+def fix_to(span: Span, word: str, candidates: list[str] | tuple[str, ...] | set[str],
+           *, quote: str = "") -> Fix | None:
+    """The "did you mean" of `did_you_mean` as an edit of `span` (None without one)."""
+    best = suggest(word, candidates)
+    return replace_with(span, f"{quote}{best}{quote}") if best else None
 
 
 def choices_text(choices: tuple[str, ...]) -> str:
@@ -116,18 +125,20 @@ def _unknown_name(value: ast.NameValue, param: Param, lets: Lets, prop: str) -> 
     if param.kind == "enum":
         hint = did_you_mean(name, param.choices)
         return error("E0204", f"'{name}' is not one of the words '{prop}' takes", value.span,
-                     label="not allowed here",
+                     label="not allowed here", fixes=[fix_to(value.span, name, param.choices)],
                      help=(hint + "\n" if hint else "")
                      + f"'{prop}' takes {choices_text(param.choices)}")
     hint = did_you_mean(name, list(lets.values))
+    fix = fix_to(value.span, name, list(lets.values))
     if param.kind in ("string", "string_or_none", "path", "color"):
         help = hint or f'text is written in double quotes: "{name}"'
         if param.kind == "string_or_none" and not hint:
             help += ", or none for no " + prop
+        quoted = replace_with(value.span, f'"{name}"', f'Write "{name}" (text)')
         return error("E0103", f"unknown name '{name}'", value.span,
-                     label="not a let constant", help=help)
+                     label="not a let constant", help=help, fixes=[fix or quoted])
     return error("E0103", f"unknown name '{name}'", value.span, label="not a let constant",
-                 help=hint or f"'{prop}' takes {_describe(param)}")
+                 help=hint or f"'{prop}' takes {_describe(param)}", fixes=[fix])
 
 
 def _describe(param: Param) -> str:
@@ -182,12 +193,15 @@ def _fmt(x: float) -> str:
 
 def _string(value: ast.Value, param: Param, lets: Lets) -> Python:
     if isinstance(value, ast.StringValue):
-        if param.choices and value.value not in param.choices:
+        if param.choices and value.value not in param.choices and not (
+                param.files and is_file_name(value.value)):
             hint = did_you_mean(value.value, param.choices, quote='"')
             raise Invalid(error(
                 "E0204", f'unknown {param.name} "{value.value}"', value.span,
+                fixes=[fix_to(value.span, value.value, param.choices, quote='"')],
                 label="unknown", help=(hint + "\n" if hint else "")
-                + f"known: {choices_text(param.choices)}"))
+                + f"known: {choices_text(param.choices)}"
+                + (', or a file like "sounds/gull.wav"' if param.files else "")))
         return value.value
     if isinstance(value, ast.NumberValue | ast.DurationValue | ast.SizeValue):
         raise _wrong_type(value, param, help=f'put it in quotes: "{value.raw}"')

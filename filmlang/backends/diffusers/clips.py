@@ -8,12 +8,18 @@ families). The segment then stretches the clip over the shot's frames (the clip'
 is adapted to the film's). The clip is its own cached stage: frames as PNGs, between the
 still and the segment, so a change in post never re-runs the video model.
 
+A call that runs out of GPU memory is made again from the same noise with less at once
+(`sample`: the frames the VAE decodes together halved, then the VAE sliced); a clip that
+still does not fit fails at its shot's line. Each clip is its own call: a clip is already
+a batch of frames, and the video pipelines condition on one image each.
+
 torch and diffusers are imported inside the runner only.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -177,13 +183,51 @@ def generate(jobs: list[Job], lane: int, store: Any) -> Iterator[tuple[Job, Any]
                 kwargs["prompt"] = p["prompt"]
             else:
                 kwargs["decode_chunk_size"] = p["frames"]
-            with torch.inference_mode():
-                out = pipe(**kwargs).frames[0]
+            out = sample(pipe, kwargs, job, device)
             frames.extend(out if chunk == 0 else out[1:])
             image = out[-1]
         record("clip", frames=len(frames), device=device,
                seconds=round(time.perf_counter() - start, 3))
         yield job, frames
+
+
+def sample(pipe: Any, kwargs: dict[str, Any], job: Job, device: str) -> list[Any]:
+    """One call of the video pipeline. Out of memory, it is tried again with less at once
+    (the frames the VAE decodes together halved, then the VAE sliced), from the same noise;
+    a clip that does not fit even so fails at its shot's line."""
+    import torch
+
+    from filmlang.backends.diffusers.run import OOM_ENV, SimulatedOOM, _is_oom, record
+    from filmlang.jobs import JobFailed
+
+    generator = kwargs["generator"]
+    state = generator.get_state()
+    sliced = False
+    while True:
+        decode = kwargs.get("decode_chunk_size")
+        limit = os.environ.get(OOM_ENV)
+        try:
+            if limit is not None and limit.isdigit() and (decode or 1) > int(limit):
+                raise SimulatedOOM(f"simulated out of memory decoding {decode} frames")
+            with torch.inference_mode():
+                return list(pipe(**kwargs).frames[0])
+        except Exception as exc:
+            if not _is_oom(exc, torch):
+                raise
+            if device.startswith("cuda"):
+                torch.cuda.empty_cache()
+            record("clip-oom", decode=decode)
+            generator.set_state(state)
+            if decode is not None and decode > 1:
+                kwargs["decode_chunk_size"] = max(1, decode // 2)
+            elif not sliced and callable(getattr(pipe, "enable_vae_slicing", None)):
+                pipe.enable_vae_slicing()
+                sliced = True
+            else:
+                raise JobFailed(job, "out of GPU memory generating this shot's clip at "
+                                f"{kwargs['width']}x{kwargs['height']}, {kwargs['num_frames']} "
+                                "frames; build with --preview (smaller frames), shorten the "
+                                "shot, or free GPU memory") from None
 
 
 def write(job: Job, frames: Any, out: Path) -> None:

@@ -10,6 +10,11 @@ of GPU memory is retried with half the batch, down to one image; one image that 
 does not fit fails that shot, at its line. Results are yielded as each call finishes, so
 the scheduler commits them to the cache at once and an error later loses nothing.
 
+The batch size on a GPU comes from its free memory and the memory one image took, as
+measured at the peak of earlier calls of the same model family (pipeline class, with or
+without guidance) and kept in the cache (`cache/costs.py`); a family never measured starts
+from SD 1.5's figure, and the halving corrects it.
+
 torch and diffusers are imported inside the functions: importing this module is cheap.
 """
 
@@ -146,8 +151,37 @@ def group(job: Job) -> Hashable:
             bool(p.get("reference_inputs")))
 
 
-def batch_limit(job: Job, device: str) -> int:
-    """How many images one call makes: a memory estimate on CUDA, a constant on CPU."""
+SD15_BYTES_PER_PIXEL = 1.2 * 2**30 / (512 * 512)
+"""The default for a family not yet measured: about 1.2 GiB of activations per 512x512
+image in half precision (SD 1.5, attention at 64x64), twice that with guidance."""
+
+
+def family(job: Job) -> str:
+    """What memory per image is measured and looked up by: the pipeline class, and whether
+    guidance doubles the batch."""
+    return f"{job.params['model']['class']}|{'cfg' if job.params['guidance'] > 1 else 'plain'}"
+
+
+def images_that_fit(free: float, per_pixel: float | None, job: Job) -> int:
+    """How many images of `job`'s size fit in `free` bytes (80% of it), from the measured
+    bytes per pixel of its family, else the SD 1.5 default."""
+    pixels = job.params["width"] * job.params["height"]
+    if per_pixel is None:
+        per_pixel = SD15_BYTES_PER_PIXEL * (2 if job.params["guidance"] > 1 else 1)
+    return max(1, min(MAX_BATCH, int(free * 0.8 / (per_pixel * pixels))))
+
+
+def _costs(store: Any) -> Any:
+    from filmlang.cache.costs import CostBook
+
+    root = getattr(store, "root", None)
+    return CostBook(root) if isinstance(root, Path) else None
+
+
+def batch_limit(job: Job, device: str, store: Any = None) -> int:
+    """How many images one call makes: from free GPU memory and the memory an image of the
+    model's family was measured to take (recorded in the cache), on CUDA; a constant on
+    the CPU."""
     env = os.environ.get("FILMC_DIFFUSERS_BATCH")
     if env and env.isdigit() and int(env) > 0:
         return int(env)
@@ -156,11 +190,22 @@ def batch_limit(job: Job, device: str) -> int:
     import torch
 
     free, _ = torch.cuda.mem_get_info(torch.device(device))
-    pixels = job.params["width"] * job.params["height"]
-    # About 1.2 GiB of activations per 512x512 image with classifier-free guidance in
-    # half precision (attention at 64x64 latents); kept with a safety margin.
-    per_image = 1.2 * 2**30 * pixels / (512 * 512) * (2 if job.params["guidance"] > 1 else 1)
-    return max(1, min(MAX_BATCH, int(free * 0.8 / per_image)))
+    book = _costs(store)
+    measured = book.memory_per_image(family(job)) if book is not None else None
+    return images_that_fit(free, measured, job)
+
+
+def _measure(device: str, jobs: list[Job], before: int, store: Any) -> None:
+    """Record the bytes per pixel a call's images took at its peak (CUDA only)."""
+    import torch
+
+    peak = torch.cuda.max_memory_allocated(torch.device(device))
+    pixels = jobs[0].params["width"] * jobs[0].params["height"] * len(jobs)
+    book = _costs(store)
+    if book is None or peak <= before or pixels <= 0:
+        return
+    book.note_memory(family(jobs[0]), round((peak - before) / pixels, 3))
+    book.save()
 
 
 def generate(jobs: list[Job], lane: int, store: Any) -> Iterator[tuple[Job, Any]]:
@@ -174,7 +219,7 @@ def generate(jobs: list[Job], lane: int, store: Any) -> Iterator[tuple[Job, Any]
     except Exception as exc:  # a folder that passed the checks but does not load
         raise JobFailed(first, f"cannot load the model {first.payload['model']}: "
                         f"{type(exc).__name__}: {exc}") from None
-    size = batch_limit(first, device)
+    size = batch_limit(first, device, store)
     todo = list(jobs)
     while todo:
         chunk = todo[:size]
@@ -218,14 +263,19 @@ def _call(pipe: Any, jobs: list[Job], device: str, store: Any) -> list[Any]:
         # One IP-Adapter: a list (per adapter) of a list (per prompt) of images.
         kwargs["ip_adapter_image"] = [[_reference_image(job, store) for job in jobs]]
     start = time.perf_counter()
+    cuda = device.startswith("cuda")
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(torch.device(device))
+        before = torch.cuda.memory_allocated(torch.device(device))
     with torch.inference_mode():
         result = pipe(prompt=[job.params["prompt"] for job in jobs],
                       negative_prompt=[job.params["negative"] or "" for job in jobs],
                       width=p["width"], height=p["height"], num_inference_steps=p["steps"],
                       guidance_scale=p["guidance"], generator=generators, output_type="pil",
                       **kwargs)
-    if device.startswith("cuda"):
+    if cuda:
         torch.cuda.synchronize(torch.device(device))
+        _measure(device, jobs, before, store)
     record("call", batch=len(jobs), device=device,
            seconds=round(time.perf_counter() - start, 3))
     return list(result.images)

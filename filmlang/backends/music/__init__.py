@@ -39,7 +39,9 @@ def run_audio(job: Job, out: Path, store: Store) -> None:
     from filmlang.backends.music import soundfont, synth
 
     p = job.params
-    if job.kind == "music":
+    if "file" in p:  # the writer's own sound file
+        samples = _from_file(job)
+    elif job.kind == "music":
         font: str | Path | None = None
         if "soundfont" in p:
             font = job.payload if isinstance(job.payload, str) else soundfont.find()
@@ -52,27 +54,80 @@ def run_audio(job: Job, out: Path, store: Store) -> None:
     audio.write_wav(out / "audio.wav", samples)
 
 
+def _from_file(job: Job) -> Any:
+    """A sound file decoded (an effect as it is, a bed looped or cut to its length)."""
+    import numpy as np
+
+    from filmlang import audio
+    from filmlang.jobs import JobFailed
+
+    try:
+        samples = audio.decode_file(Path(job.payload))
+    except (ValueError, OSError) as exc:
+        raise JobFailed(job, f'cannot decode the {job.kind} file "{job.params["file"]}": '
+                             f"{exc}") from None
+    if job.kind == "sound":
+        return samples
+    n = max(1, round(float(job.params["seconds"]) * audio.SAMPLE_RATE))
+    looped = np.resize(samples, (n, 2)) if len(samples) < n else samples[:n]
+    tail = min(len(looped), audio.SAMPLE_RATE // 10)  # no click where it is cut
+    looped = np.array(looped, dtype=np.float32)
+    looped[len(looped) - tail:] *= np.linspace(1.0, 0.0, tail, dtype=np.float32)[:, None]
+    return looped
+
+
+def _file_params(ctx: PlanContext, file: str, sources: dict[str, Any]
+                 ) -> tuple[str, dict[str, Any]]:
+    """A job on the writer's own sound file: its path (the payload) and its params, which
+    hold the file's content hash (a changed file is a new sound, a touched one is not)."""
+    from filmlang.jobs import file_digest
+
+    path = Path(file) if Path(file).is_absolute() else ctx.root / file
+    try:
+        digest = file_digest(path)
+    except OSError:
+        digest = "missing"  # it went between the check and the plan: the job says so
+    sources[file_source(path, ctx.root)] = digest
+    return str(path), {"file": file, "sha256": digest, "engine": "file"}
+
+
 def _bed_seconds(length: float, config: BuildConfig) -> float:
     if not config.preview:
         return length
     return float(math.ceil(length / PREVIEW_BED_STEP - 1e-9) * PREVIEW_BED_STEP)
 
 
+def _scene_cue(scene: ir.Scene, kind: str) -> ir.Music | ir.Ambience | None:
+    return scene.music if kind == "music" else scene.ambience
+
+
+def _same(a: ir.Music | ir.Ambience | None, b: ir.Music | ir.Ambience | None) -> bool:
+    return a is not None and b is not None and \
+        a.model_dump(exclude={"origin"}) == b.model_dump(exclude={"origin"})
+
+
 def runs(timeline: Timeline, kind: str
          ) -> list[tuple[ir.Music | ir.Ambience, float, float, list[ir.Scene]]]:
-    """Consecutive scenes with the same music (or ambience) play it as one cue."""
+    """Consecutive scenes with the same music (or ambience) play it as one cue. A shot's
+    own `music` changes it from that shot to the end of its scene (or the next change)."""
     out: list[tuple[ir.Music | ir.Ambience, float, float, list[ir.Scene]]] = []
     current: ir.Music | ir.Ambience | None = None
     start, scenes, last = 0.0, [], None
+    playing: ir.Music | ir.Ambience | None = None
     for timing in timeline.shots:
-        if timing.scene is last:
+        if timing.scene is not last:
+            playing = timing.scene.music if kind == "music" else timing.scene.ambience
+        if kind == "music" and timing.shot.music is not None:
+            playing = timing.shot.music
+        elif timing.scene is last:
             continue
+        new_scene = timing.scene is not last
         last = timing.scene
-        cue = timing.scene.music if kind == "music" else timing.scene.ambience
+        cue = playing
         at = timeline.time(timing.start_frame)
-        if current is not None and cue is not None and \
-                current.model_dump(exclude={"origin"}) == cue.model_dump(exclude={"origin"}):
-            scenes.append(timing.scene)
+        if _same(current, cue):
+            if new_scene:
+                scenes.append(timing.scene)
             continue
         if current is not None:
             out.append((current, start, at, scenes))
@@ -113,15 +168,18 @@ class Music(Base):
             t0 = timeline.time(timing.start_frame)
             where = (timing.scene.name, timing.shot.index)
             for n, sound in enumerate(timing.shot.sounds):
+                params: dict[str, Any] = {"name": sound.name, "engine": f"synth@{SYNTH}",
+                                          "seed": derive_seed(timing.shot.seed, "sound", n)}
+                payload, sources = None, {
+                    f"{shot_name(timing.scene.name, timing.shot.index)} sound {n + 1}":
+                    sound.name}
+                if sound.file is not None:
+                    payload, params = _file_params(ctx, sound.file, sources)
                 key = ctx.graph.add(Job(
-                    kind="sound", backend=self.id,
-                    params={"name": sound.name, "engine": f"synth@{SYNTH}",
-                            "seed": derive_seed(timing.shot.seed, "sound", n)},
+                    kind="sound", backend=self.id, params=params, payload=payload,
                     label=f"sound {sound.name}",
                     identity=f"sound:{timing.scene.name}/{timing.shot.index}/{n}",
-                    origin=sound.origin, sources={
-                        f"{shot_name(timing.scene.name, timing.shot.index)} sound {n + 1}":
-                        sound.name}))
+                    origin=sound.origin, sources=sources))
                 ctx.audio.append(AudioCue(input=key, start=t0 + sound.at, gain=sound.volume,
                                           kind="effect", shot=where,
                                           seconds=SOUND_SECONDS[sound.name]))
@@ -148,12 +206,17 @@ class Music(Base):
                 params.update(engine=f"soundfont@{soundfont.VERSION}", soundfont=digest)
                 payload = str(path)
                 sources[file_source(path, ctx.root)] = digest
+        elif cue.file is not None:
+            payload, params = _file_params(ctx, cue.file, sources)
+            params["seconds"] = seconds
         else:
             params = {"name": cue.name, "seconds": seconds, "engine": f"synth@{SYNTH}",
                       "seed": derive_seed(film.seed, "ambience", cue.name)}
         key = ctx.graph.add(Job(kind=kind, backend=self.id, params=params,
                                 label=f"{kind} {params.get('mood') or params.get('name')}",
-                                identity=f"{kind}:{scenes[0].name}", origin=cue.origin,
+                                identity=f"{kind}:{scenes[0].name}" + (
+                                    f"@{start:g}" if cue is not _scene_cue(scenes[0], kind)
+                                    else ""), origin=cue.origin,
                                 payload=payload, sources=sources))
         cut = seconds != length    # a preview's bed, rendered long: cut, with a fade out
         ctx.audio.append(AudioCue(

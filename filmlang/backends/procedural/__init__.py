@@ -6,8 +6,12 @@ draws every shot's frames for its segment, whatever made the still or clip (`fra
 camera moves, lip sync, titles, burned subtitles, fades) and blends transitions.
 
 Modules: `spec` (what a still shows, as data: no numpy or Pillow, so planning stays
-cheap), `draw` (painting and camera), `scene` (places), `figures` (people), `mouths`
-(lip sync), `text` (titles and subtitles), `frames` (a shot's frames, the still runner).
+cheap), `draw` (painting and camera), `scene` (sky, land, sea), `places` (kinds of place),
+`figures` (posable people), `looks` (people from their look), `poses` (the action as
+keyframed poses), `stage` (a shot's figures and props at a moment), `props` (the prop
+library), `mouths` (lip sync), `text` (titles and subtitles), `frames` (a shot's frames,
+the still runner). A shot whose figures move is drawn frame by frame over its plate (the
+place without the figures); the others use their still.
 """
 
 from __future__ import annotations

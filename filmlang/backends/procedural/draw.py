@@ -34,11 +34,14 @@ import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFilter
 
 from filmlang import ir
-from filmlang.backends.procedural.figures import MouthAnchor, draw_subjects, figure_of
+from filmlang.backends.procedural.figures import MouthAnchor, draw_figure
+from filmlang.backends.procedural.looks import figure_of
 from filmlang.backends.procedural.mouths import Mouth
+from filmlang.backends.procedural.props import draw_prop
 from filmlang.backends.procedural.scene import (
     PALETTES,
     Canvas,
+    gradient,
     paint_place,
 )
 from filmlang.backends.procedural.spec import (
@@ -48,6 +51,7 @@ from filmlang.backends.procedural.spec import (
     still_spec,
     words_of,
 )
+from filmlang.backends.procedural.stage import Stage, draw_stage, stage_of
 from filmlang.backends.procedural.text import (
     draw_text,
     paint_caption,
@@ -67,7 +71,10 @@ __all__ = [
     "Subject",
     "blend",
     "camera_boxes",
+    "character_sheet",
     "draw_text",
+    "moves",
+    "paint_still_mouths",
     "render_frames",
     "render_still",
     "render_still_mouths",
@@ -125,32 +132,116 @@ def paint_still(spec: StillSpec, width: int, height: int) -> Image.Image:
     return paint_still_mouths(spec, width, height)[0]
 
 
-def paint_still_mouths(spec: StillSpec, width: int,
-                       height: int) -> tuple[Image.Image, list[Mouth | None]]:
-    """A still, and each subject's mouth in its pixels (None where no face is seen)."""
-    if width < 1 or height < 1:
-        raise ValueError(f"still size must be positive, not {width}x{height}")
-    big_w, big_h = width * SUPERSAMPLE, height * SUPERSAMPLE
+def _canvas(width: int, height: int, q: int) -> Canvas:
+    big_w, big_h = width * q, height * q
     view = VIEW_SCALE / STILL_SCALE
     fw, fh = big_w * view, big_h * view
-    c = Canvas(Image.new("RGB", (big_w, big_h), (0, 0, 0)), (big_w - fw) / 2,
-               (big_h - fh) / 2, fw, fh)
-    words = spec.words
+    return Canvas(Image.new("RGB", (big_w, big_h), (0, 0, 0)), (big_w - fw) / 2,
+                  (big_h - fh) / 2, fw, fh)
+
+
+def _plate(c: Canvas, spec: StillSpec) -> float:
+    """The place behind the figures (blurred as the framing says); gives the ground."""
+    ground = paint_place(c, spec.time, spec.interior, spec.words,
+                         random.Random(spec.place_seed), spec.place)
+    if spec.subjects:
+        _focus(c, spec.framing)
+    return ground
+
+
+def _prop_shot(spec: StillSpec) -> str:
+    """The prop an insert or a close shot without people shows large, or ""."""
+    close = spec.shot_type == "insert" or (not spec.subjects and spec.framing in (
+        "close", "extreme_close"))
+    return spec.prop_kind(spec.props[0]) if close and spec.props else ""
+
+
+def paint_still_mouths(spec: StillSpec, width: int, height: int, *,
+                       moment: float = 0.0) -> tuple[Image.Image, list[Mouth | None]]:
+    """A still, and each subject's mouth in its pixels (None where no face is seen).
+
+    `moment` is the fraction of the shot whose poses it shows (0: the first frame)."""
+    if width < 1 or height < 1:
+        raise ValueError(f"still size must be positive, not {width}x{height}")
+    c = _canvas(width, height, SUPERSAMPLE)
     pal = PALETTES.get(spec.time, PALETTES["day"])
     anchors: list[MouthAnchor | None] = [None] * len(spec.subjects)
-    if spec.shot_type == "insert":
+    prop = _prop_shot(spec)
+    if prop:
+        paint_place(c, spec.time, spec.interior, spec.words, random.Random(spec.place_seed),
+                    spec.place)
+        _focus(c, "extreme_close")
+        draw_prop(c.draw, prop, c.x(0.5), c.y(0.86), 0.62 * c.fh, pal.tint)
+    elif spec.shot_type == "insert":
         paint_card(c, pal, spec.action or spec.setting or spec.location)
     else:
-        ground = paint_place(c, spec.time, spec.interior, words, random.Random(spec.place_seed))
-        if spec.subjects:
-            _focus(c, spec.framing)
-        figures = [figure_of(s.look, s.color, s.seed, words_of(s.look)) for s in spec.subjects]
-        anchors = draw_subjects(c, figures, spec.framing, ground,
-                                over_shoulder=spec.shot_type == "over_shoulder")
-        if not spec.subjects and spec.action:
+        ground = _plate(c, spec)
+        anchors, _ = draw_stage(c, stage_of(spec), ground, moment, 0.0, pal.tint)
+        if not spec.subjects and spec.action and not spec.props:
             paint_caption(c, spec.action)
     mouths = [Mouth.of(a, SUPERSAMPLE, width, height) for a in anchors]
     return c.image.reduce(SUPERSAMPLE), mouths
+
+
+def character_sheet(character: ir.Character, width: int, height: int) -> Image.Image:
+    """A character's sheet for the storyboard: the whole figure on a plain ground."""
+    q = SUPERSAMPLE
+    c = Canvas(Image.new("RGB", (width * q, height * q), (58, 60, 66)), 0, 0, width * q,
+               height * q)
+    gradient(c, 0.0, 1.0, (74, 76, 84), (44, 46, 52))
+    fig = figure_of(character.look, character.color, character.seed,
+                    words_of(character.look))
+    u = 0.118 * c.fh
+    draw_figure(c, fig, c.x(0.5), c.y(0.06), u, detail=1)
+    return c.image.resize((width, height), Image.Resampling.LANCZOS)
+
+
+def moves(spec: StillSpec) -> bool:
+    """Whether the shot's figures move, so that its frames are drawn one by one."""
+    if spec.shot_type == "insert" or not spec.subjects or _prop_shot(spec):
+        return False
+    return stage_of(spec).moving
+
+
+class Staged:
+    """A shot whose figures move: its plate (the place) and its stage, drawn per frame."""
+
+    def __init__(self, spec: StillSpec, width: int, height: int,
+                 plate: tuple[Image.Image, float] | None = None) -> None:
+        c = _canvas(width, height, SUPERSAMPLE)
+        if plate is None:
+            self.ground = _plate(c, spec)
+            self.plate = c.image.resize((width, height), Image.Resampling.LANCZOS)
+        else:
+            self.plate, self.ground = plate
+        self.spec = spec
+        self.geometry = (c.fx0 / SUPERSAMPLE, c.fy0 / SUPERSAMPLE, c.fw / SUPERSAMPLE,
+                         c.fh / SUPERSAMPLE)
+        self.stage: Stage = stage_of(spec)
+        self.tint = PALETTES.get(spec.time, PALETTES["day"]).tint
+        self.size = (width, height)
+
+    @classmethod
+    def of(cls, spec: StillSpec, width: int, height: int) -> Staged | None:
+        """The staged shot, or None when nothing in it moves (its still serves)."""
+        return cls(spec, width, height) if moves(spec) else None
+
+    def to_json(self) -> dict[str, object]:
+        return {"spec": self.spec.key(), "ground": self.ground}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object], plate: Image.Image) -> Staged:
+        spec = StillSpec.from_key(data["spec"])  # type: ignore[arg-type]
+        return cls(spec, plate.width, plate.height, (plate, float(data["ground"])))  # type: ignore[arg-type]
+
+    def at(self, t: float, seconds: float) -> tuple[Image.Image, list[Mouth | None],
+                                                     list[dict[str, tuple[float, float]]]]:
+        """The still at fraction t of the shot: plate, props and figures in their poses;
+        the mouths and joints in its pixels."""
+        image = self.plate.copy()
+        c = Canvas(image, *self.geometry)
+        anchors, joints = draw_stage(c, self.stage, self.ground, t, seconds, self.tint)
+        return image, [Mouth.of(a, 1, *self.size) for a in anchors], joints
 
 
 def render_still(film: ir.Film, scene: ir.Scene, shot: ir.Shot, width: int,

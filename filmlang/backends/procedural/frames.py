@@ -30,12 +30,17 @@ def run_still(job: Job, out: Path, store: Store) -> None:
     from filmlang.backends.procedural import draw
 
     film, scene, shot = job.payload
-    image, mouths = draw.render_still_mouths(film, scene, shot, job.params["width"],
-                                             job.params["height"])
+    spec = draw.still_spec(film, scene, shot)
+    width, height = job.params["width"], job.params["height"]
+    image, mouths = draw.paint_still_mouths(spec, width, height)
     image.save(out / "still.png", compress_level=1)
-    (out / "still.json").write_text(json.dumps(
-        {"mouths": [None if m is None else m.to_json() for m in mouths],
-         "snow": draw.snow_level(draw.still_spec(film, scene, shot))}))
+    meta: dict[str, Any] = {"mouths": [None if m is None else m.to_json() for m in mouths],
+                            "snow": draw.snow_level(spec)}
+    staged = draw.Staged.of(spec, width, height)
+    if staged is not None:  # its figures move: every frame is drawn over the plate
+        staged.plate.save(out / "plate.png", compress_level=1)
+        meta["staged"] = staged.to_json()
+    (out / "still.json").write_text(json.dumps(meta))
 
 
 def still_image(store: Store, key: str) -> Any:
@@ -45,28 +50,38 @@ def still_image(store: Store, key: str) -> Any:
         return image.convert("RGB")
 
 
-def _mouths(store: Store, picture: dict[str, Any], fps: float) -> list[Any]:
-    """Lip sync of a shot: (mouth, openness per frame of the shot) for each line a subject
-    speaks; the openness is 0 outside the line."""
+def _tracks(store: Store, picture: dict[str, Any], fps: float) -> list[tuple[int, list[float]]]:
+    """Lip sync of a shot: (subject, openness per frame of the shot) for each line a
+    subject speaks; the openness is 0 outside the line."""
     from filmlang import audio
-    from filmlang.backends.procedural.mouths import Mouth, openness
+    from filmlang.backends.procedural.mouths import openness
 
-    if not picture.get("mouths"):
-        return []
-    meta = store.path(picture["still"]) / "still.json"
-    anchors = json.loads(meta.read_text())["mouths"] if meta.is_file() else []
     out = []
-    for m in picture["mouths"]:
-        mouth = Mouth.from_json(anchors[m["subject"]]) if m["subject"] < len(anchors) else None
-        if mouth is None:
-            continue
+    for m in picture.get("mouths") or []:
         samples, rate = audio.read_wav(store.audio(m["speech"]))
         values = openness(samples, rate, fps, m["at"], m["first"], m["last"])
         track = [0.0] * picture["frames"]
         for k, value in enumerate(values):
             if 0 <= m["first"] + k < len(track):
                 track[m["first"] + k] = value
-        out.append((mouth, track))
+        out.append((int(m["subject"]), track))
+    return out
+
+
+def _mouths(store: Store, picture: dict[str, Any], fps: float) -> list[Any]:
+    """Lip sync of a still's shot: (mouth, openness per frame) for each line a subject
+    whose face the still shows speaks."""
+    from filmlang.backends.procedural.mouths import Mouth
+
+    if not picture.get("mouths"):
+        return []
+    meta = store.path(picture["still"]) / "still.json"
+    anchors = json.loads(meta.read_text())["mouths"] if meta.is_file() else []
+    out = []
+    for subject, track in _tracks(store, picture, fps):
+        mouth = Mouth.from_json(anchors[subject]) if subject < len(anchors) else None
+        if mouth is not None:
+            out.append((mouth, track))
     return out
 
 
@@ -125,6 +140,55 @@ def _faded(picture: dict[str, Any], index: int, frame: Frame) -> Frame:
     return frame
 
 
+def _staged(store: Store | None, picture: dict[str, Any]) -> Any:
+    """The shot's staging when its figures move (its still job saved a plate), else None."""
+    from PIL import Image
+
+    from filmlang.backends.procedural import draw
+
+    if store is None or not picture.get("still"):
+        return None
+    folder = store.path(picture["still"])
+    meta = folder / "still.json"
+    if not meta.is_file() or not (folder / "plate.png").is_file():
+        return None
+    data = json.loads(meta.read_text()).get("staged")
+    if data is None:
+        return None
+    with Image.open(folder / "plate.png") as plate:
+        return draw.Staged.from_json(data, plate.convert("RGB"))
+
+
+def _staged_frames(staged: Any, picture: dict[str, Any], width: int, height: int, fps: float,
+                   first: int, last: int, store: Store | None) -> Iterator[Frame]:
+    """Frames of a shot whose figures move: each drawn in its pose over the plate, then
+    seen through the camera's box, with snow, lip sync, titles and fades."""
+    import numpy as np
+
+    from filmlang.backends.procedural import draw
+    from filmlang.backends.procedural.mouths import draw_mouths
+
+    total = picture["frames"]
+    ramp = max(1, round(TITLE_FADE * fps))
+    tracks = _tracks(store, picture, fps) if store is not None else []
+    snow_level = _snow(store, picture) if store is not None else 0.0
+    snow = draw.Snow(width, height, fps, picture["seed"], snow_level) if snow_level else None
+    boxes = draw.camera_boxes(staged.plate.size, picture["camera"], total, fps, width,
+                              height, picture["seed"], start=first)
+    span = max(1, total - 1)
+    for index, box in zip(range(first, last), boxes, strict=False):
+        image, mouths, _ = staged.at(index / span, index / fps)
+        # One affine resample (OpenCV, as camera moves over stills): 4x Pillow's resize.
+        frame = draw.Warp(np.asarray(image, dtype=np.uint8), width, height)(box)
+        if snow is not None:
+            frame = snow.over(frame, index)
+        open_now = [(mouths[k], track[index]) for k, track in tracks
+                    if k < len(mouths) and mouths[k] is not None]
+        if open_now:
+            frame = draw_mouths(frame, open_now, box)
+        yield _faded(picture, index, _overlaid(picture, index, frame, ramp))
+
+
 def shot_frames(picture: dict[str, Any], still: Any, width: int, height: int, fps: float,
                 first: int, last: int, store: Store | None = None) -> Iterator[Frame]:
     """Frames [first, last) of a shot: camera move, lip sync, fades, titles, subtitles.
@@ -137,6 +201,10 @@ def shot_frames(picture: dict[str, Any], still: Any, width: int, height: int, fp
 
     total = picture["frames"]
     ramp = max(1, round(TITLE_FADE * fps))
+    staged = _staged(store, picture) if not picture.get("clip") else None
+    if staged is not None:
+        yield from _staged_frames(staged, picture, width, height, fps, first, last, store)
+        return
     if picture.get("clip") and store is not None:  # a generated clip moves the shot
         frames = clip_frames(store.path(picture["clip"]), total, width, height, first, last)
     else:

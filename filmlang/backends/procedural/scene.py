@@ -182,10 +182,14 @@ def ellipse(c: Canvas, u: float, v: float, ru: float, rv: float, fill: RGB | RGB
 def paint_sky(c: Canvas, pal: Palette, horizon: float, words: frozenset[str],
               rng: random.Random) -> None:
     top, low = pal.sky_top, pal.sky_horizon
+    overcast = has(words, "storm") or has(words, "rain") or has(words, "fog")
     if has(words, "storm") or has(words, "rain"):
         grey = (70, 74, 84)
         top, low = mix(top, scale(grey, pal.tint[2]), 0.5), mix(low, scale(grey, pal.tint[2]), 0.6)
     gradient(c, c.top, horizon, top, low)
+    if overcast:  # under rain clouds or in fog: no stars, no moon, no sun disc
+        _paint_overcast(c, pal, horizon, rng)
+        return
     if pal.body == "moon":
         for _ in range(140):
             u = rng.uniform(c.left, c.right)
@@ -209,6 +213,13 @@ def paint_sky(c: Canvas, pal: Palette, horizon: float, words: frozenset[str],
             u, v = rng.uniform(-0.1, 1.1), rng.uniform(c.top, max(0.1, horizon - 0.25))
             ellipse(c, u, v, rng.uniform(0.18, 0.3), rng.uniform(0.05, 0.09),
                     (*scale(pal.sky_top, 0.7), 110))
+
+
+def _paint_overcast(c: Canvas, pal: Palette, horizon: float, rng: random.Random) -> None:
+    for _ in range(7):
+        u, v = rng.uniform(-0.1, 1.1), rng.uniform(c.top, max(0.1, horizon - 0.2))
+        ellipse(c, u, v, rng.uniform(0.2, 0.34), rng.uniform(0.05, 0.1),
+                (*scale(pal.sky_top, 0.75), 120))
 
 
 # --- land, sea and set pieces --------------------------------------------------------------
@@ -467,7 +478,7 @@ def paint_window(c: Canvas, pal: Palette, u0: float, v0: float, u1: float, v1: f
     frame_color = tone((230, 224, 210), pal) if not pal.lit else scale(pal.wall, 1.25)
     rect(c, u0 - 0.012, v0 - 0.02, u1 + 0.012, v1 + 0.02, frame_color)
     gradient_box(c, u0, v0, u1, v1, pal.sky_top, pal.sky_horizon)
-    if pal.body == "moon":
+    if pal.body == "moon" and not (has(words, "rain") or has(words, "storm")):
         ellipse(c, u0 + (u1 - u0) * 0.7, v0 + (v1 - v0) * 0.3, 0.02 * c.fh / c.fw, 0.02,
                 pal.body_color)
     if has(words, "rain"):
@@ -530,9 +541,14 @@ def paint_interior(c: Canvas, pal: Palette, words: frozenset[str], rng: random.R
 
 
 def paint_place(c: Canvas, time: str, interior: bool, words: frozenset[str],
-                rng: random.Random) -> float:
+                rng: random.Random, place: str = "") -> float:
     """Paint the scene's place over the whole canvas; gives the ground line (frame units)."""
     pal = PALETTES.get(time, PALETTES["day"])
+    if place:
+        from filmlang.backends.procedural.places import PAINTERS
+
+        if place in PAINTERS:
+            return PAINTERS[place](c, pal, words, rng)
     painter: Callable[[Canvas, Palette, frozenset[str], random.Random], float] = \
         paint_interior if interior else paint_exterior
     return painter(c, pal, words, rng)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 import zlib
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from filmlang import ir
 
-VERSION = "4"
+VERSION = "5"
 """Part of every key of this backend's jobs: bump it whenever its output changes."""
 
 def wordset(text: str) -> frozenset[str]:
@@ -66,6 +67,11 @@ class Subject:
     look: str
     color: str
     seed: int
+    name: str = ""
+
+
+BeatSpec = tuple[str, str, str, str, float, float]
+"""(verb, actor, target, prop, start, end): an `ir.Beat` as plain data."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,27 @@ class StillSpec:
     ambience: str = ""
     """The weather words of the scene's ambience (rain, fog, snow), sorted: nothing else
     of it shows, so only they are part of the key."""
+    place: str = ""
+    """The kind of place (kitchen, harbour ...; `semantic.places`), or empty."""
+    beats: tuple[BeatSpec, ...] = ()
+    props: tuple[str, ...] = ()
+    """The props the shot shows: drawn kinds or declared props' names."""
+    prop_kinds: tuple[tuple[str, str], ...] = ()
+    """Declared props the shot names: (name, drawn kind)."""
+
+    @classmethod
+    def from_key(cls, key: dict[str, Any]) -> StillSpec:
+        """The spec back from its `key()` (JSON gives lists for tuples)."""
+        def tuples(value: Any) -> Any:
+            return tuple(tuples(v) for v in value) if isinstance(value, list) else value
+
+        values = {k: tuples(v) for k, v in key.items()}
+        values["subjects"] = tuple(Subject(**s) for s in key["subjects"])
+        return cls(**values)
+
+    def prop_kind(self, name: str) -> str:
+        """The drawn kind of a prop the shot names (a kind is its own)."""
+        return dict(self.prop_kinds).get(name, name)
 
     def key(self) -> dict[str, object]:
         """A JSON-ready form for job keys."""
@@ -107,8 +134,11 @@ def still_spec(film: ir.Film, scene: ir.Scene, shot: ir.Shot) -> StillSpec:
     words = words_of(scene.setting, scene.location, scene.heading or "")
     interior = scene.interior if scene.interior is not None else has(words, "interior")
     names = {c.name: c for c in film.characters}
-    subjects = tuple(Subject(look=names[n].look, color=names[n].color, seed=names[n].seed)
-                     for n in shot.subjects if n in names)
+    subjects = tuple(Subject(look=names[n].look, color=names[n].color, seed=names[n].seed,
+                             name=n) for n in shot.subjects if n in names)
+    declared = {p.name: p.kind for p in film.props}
+    named = set(shot.props) | {b.prop for b in shot.beats}
+    beats = tuple((b.verb, b.actor, b.target, b.prop, b.start, b.end) for b in shot.beats)
     # The place depends on the film's seed and the place itself, not on the scene's name:
     # two scenes set in the same place look the same.
     ambience = scene.ambience.name if scene.ambience is not None else ""
@@ -117,6 +147,9 @@ def still_spec(film: ir.Film, scene: ir.Scene, shot: ir.Shot) -> StillSpec:
                      interior=interior, setting=scene.setting, location=scene.location,
                      heading=scene.heading or "", shot_type=shot.type,
                      framing=shot.framing, action=shot.action, subjects=subjects,
-                     ambience=" ".join(sorted(words_of(ambience) & WEATHER)))
+                     ambience=" ".join(sorted(words_of(ambience) & WEATHER)),
+                     place=scene.place, beats=beats, props=shot.props,
+                     prop_kinds=tuple(sorted((n, k) for n, k in declared.items()
+                                             if n in named)))
 
 

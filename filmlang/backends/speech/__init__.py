@@ -4,8 +4,11 @@ One job per distinct line said the same way (phase one: the timeline is solved f
 lengths). The engine that speaks a character is chosen per voice (`engines`, `choose_engine`:
 the film's `backend voice=NAME`, else the best available) and is part of the job's
 parameters: `piper` (`piper`, `onnx`: the bundled joe voice or a Piper model), `espeak`
-(`espeak`: espeak-ng), `coqui` (`coqui`: a local Coqui TTS model). `core` holds what the
-engines share (requests, delivery from parentheticals), `dsp` the finishing.
+(`espeak`: espeak-ng), `coqui` (`coqui`: a local Coqui TTS model). A character's own
+voice model (`voice "x.onnx"`, `voice "coqui:folder"`) picks its engine, and its files are
+checked before any work (E0603 naming the file). `core` holds what the engines share
+(requests, delivery from parentheticals), `voicing` the gender and age transform, `dsp`
+the finishing.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from filmlang.provenance import character_sources, line_sources
 if TYPE_CHECKING:
     from filmlang.cache.store import Store
 
-VERSION = "1"
+VERSION = "2"
 
 
 def run_speech(job: Job, out: Path, store: Store) -> None:
@@ -47,6 +50,14 @@ def _spoken(film: ir.Film) -> dict[str, list[Label]]:
             lines.setdefault(line.speaker, []).append(
                 Label(span=line.origin, message=f"{line.speaker} speaks here"))
     return lines
+
+
+def resolved(voice: ir.Voice, root: Path) -> ir.Voice:
+    """The voice with its own model's path (relative to the film's folder) made absolute."""
+    if not voice.model:
+        return voice
+    engine, _, where = voice.model.partition(":")
+    return voice.model_copy(update={"model": f"{engine}:{(root / where).resolve()}"})
 
 
 def _voice(character: ir.Character) -> dict[str, Any]:
@@ -72,7 +83,8 @@ class Speech(Base):
             if character.name not in spoken:
                 continue
             try:
-                engines.choose_engine(character.voice, preferred)
+                engines.choose_engine(resolved(character.voice, Path(config.root or ".")),
+                                      preferred)
             except engines.SpeechUnavailable as exc:
                 origin = character.origin
                 head = origin.model_copy(update={
@@ -97,10 +109,11 @@ class Speech(Base):
             for shot in scene.shots:
                 for index, line in enumerate(shot.lines):
                     character = characters[line.speaker]
+                    voice = resolved(character.voice, ctx.root)
                     request = engines.SpeechRequest(
-                        text=line.text, voice=character.voice,
-                        parenthetical=line.parenthetical, seed=character.seed)
-                    engine = engines.choose_engine(character.voice, preferred)
+                        text=line.text, voice=voice, parenthetical=line.parenthetical,
+                        seed=character.seed, placement=line.placement)
+                    engine = engines.choose_engine(voice, preferred)
                     ctx.speech[(scene.name, shot.index, index)] = ctx.graph.add(Job(
                         kind="speech", backend=self.id,
                         params=engines.engine_params(engine, request),

@@ -1,6 +1,7 @@
 """The Coqui engine: speech from a Coqui `TTS` model already on disk, never downloaded.
 
-The model is the folder named by `FILMC_COQUI_MODEL`: its `config.json` and its checkpoint
+The model is a character's own (`voice "coqui:path/to/folder"`, relative to the film's
+file) or the folder named by `FILMC_COQUI_MODEL`: its `config.json` and its checkpoint
 (`model.pth`, `model_file.pth`, `best_model.pth`, or else the one `*.pth`/`*.pt` in it), as
 Coqui's `Synthesizer(tts_checkpoint=..., tts_config_path=...)` loads them; a
 `speakers.pth`/`speakers.json` beside them is found by the config itself. The engine is
@@ -12,15 +13,15 @@ Determinism: the model runs on the CPU with a fixed number of torch threads, and
 numpy and `random` are seeded from a hash of (the request's seed, variant, sentence) before
 each sentence, so a line's samples depend on the request alone.
 
-The key (`fingerprint`): the versions of coqui-tts and torch, the sha256 of `config.json`,
-and the checkpoint's name, size and modification time. The weights (often gigabytes) are
-not hashed: replacing them by a file of the same size and mtime is not noticed.
+The key (`fingerprint`): the versions of coqui-tts and torch, the sha256 of `config.json`
+and of the checkpoint (hashed once per size and mtime in a process, `jobs.file_digest`).
 
 A character's voice, as in `speech_piper`: `pitch` shifts by resampling the finished take
 (formants move too); `rate` and the parenthetical's pace go to the model as its
 `length_scale` (VITS, Glow-TTS) or `speed` (XTTS), with the pitch shift's change of pace
 compensated; a model with neither (Tacotron 2) keeps its own pace, shifted by the pitch.
-`variant` names a speaker of a multi-speaker model, or else gives a small fixed tweak. The
+`speaker=` (else `variant`) names a speaker of a multi-speaker model; a variant that is no
+speaker gives a small fixed tweak. `gender=`/`age=` do not transform a model of one's own. The
 take is trimmed, resampled to 48 kHz and finished by `speech_dsp.finish` (whisper, tilt,
 level, gain from `volume` and the delivery, limiter) like every other engine's.
 """
@@ -41,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from filmlang import ir, session
 from filmlang.backends.protocol import Availability
-from filmlang.backends.speech import dsp
+from filmlang.backends.speech import dsp, voicing
 from filmlang.backends.speech.core import (
     SpeechRequest,
     SpeechUnavailable,
@@ -81,8 +82,11 @@ class ModelFiles:
     checkpoint: Path
 
 
-def model_folder() -> Path | None:
-    """The folder `$FILMC_COQUI_MODEL` names, or None when it is unset."""
+def model_folder(voice: ir.Voice | None = None) -> Path | None:
+    """The folder a voice names as its own (`voice "coqui:FOLDER"`), else the one
+    `$FILMC_COQUI_MODEL` names, or None when neither is set."""
+    if voice is not None and voice.model and voice.model.startswith("coqui:"):
+        return Path(voice.model[len("coqui:"):])
     chosen = os.environ.get(MODEL_ENV, "").strip()
     return Path(chosen).expanduser() if chosen else None
 
@@ -97,9 +101,10 @@ def find_checkpoint(folder: Path) -> Path | None:
     return found[0] if found else None
 
 
-def model_files() -> ModelFiles | Availability:
-    """The model's files, or why there are none (cheap: no loading)."""
-    folder = model_folder()
+def model_files(voice: ir.Voice | None = None) -> ModelFiles | Availability:
+    """The model's files, or why there are none (cheap: no loading): a config that is not
+    JSON, or an empty checkpoint, is broken."""
+    folder = model_folder(voice)
     if folder is None:
         return Availability.no(f"${MODEL_ENV} is not set (no Coqui model folder)",
                                INSTALL_MODEL)
@@ -114,6 +119,16 @@ def model_files() -> ModelFiles | Availability:
     if checkpoint is None:
         return Availability.no(f"the Coqui model folder {folder} has no checkpoint "
                                "(model.pth or another *.pth)", INSTALL_MODEL)
+    try:
+        parsed = json.loads(_read_config(config))
+    except (OSError, ValueError) as exc:
+        return Availability.no(f"the Coqui model config {config} is broken "
+                               f"({type(exc).__name__}: {exc})", INSTALL_MODEL)
+    if not isinstance(parsed, dict):
+        return Availability.no(f"the Coqui model config {config} is not a JSON object",
+                               INSTALL_MODEL)
+    if checkpoint.stat().st_size == 0:
+        return Availability.no(f"the Coqui checkpoint {checkpoint} is empty", INSTALL_MODEL)
     return ModelFiles(folder=folder, config=config, checkpoint=checkpoint)
 
 
@@ -160,14 +175,14 @@ class CoquiEngine:
     version = "1"
     kind = "speech"
 
-    def available(self) -> Availability:
+    def available(self, voice: ir.Voice | None = None) -> Availability:
         """Everything missing at once: the package, and the model folder or its files."""
         reasons: list[str] = []
         installs: list[str] = []
         if find_spec(PACKAGE) is None:
             reasons.append(f"the Coqui TTS Python package ({PACKAGE}) is not installed")
             installs.append(INSTALL_PACKAGE)
-        files = model_files()
+        files = model_files(voice)
         if isinstance(files, Availability):
             reasons.append(files.reason)
             installs.append(files.install)
@@ -181,9 +196,9 @@ class CoquiEngine:
         A config that names no language speaks whatever it is asked to (it was chosen by
         name, so the film's author knows the model).
         """
-        if not voice.name:
+        if not voice.name or voice.model:
             return True
-        files = model_files()
+        files = model_files(voice)
         if isinstance(files, Availability):
             return False
         try:
@@ -193,27 +208,28 @@ class CoquiEngine:
         tags = _language_tags(config) if isinstance(config, dict) else frozenset()
         return not tags or speaks(tags, voice)
 
-    def fingerprint(self) -> dict[str, str]:
-        """The runtime's versions, the config's hash, the checkpoint's name, size and mtime."""
+    def fingerprint(self, voice: ir.Voice | None = None) -> dict[str, str]:
+        """The runtime's versions, the config's hash, the checkpoint's name and hash."""
+        from filmlang.jobs import file_digest
+
         runtime = runtime_version()
-        files = model_files()
+        files = model_files(voice)
         if isinstance(files, Availability):
             return {"model": "missing", "runtime": runtime}
         try:
             config = hashlib.sha256(_read_config(files.config)).hexdigest()
-            stat = files.checkpoint.stat()
+            checkpoint = file_digest(files.checkpoint)
         except OSError:
             return {"model": "missing", "runtime": runtime}
-        checkpoint = f"{files.checkpoint.name}:{stat.st_size}:{stat.st_mtime_ns}"
-        return {"model": f"config sha256:{config}, checkpoint {checkpoint}",
-                "runtime": runtime}
+        return {"model": f"config sha256:{config}, checkpoint {files.checkpoint.name} "
+                         f"sha256:{checkpoint}", "runtime": runtime}
 
     def synthesize(self, requests: list[SpeechRequest], outputs: list[Path]) -> list[float]:
         def locked(request: SpeechRequest) -> Samples:
             # One take at a time: rendering seeds torch's, numpy's and random's global
             # generators. _load is once per session: the first take loads the model.
             with _RENDER_LOCK:
-                return render(_load(), request)
+                return render(_load(request.voice), request)
 
         return write_takes(requests, outputs, locked)
 
@@ -237,14 +253,14 @@ def _names(manager: Any, attribute: str) -> tuple[str, ...]:
     return tuple(str(name) for name in names) if names else ()
 
 
-def _load() -> _Model:
+def _load(voice: ir.Voice | None = None) -> _Model:
     """The model, loaded once per session (cache `coqui.models`) on the CPU; later calls
     reuse it."""
-    ready = CoquiEngine().available()
+    ready = CoquiEngine().available(voice)
     if not ready:
         raise SpeechUnavailable(f"Coqui TTS cannot run: {ready.reason} ({ready.install})",
                                 ready.install)
-    files = model_files()
+    files = model_files(voice)
     assert isinstance(files, ModelFiles)
     stat = files.checkpoint.stat()
     key = (files.checkpoint.resolve(), stat.st_size, stat.st_mtime_ns)
@@ -313,7 +329,7 @@ def render(model: _Model, request: SpeechRequest) -> Samples:
     import numpy as np
 
     voice = request.voice
-    speaker = _speaker(model, voice.variant)
+    speaker = _speaker(model, voice.speaker or voice.variant)
     language = _language(model, voice)
     delivery = voice_delivery(request, variant=speaker is None)
     pace = words_per_minute(voice, NATURAL_WPM) / NATURAL_WPM * delivery.speed
@@ -348,6 +364,8 @@ def render(model: _Model, request: SpeechRequest) -> Samples:
                 continue
             if pieces:
                 pieces.append(pause)
+            audio = voicing.transform(audio, played_at, voice, delivery,
+                                      stable_hash(key, "voicing", index))
             pieces.append(dsp.to_output_rate(audio, played_at))
     finally:
         if model.length_scale is not None:
@@ -357,4 +375,6 @@ def render(model: _Model, request: SpeechRequest) -> Samples:
     samples = np.concatenate(pieces)
     return dsp.finish(samples, gain_db=delivery.gain_db, volume=voice.volume,
                       tilt_amount=delivery.tilt,
-                      whisper_key=stable_hash(key, "whisper") if delivery.whisper else None)
+                      whisper_key=stable_hash(key, "whisper") if delivery.whisper else None,
+                      breath=delivery.breath, breath_key=stable_hash(key, "breath"),
+                      placement=request.placement)

@@ -1,29 +1,33 @@
 """What every speech engine shares: the request, the error, and how a line is delivered.
 
-A `SpeechRequest` (text, voice, parenthetical, seed) goes in; `delivery()` turns it into a
-`Delivery`: the pitch shift in semitones, the speed relative to the voice's natural pace,
-the gain, and whether to whisper. The engines render that; `speech_dsp.finish` levels it.
+A `SpeechRequest` (text, voice, parenthetical, seed, placement) goes in; `voice_delivery()`
+turns it into a `Delivery` (`filmlang.delivery`): the pitch shift in semitones, the speed
+relative to the voice's natural pace, the gain, the pitch range, breath, and whether to
+whisper. The engines render that; `voicing.transform` gives the voice its gender and age,
+`dsp.finish` levels it.
 
 Parentheticals are matched word by word against `DELIVERIES` (so "(quietly, slowly)"
-combines both); unknown words change nothing. No heavy imports here.
+combines both); unknown words change nothing here (the checker warns of them, W0004). No
+heavy imports here.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from filmlang import ir
+from filmlang.delivery import DELIVERIES as DELIVERIES
+from filmlang.delivery import Delivery as Delivery
+from filmlang.delivery import parenthetical_delivery as parenthetical_delivery
+from filmlang.voices import PITCH_RANGE as PITCH_RANGE
+from filmlang.voices import pitch_semitones, variant_offsets
+from filmlang.voices import stable_hash as stable_hash
 
 if TYPE_CHECKING:
     from filmlang.audio import Samples
-
-PITCH_RANGE = 6.0
-"""Semitones of shift at pitch=0 (down) and pitch=100 (up); 50 is the voice's own pitch."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,8 @@ class SpeechRequest:
     voice: ir.Voice
     parenthetical: str | None = None
     seed: int = 0
+    placement: str = "on"
+    """"voice_over" or "off_screen" (a line's `(V.O.)`, `(O.S.)`): `dsp.place` treats it."""
 
 
 class SpeechUnavailable(Exception):
@@ -44,83 +50,15 @@ class SpeechUnavailable(Exception):
         self.install = install
 
 
-@dataclass(frozen=True)
-class Delivery:
-    """How a line is said, relative to the character's voice.
-
-    `semitones` shifts the pitch, `speed` multiplies the speaking rate, `gain_db` the level,
-    `tilt` brightens (>0) or darkens (<0) the timbre, `whisper` removes the voicing.
-    """
-
-    semitones: float = 0.0
-    speed: float = 1.0
-    gain_db: float = 0.0
-    tilt: float = 0.0
-    whisper: bool = False
-
-    def __add__(self, other: Delivery) -> Delivery:
-        return Delivery(
-            semitones=self.semitones + other.semitones,
-            speed=self.speed * other.speed,
-            gain_db=self.gain_db + other.gain_db,
-            tilt=self.tilt + other.tilt,
-            whisper=self.whisper or other.whisper,
-        )
-
-
-_WHISPER = Delivery(speed=0.95, gain_db=-12.0, whisper=True)
-_QUIET = Delivery(semitones=-0.5, speed=0.95, gain_db=-8.0, tilt=-0.15)
-_SHOUT = Delivery(semitones=2.5, speed=1.08, gain_db=8.0, tilt=0.35)
-_ANGRY = Delivery(semitones=1.0, speed=1.05, gain_db=3.0, tilt=0.2)
-_SAD = Delivery(semitones=-1.0, speed=0.88, gain_db=-3.0, tilt=-0.15)
-_BRIGHT = Delivery(semitones=1.5, speed=1.08, gain_db=2.0, tilt=0.1)
-_SLOW = Delivery(speed=0.8)
-_FAST = Delivery(speed=1.2)
-
-DELIVERIES: dict[str, Delivery] = {
-    **dict.fromkeys(("whisper", "whispering", "whispered", "whispers", "breathless"), _WHISPER),
-    **dict.fromkeys(("quietly", "quiet", "softly", "soft", "gently", "murmuring", "murmurs",
-                     "mumbling", "mutters", "muttering", "low", "hushed"), _QUIET),
-    **dict.fromkeys(("shouting", "shouts", "shout", "shouted", "yelling", "yells", "yell",
-                     "screaming", "screams", "scream", "loudly", "loud", "calling", "calls",
-                     "bellowing"), _SHOUT),
-    **dict.fromkeys(("angry", "angrily", "furious", "sharply", "snapping"), _ANGRY),
-    **dict.fromkeys(("sad", "sadly", "tearful", "crying", "sobbing", "tired", "wearily",
-                     "weary"), _SAD),
-    **dict.fromkeys(("excited", "excitedly", "happy", "happily", "laughing", "cheerful",
-                     "cheerfully", "eager", "eagerly"), _BRIGHT),
-    **dict.fromkeys(("slowly", "slow", "hesitant", "hesitantly", "dreamily"), _SLOW),
-    **dict.fromkeys(("quickly", "fast", "hurried", "hurriedly", "rushed", "breathlessly"),
-                    _FAST),
-}
-
-
-def parenthetical_delivery(parenthetical: str | None) -> Delivery:
-    """The delivery a parenthetical asks for: its known words, combined."""
-    total = Delivery()
-    for word in re.findall(r"[a-z]+", (parenthetical or "").lower()):
-        if word in DELIVERIES:
-            total = total + DELIVERIES[word]
-    return total
-
-
-def stable_hash(*parts: object) -> int:
-    """A 64-bit hash of the parts' text that is the same in every process (unlike hash())."""
-    text = "\x1f".join(repr(part) for part in parts)
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
-
-
 def variant_tweak(variant: str | None) -> Delivery:
     """A small, fixed timbre change for a variant the engine has no voice for.
 
     Each variant name hashes to its own pitch offset (within ±1.5 semitones), pace (±6%)
-    and tilt (±0.3), so two characters that differ only in variant still sound different.
+    and tilt (±0.3), so two characters that differ only in variant still sound different
+    (`filmlang.voices.variant_offsets`, which the checker's W0003 uses too).
     """
-    if not variant:
-        return Delivery()
-    h = stable_hash("variant", variant)
-    u = [((h >> (16 * i)) & 0xFFFF) / 0xFFFF * 2.0 - 1.0 for i in range(3)]
-    return Delivery(semitones=1.5 * u[0], speed=1.0 + 0.06 * u[1], tilt=0.3 * u[2])
+    semitones, speed, tilt = variant_offsets(variant)
+    return Delivery(semitones=semitones, speed=speed, tilt=tilt)
 
 
 def voice_delivery(request: SpeechRequest, *, variant: bool = True) -> Delivery:
@@ -130,7 +68,7 @@ def voice_delivery(request: SpeechRequest, *, variant: bool = True) -> Delivery:
     applied by the engine, which knows its natural pace.
     """
     voice = request.voice
-    base = Delivery(semitones=(min(max(voice.pitch, 0.0), 100.0) - 50.0) / 50.0 * PITCH_RANGE)
+    base = Delivery(semitones=pitch_semitones(voice.pitch))
     total = base + parenthetical_delivery(request.parenthetical)
     if variant:
         total = total + variant_tweak(voice.variant)

@@ -5,8 +5,9 @@ Everything here is a pure function of its arguments (noise comes from a counter-
 never from a global generator), so the same line gives the same samples in any process.
 
 The finishing chain (`finish`), shared by every engine, after the engine has trimmed and
-resampled to 48 kHz: whisper (when asked), timbre tilt, level to `TARGET_RMS` over the
-voiced frames, the gain (volume and delivery), then a smooth peak limiter whose ceiling
+resampled to 48 kHz: whisper or breath (when asked), timbre tilt, level to `TARGET_RMS`
+over the voiced frames, the line's placement (`place`: voice-over in front, off-screen
+muffled), the gain (volume and delivery), then a smooth peak limiter whose ceiling
 `CEILING` (-1.2 dBFS) keeps every peak below -1 dBFS.
 """
 
@@ -213,17 +214,67 @@ def limit(samples: Samples, ceiling: float = CEILING) -> Samples:
 
 
 def finish(samples: Samples, *, gain_db: float, volume: float, tilt_amount: float,
-           whisper_key: int | None) -> Samples:
-    """The chain every engine ends with: whisper, tilt, level, gain, limit (see above)."""
+           whisper_key: int | None, breath: float = 0.0, breath_key: int = 0,
+           placement: str = "on") -> Samples:
+    """The chain every engine ends with: whisper or breath, tilt, level, placement, gain,
+    limit (see above)."""
     import numpy as np
 
     out = np.asarray(samples, dtype=np.float32)
     if whisper_key is not None:
         out = whisper(out, whisper_key)
+    elif breath > 0.0:
+        out = breathe(out, breath, breath_key)
     out = tilt(out, tilt_amount)
     out = level(out)
-    gain = max(volume, 0.0) * 10.0 ** (gain_db / 20.0)
+    out, placed_db = place(out, placement)
+    gain = max(volume, 0.0) * 10.0 ** ((gain_db + placed_db) / 20.0)
     return limit((out * np.float32(gain)).astype(np.float32))
+
+
+def breathe(samples: Samples, amount: float, key: int) -> Samples:
+    """Breathiness: the take mixed with its own whisper (`amount` of it, 0..1), at the
+    same level, so the voicing is still there but the breath is heard through it."""
+    import numpy as np
+
+    if amount <= 0.0 or len(samples) == 0:
+        return samples
+    air = whisper(samples, key)
+    power = float(np.mean(np.square(air)))
+    scale = float(np.sqrt(float(np.mean(np.square(samples))) / max(power, 1e-12)))
+    mixed = (1.0 - amount) * samples + amount * scale * air
+    return np.asarray(mixed, dtype=np.float32)
+
+
+VOICE_OVER_DB = 2.0
+"""A voice-over sits in front of the scene: this much louder than a line said on screen."""
+OFF_SCREEN_DB = -5.0
+OFF_SCREEN_CUTOFF = 2500.0
+"""Hz: an off-screen voice is heard through a wall or round a corner: its highs go."""
+OFF_SCREEN_ECHOES = ((0.023, 0.3), (0.037, 0.2), (0.053, 0.12))
+"""(seconds, gain) of the room's first reflections under an off-screen voice."""
+
+
+def place(samples: Samples, placement: str) -> tuple[Samples, float]:
+    """A line's placement: the voice-over dry and louder (in front), the off-screen voice
+    muffled (low-passed at 2.5 kHz, with a room's early reflections) and quieter. The
+    take keeps its length. Returns the samples and the gain (dB) to add."""
+    import numpy as np
+
+    if placement == "voice_over":
+        return samples, VOICE_OVER_DB
+    if placement != "off_screen" or len(samples) == 0:
+        return samples, 0.0
+    spectrum = np.fft.rfft(samples.astype(np.float64))
+    freqs = np.fft.rfftfreq(len(samples), 1.0 / SAMPLE_RATE)
+    spectrum *= 1.0 / np.sqrt(1.0 + (freqs / OFF_SCREEN_CUTOFF) ** 4)
+    dull = np.fft.irfft(spectrum, len(samples))
+    out = dull.copy()
+    for seconds, gain in OFF_SCREEN_ECHOES:
+        delay = round(seconds * SAMPLE_RATE)
+        if delay < len(out):
+            out[delay:] += gain * dull[: len(out) - delay]
+    return np.asarray(out, dtype=np.float32), OFF_SCREEN_DB
 
 
 def silence(seconds: float) -> Samples:

@@ -58,16 +58,17 @@ class SpeechEngine(Protocol):
     version: str
     """Bumped whenever the output for the same request changes: it is part of every key."""
 
-    def available(self) -> Availability:
-        """Whether it can run here (cheap: loads no model); if not, what to install."""
+    def available(self, voice: ir.Voice | None = None) -> Availability:
+        """Whether it can run here (cheap: loads no model), for this voice when given (its
+        own model's files); if not, what to install or fix."""
         ...
 
     def supports(self, voice: ir.Voice) -> bool:
         """Whether it can speak this voice (its language), assuming it is available."""
         ...
 
-    def fingerprint(self) -> dict[str, str]:
-        """What else decides the output (model file, program version): part of the key."""
+    def fingerprint(self, voice: ir.Voice | None = None) -> dict[str, str]:
+        """What else decides the output (model files, program version): part of the key."""
         ...
 
     def synthesize(self, requests: list[SpeechRequest], outputs: list[Path]) -> list[float]:
@@ -89,6 +90,8 @@ def choose_engine(voice: ir.Voice, preferred: str = "") -> SpeechEngine:
     named engine is unknown, missing or cannot speak the voice, or when none can.
     """
     language = voice.name or "the default voice"
+    if voice.model:
+        return _own(voice)
     if preferred:
         engine = ENGINES.get(preferred)
         if engine is None:
@@ -125,16 +128,32 @@ def choose_engine(voice: ir.Voice, preferred: str = "") -> SpeechEngine:
                             f"({'; '.join(reasons)}){advice}", install)
 
 
+def _own(voice: ir.Voice) -> SpeechEngine:
+    """The engine of a voice model of one's own ("piper:PATH", "coqui:PATH"), when it can
+    load it: else `SpeechUnavailable` naming the file that is missing or broken."""
+    assert voice.model is not None
+    engine = ENGINES[voice.model.partition(":")[0]]
+    ready = engine.available(voice)
+    if not ready:
+        raise SpeechUnavailable(f"{ready.reason}; to fix it, {ready.install}", ready.install)
+    return engine
+
+
 def engine_params(engine: SpeechEngine, request: SpeechRequest) -> dict[str, Any]:
-    """Everything that decides a request's audio, as JSON: the cache key's parameters."""
+    """Everything that decides a request's audio, as JSON: the cache key's parameters.
+
+    A voice model of one's own is keyed by its files' hashes (`fingerprint`), not by
+    where it lies."""
     voice = request.voice
     return {
         "engine": engine.name,
         "version": engine.version,
-        **engine.fingerprint(),
+        **engine.fingerprint(voice),
         "text": request.text,
         "voice": {"name": voice.name, "pitch": voice.pitch, "rate": voice.rate,
-                  "variant": voice.variant, "volume": voice.volume},
+                  "variant": voice.variant, "volume": voice.volume, "gender": voice.gender,
+                  "age": voice.age, "speaker": voice.speaker},
         "parenthetical": request.parenthetical,
+        "placement": request.placement,
         "seed": request.seed,
     }

@@ -35,6 +35,10 @@ NATURAL_WPM = 175.0
 INSTALL = "install espeak-ng (apt-get install espeak-ng; on macOS: brew install espeak-ng)"
 SEMITONE_TO_P = 4.0
 """`-p` steps per semitone of a parenthetical's pitch change (roughly)."""
+GENDER_VARIANTS = {"female": "f2", "male": "m3", "neutral": "f5"}
+"""eSpeak's own variants for `gender=`, when the voice names none."""
+AGE_PITCH = {"child": 30, "young": 8, "old": -8}
+"""`-p` steps added for `age=` (eSpeak's variants have no age)."""
 
 
 def _binary() -> str | None:
@@ -74,7 +78,7 @@ class EspeakEngine:
     version = "1"
     kind = "speech"
 
-    def available(self) -> Availability:
+    def available(self, voice: ir.Voice | None = None) -> Availability:
         if _binary() is None:
             return Availability.no(f"{BINARY} is not installed (not found on PATH)", INSTALL)
         return Availability.yes()
@@ -85,7 +89,7 @@ class EspeakEngine:
             return False
         return not voice.name or voice.name.lower() in _voices(binary)
 
-    def fingerprint(self) -> dict[str, str]:
+    def fingerprint(self, voice: ir.Voice | None = None) -> dict[str, str]:
         binary = _binary()
         return {"binary": _version(binary) if binary else "missing"}
 
@@ -101,8 +105,10 @@ def command(binary: str, request: SpeechRequest, wav: Path) -> list[str]:
     voice = request.voice
     delivery = parenthetical_delivery(request.parenthetical)
     name = voice.name or "en"
-    variant = voice.variant or ("whisper" if delivery.whisper else "")
-    pitch = min(max(round(voice.pitch + SEMITONE_TO_P * delivery.semitones), 0), 99)
+    variant = voice.variant or ("whisper" if delivery.whisper else "") or GENDER_VARIANTS.get(
+        voice.gender or "", "")
+    pitch = min(max(round(voice.pitch + AGE_PITCH.get(voice.age or "", 0)
+                          + SEMITONE_TO_P * delivery.semitones), 0), 99)
     wpm = min(max(round(words_per_minute(voice, NATURAL_WPM) * delivery.speed), 80), 450)
     return [binary, "-v", f"{name}+{variant}" if variant else name, "-p", str(pitch),
             "-s", str(wpm), "-b", "1", "-w", str(wav), "--stdin"]
@@ -131,4 +137,4 @@ def _render(binary: str, request: SpeechRequest) -> dsp.Samples:
     return dsp.finish(samples, gain_db=delivery.gain_db, volume=request.voice.volume,
                       tilt_amount=delivery.tilt,
                       whisper_key=stable_hash("espeak", request.seed, "whisper")
-                      if whisper else None)
+                      if whisper else None, placement=request.placement)

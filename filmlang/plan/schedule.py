@@ -1,0 +1,95 @@
+"""The order of ready jobs, and what a graph should take on given workers.
+
+`priorities(jobs, cost, on_gpu)`: each job's rank is its share of the critical path: its
+own seconds plus the longest chain of seconds through the jobs that use it (its "bottom
+level", as list schedulers call it), with GPU seconds counted `GPU_WEIGHT` times, since
+the GPU is the scarce resource: a still that four segments and the video wait for starts
+before a line of speech that only the mix waits for, and the work that feeds the GPU
+comes first. The scheduler (`exec/scheduler.py`) starts ready jobs in this order.
+
+`simulate(...)`: replays a graph with known costs on `cpus` CPU and `gpus` GPU workers
+with the same order (the scheduler's own list scheduling), and gives the makespan: the
+expected wall time of `filmc plan` and the replays of `bench/cluster_sim.py`. Jobs of the
+second planning phase wait for the speech (the build solves the timeline once the lines
+are spoken; the stills go on meanwhile).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from filmlang.jobs import Job
+
+GPU_WEIGHT = 4.0
+"""How much more a GPU second weighs than a CPU second in the ranks."""
+
+
+def priorities(jobs: Mapping[str, Job], cost: Callable[[Job], float],
+               on_gpu: Callable[[Job], bool]) -> dict[str, float]:
+    """Each job's weighted bottom level. `jobs` lists inputs before the jobs using them
+    (as the planner and the scheduler's demand order give them)."""
+    users: dict[str, list[str]] = {key: [] for key in jobs}
+    for key, job in jobs.items():
+        for dep in job.inputs:
+            if dep in users:
+                users[dep].append(key)
+    rank: dict[str, float] = {}
+    for key in reversed(list(jobs)):
+        job = jobs[key]
+        own = cost(job) * (GPU_WEIGHT if on_gpu(job) else 1.0)
+        rank[key] = own + max((rank[user] for user in users[key]), default=0.0)
+    return rank
+
+
+@dataclass(frozen=True)
+class Simulation:
+    makespan: float
+    cpu_seconds: float
+    gpu_seconds: float
+
+
+def simulate(jobs: Mapping[str, Job], cost: Callable[[Job], float],
+             on_gpu: Callable[[Job], bool], *, cpus: int, gpus: int,
+             phase_one: set[str] | frozenset[str] = frozenset()) -> Simulation:
+    """List-schedule `jobs` (inputs first) on `cpus` + `gpus` workers in rank order; GPU
+    jobs on CPUs where there is no GPU. Jobs outside `phase_one` wait for all of it."""
+    cpus, gpus = max(1, cpus), max(0, gpus)
+    rank = priorities(jobs, cost, on_gpu)
+    waiting = {key: {d for d in job.inputs if d in jobs} for key, job in jobs.items()}
+    barrier = {key for key in jobs if key in phase_one}
+    if barrier:
+        for key in jobs:
+            if key not in barrier:
+                waiting[key] |= barrier
+    users: dict[str, list[str]] = {key: [] for key in jobs}
+    for key, deps in waiting.items():
+        for dep in deps:
+            users[dep].append(key)
+    lane_of = {key: "gpu" if gpus and on_gpu(job) else "cpu" for key, job in jobs.items()}
+    free = {"cpu": cpus, "gpu": gpus}
+    ready: dict[str, list[tuple[float, str]]] = {"cpu": [], "gpu": []}
+    for key, deps in waiting.items():
+        if not deps:
+            heapq.heappush(ready[lane_of[key]], (-rank[key], key))
+    events: list[tuple[float, str]] = []
+    now = 0.0
+    spent = {"cpu": 0.0, "gpu": 0.0}
+    while True:
+        for lane, queue in ready.items():
+            while queue and free[lane]:
+                key = heapq.heappop(queue)[1]
+                free[lane] -= 1
+                seconds = cost(jobs[key])
+                spent[lane] += seconds
+                heapq.heappush(events, (now + seconds, key))
+        if not events:
+            break
+        now, key = heapq.heappop(events)
+        free[lane_of[key]] += 1
+        for user in users[key]:
+            waiting[user].discard(key)
+            if not waiting[user]:
+                heapq.heappush(ready[lane_of[user]], (-rank[user], user))
+    return Simulation(now, spent["cpu"], spent["gpu"])

@@ -1,0 +1,74 @@
+"""Places: the kind of place a scene's heading and setting name, for the animatic to paint.
+
+`"INT. BAKERY - DAWN"` is a bakery, `setting "the ferry's wheelhouse"` a wheelhouse. The
+heading's words are read first, then the setting's; the first word of the table that either
+names wins, in the table's order (so "lighthouse" beats "cliff", "wheelhouse" beats "sea").
+A heading or setting that names no place of the table gives an empty kind, and the
+animatic paints a plain room or landscape by INT/EXT; the checker hints at it.
+"""
+
+from __future__ import annotations
+
+import re
+
+PLACES: dict[str, tuple[bool, tuple[str, ...]]] = {
+    # kind: (interior, the words that name it)
+    "wheelhouse": (True, ("wheelhouse", "bridge", "cockpit", "cabin_boat")),
+    "car": (True, ("car", "taxi", "cab", "van", "truck", "bus")),
+    "lighthouse": (False, ("lighthouse", "lamp room", "lantern room")),
+    "deck": (False, ("deck", "ferry", "boat", "ship", "trawler", "yacht")),
+    "bakery": (True, ("bakery", "bakehouse", "patisserie", "boulangerie")),
+    "kitchen": (True, ("kitchen", "scullery", "galley")),
+    "bedroom": (True, ("bedroom", "dormitory", "nursery", "hotel room")),
+    "living_room": (True, ("living room", "lounge", "sitting room", "parlour", "parlor",
+                           "den", "apartment", "flat", "house", "home", "cottage", "cabin")),
+    "bar": (True, ("bar", "pub", "tavern", "saloon", "inn", "club")),
+    "cafe": (True, ("cafe", "café", "coffee shop", "diner", "restaurant", "canteen",
+                    "tearoom")),
+    "shop": (True, ("shop", "store", "boutique", "grocer", "grocery", "pharmacy",
+                    "bookshop", "bookstore")),
+    "office": (True, ("office", "study", "bank", "police station", "newsroom", "studio")),
+    "classroom": (True, ("classroom", "school", "lecture", "library")),
+    "hospital": (True, ("hospital", "ward", "clinic", "infirmary")),
+    "church": (True, ("church", "chapel", "cathedral", "temple", "abbey")),
+    "station": (False, ("station", "platform", "railway", "train", "subway", "metro")),
+    "harbour": (False, ("harbour", "harbor", "port", "pier", "dock", "docks", "quay",
+                        "jetty", "marina", "wharf")),
+    "beach": (False, ("beach", "shore", "coast", "seaside", "sand", "dunes", "cove", "sea",
+                      "ocean", "cliff", "cliffs")),
+    "market": (False, ("market", "square", "plaza", "bazaar", "fair")),
+    "rooftop": (False, ("rooftop", "roof", "rooftops", "terrace")),
+    "skyline": (False, ("city", "skyline", "downtown", "town")),
+    "street": (False, ("street", "road", "avenue", "alley", "lane", "crossing", "highway",
+                       "village", "bridge_road")),
+    "garden": (False, ("garden", "yard", "backyard", "orchard", "park", "courtyard")),
+    "forest": (False, ("forest", "woods", "wood", "jungle", "grove", "trees")),
+    "mountain": (False, ("mountain", "mountains", "peak", "hills", "hill", "valley",
+                         "ridge", "glacier")),
+    "field": (False, ("field", "fields", "meadow", "farm", "countryside", "prairie",
+                      "pasture", "moor", "desert")),
+}
+
+
+def _names(text: str, words: tuple[str, ...]) -> bool:
+    low = f" {' '.join(re.findall(r'[a-zé]+', text.lower()))} "
+    return any(f" {w} " in low for w in words)
+
+
+def place_of(heading_location: str, setting: str, interior: bool | None = None) -> str:
+    """The kind of place named by the heading's location, else the setting; "" if none.
+    When the heading says INT. or EXT., only places indoors or outdoors count."""
+    for text in (heading_location, setting):
+        for kind, (inside, words) in PLACES.items():
+            if (interior is None or inside == interior) and _names(text, words):
+                return kind
+    return ""
+
+
+def interior_of(kind: str) -> bool | None:
+    """Whether a kind of place is indoors (None for an unknown kind)."""
+    entry = PLACES.get(kind)
+    return entry[0] if entry is not None else None
+
+
+KNOWN_PLACES = ", ".join(k.replace("_", " ") for k in PLACES)
