@@ -218,12 +218,14 @@ def with_pictures(film: ir.Film, pictures: Mapping[tuple[str, int], Path]) -> ir
     return film.model_copy(update={"scenes": tuple(scenes)})
 
 
-def record_stamp(request: Request, result: BuildResult) -> None:
-    """After a successful build: what a no-op build of the same request checks before it
-    answers without parsing (`filmlang/stamp.py`)."""
+def stamp_result(request: Request, result: BuildResult) -> None:
+    """After a successful build, what a no-op build of the same request checks before it
+    answers without parsing (`filmlang/stamp.py`); after any other, nothing."""
     from filmlang.backends.music.soundfont import SYSTEM_PATHS
 
-    assert result.output is not None and result.subtitles is not None
+    if not result.ok or result.output is None or result.subtitles is None:
+        request.forget()
+        return
     request.record(sources=[f.path for f in result.check.program.files.values()],
                    hashed=hashed_files(), watched=[Path(p) for p in SYSTEM_PATHS],
                    outputs=[result.output, result.subtitles],

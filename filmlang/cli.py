@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from filmlang import __version__
+from filmlang import __version__, stamp
 from filmlang.cli_conventions import (
     COLOR as _COLOR,
 )
@@ -277,26 +277,17 @@ def build(ctx: click.Context, file: Path, output: Path | None, preview: bool, jo
           allow_outside: bool) -> None:
     """Build FILE into a film (MP4 with subtitles and chapters). Exit 1 on errors in the
     source, 3 when rendering fails. --preview writes NAME.preview.mp4."""
-    from filmlang import stamp
-
     if output is not None and output.suffix.lower() not in stamp.CONTAINER_SUFFIXES:
-        raise click.BadParameter(
-            f"filmc writes {', '.join(sorted(stamp.CONTAINER_SUFFIXES))}, not "
-            f"'{output.suffix or output.name}'", param_hint="-o")
+        raise click.BadParameter(f"filmc writes {', '.join(sorted(stamp.CONTAINER_SUFFIXES))}, "
+                                 f"not '{output.suffix or output.name}'", param_hint="-o")
     log_format = "jsonl" if _format(ctx, fmt) in ("json", "jsonl") else "text"
-    request = stamp.Request(file, output, cache, {
-        "preview": preview, "backends": sorted(backends), "allow_outside": allow_outside,
-        "model": str(ctx.meta.get(_MODEL_META, "")), "cluster": cluster or "",
-        "cache_remote": cache_remote or ""})
-    found = request.fresh() if not explain and log_format == "text" else None
-    if found is not None:          # nothing changed: no parse, no plan (filmlang/stamp.py)
-        for kind, count in found["summary"]["counts"].items():
-            click.echo(f"  {kind:<10} {0:>4} ran, {count:>4} cached", err=True)
-        click.echo(f"built {_shown(request.target)} ({found['summary']['seconds']:.1f}s of "
-                   "film) in 0.0s", err=True)
-        sys.exit(EXIT_OK)
+    request = stamp.Request(file, output, cache, dict(
+        preview=preview, backends=sorted(backends), allow_outside=allow_outside, cluster=cluster,
+        model=str(ctx.meta.get(_MODEL_META, "")), cache_remote=cache_remote))
+    if not explain and log_format == "text" and request.answer(_shown(request.target)):
+        sys.exit(EXIT_OK)          # nothing changed: no parse, no plan (filmlang/stamp.py)
     from filmlang.build import build as run_build
-    from filmlang.build import record_stamp
+    from filmlang.build import stamp_result
     from filmlang.cache.remote import RemoteError
     from filmlang.exec.executor import ClusterError
 
@@ -332,9 +323,7 @@ def build(ctx: click.Context, file: Path, output: Path | None, preview: bool, jo
             seconds = result.timeline.seconds if result.timeline else 0.0
             click.echo(f"built {_shown(result.output)} ({seconds:.1f}s of film) in "
                        f"{result.seconds:.1f}s", err=True)
-        record_stamp(request, result)
-    else:
-        request.forget()
+    stamp_result(request, result)
     sys.exit(result.exit_code)
 
 
