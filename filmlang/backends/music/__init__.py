@@ -182,7 +182,9 @@ class Music(Base):
                     origin=sound.origin, sources=sources))
                 ctx.audio.append(AudioCue(input=key, start=t0 + sound.at, gain=sound.volume,
                                           kind="effect", shot=where,
-                                          seconds=SOUND_SECONDS[sound.name]))
+                                          # a file's length is known when it is read
+                                          seconds=SOUND_SECONDS[sound.name]
+                                          if sound.file is None else None))
 
     def _bed(self, ctx: PlanContext, kind: str, cue: ir.Music | ir.Ambience, start: float,
              end: float, scenes: list[ir.Scene]) -> None:

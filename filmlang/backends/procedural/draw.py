@@ -193,7 +193,7 @@ def character_sheet(character: ir.Character, width: int, height: int) -> Image.I
                     words_of(character.look))
     u = 0.118 * c.fh
     draw_figure(c, fig, c.x(0.5), c.y(0.06), u, detail=1)
-    return c.image.resize((width, height), Image.Resampling.LANCZOS)
+    return c.image.reduce(q)
 
 
 def moves(spec: StillSpec) -> bool:
@@ -211,7 +211,7 @@ class Staged:
         c = _canvas(width, height, SUPERSAMPLE)
         if plate is None:
             self.ground = _plate(c, spec)
-            self.plate = c.image.resize((width, height), Image.Resampling.LANCZOS)
+            self.plate = c.image.reduce(SUPERSAMPLE)  # resolved as a still is
         else:
             self.plate, self.ground = plate
         self.spec = spec
