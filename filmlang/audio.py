@@ -49,6 +49,22 @@ def read_wav(path: Path) -> tuple[Samples, int]:
     return data.reshape(-1, channels), rate
 
 
+def read_wav_window(path: Path, lo: int, hi: int) -> Samples:
+    """Frames lo to hi of a 16-bit PCM WAV as float32 (hi - lo, channels), read without
+    the rest of the file; cut at the file's ends (lo >= 0)."""
+    import numpy as np
+
+    with wave.open(str(path), "rb") as src:
+        channels = src.getnchannels()
+        if src.getsampwidth() != 2:
+            raise ValueError(f"{path}: expected 16-bit PCM, found {8 * src.getsampwidth()}-bit")
+        lo = max(0, min(lo, src.getnframes()))
+        src.setpos(lo)
+        raw = src.readframes(max(0, hi - lo))
+    data = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
+    return data.reshape(-1, channels)
+
+
 def resample(samples: Samples, rate: int, target: int = SAMPLE_RATE) -> Samples:
     """Resample by linear interpolation of a band-limited signal (good for speech)."""
     import numpy as np

@@ -36,7 +36,7 @@ from filmlang.exec.executor import Executor, LocalExecutor
 from filmlang.exec.explain import BuildLog, Explainer
 from filmlang.exec.gpu import GpuPool
 from filmlang.exec.scheduler import Progress, Report, Scheduler
-from filmlang.jobs import Job, JobFailed, JobGraph, Runner
+from filmlang.jobs import Job, JobFailed, JobGraph, Runner, hashed_files
 from filmlang.outputs import OutputError
 from filmlang.plan.estimate import expected_jobs
 from filmlang.plan.planner import backend_problems, plan_film, prepared
@@ -45,6 +45,7 @@ from filmlang.timeline import Timeline
 
 if TYPE_CHECKING:
     from filmlang.link.ffmpeg import Children
+    from filmlang.stamp import Request
 
 LOCK_TIMEOUT = 3600.0
 
@@ -215,6 +216,21 @@ def with_pictures(film: ir.Film, pictures: Mapping[tuple[str, int], Path]) -> ir
             shots.append(shot)
         scenes.append(scene.model_copy(update={"shots": tuple(shots)}))
     return film.model_copy(update={"scenes": tuple(scenes)})
+
+
+def stamp_result(request: Request, result: BuildResult) -> None:
+    """After a successful build, what a no-op build of the same request checks before it
+    answers without parsing (`filmlang/stamp.py`); after any other, nothing."""
+    from filmlang.backends.music.soundfont import SYSTEM_PATHS
+
+    if not result.ok or result.output is None or result.subtitles is None:
+        request.forget()
+        return
+    request.record(sources=[f.path for f in result.check.program.files.values()],
+                   hashed=hashed_files(), watched=[Path(p) for p in SYSTEM_PATHS],
+                   outputs=[result.output, result.subtitles],
+                   seconds=result.timeline.seconds if result.timeline else 0.0,
+                   counts={k: c["ran"] + c["cached"] for k, c in result.counts().items()})
 
 
 def _speak(ctx: PlanContext, scheduler: Scheduler, store: Store, result: BuildResult

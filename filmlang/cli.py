@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from filmlang import __version__
+from filmlang import __version__, stamp
 from filmlang.cli_conventions import (
     COLOR as _COLOR,
 )
@@ -280,17 +280,21 @@ def build(ctx: click.Context, file: Path, output: Path | None, preview: bool, jo
           allow_outside: bool) -> None:
     """Build FILE into a film (MP4 with subtitles and chapters). Exit 1 on errors in the
     source, 3 when rendering fails. --preview writes NAME.preview.mp4."""
+    if output is not None and output.suffix.lower() not in stamp.CONTAINER_SUFFIXES:
+        raise click.BadParameter(f"filmc writes {', '.join(sorted(stamp.CONTAINER_SUFFIXES))}, "
+                                 f"not '{output.suffix or output.name}'", param_hint="-o")
+    log_format = "jsonl" if _format(ctx, fmt) in ("json", "jsonl") else "text"
+    request = stamp.Request(file, output, cache, dict(
+        preview=preview, backends=sorted(backends), allow_outside=allow_outside, cluster=cluster,
+        model=str(ctx.meta.get(_MODEL_META, "")), cache_remote=cache_remote))
+    if not explain and log_format == "text" and request.answer(_shown(request.target)):
+        sys.exit(EXIT_OK)          # nothing changed: no parse, no plan (filmlang/stamp.py)
     from filmlang.build import build as run_build
+    from filmlang.build import stamp_result
     from filmlang.cache.remote import RemoteError
     from filmlang.exec.executor import ClusterError
-    from filmlang.link.mux import CONTAINERS
 
-    if output is not None and output.suffix.lower() not in CONTAINERS:
-        raise click.BadParameter(
-            f"filmc writes {', '.join(sorted(CONTAINERS))}, not '{output.suffix or output.name}'",
-            param_hint="-o")
     config = _config(preview, backends)
-    log_format = "jsonl" if _format(ctx, fmt) in ("json", "jsonl") else "text"
     progress = _progress(log_format, progress_kind, explain, ctx.color)
     _stop_on_terminate()
     try:
@@ -322,6 +326,7 @@ def build(ctx: click.Context, file: Path, output: Path | None, preview: bool, jo
             seconds = result.timeline.seconds if result.timeline else 0.0
             click.echo(f"built {_shown(result.output)} ({seconds:.1f}s of film) in "
                        f"{result.seconds:.1f}s", err=True)
+    stamp_result(request, result)
     sys.exit(result.exit_code)
 
 
@@ -382,7 +387,7 @@ def plan_command(ctx: click.Context, file: Path, preview: bool, jobs: int | None
                                    cache_remote=cache_remote)
     except (RemoteError, ClusterError) as exc:
         click.echo(click.style("error: ", fg="red", bold=True) + str(exc), err=True)
-        sys.exit(1)
+        sys.exit(EXIT_FAILURE)
     except ModelProblem as exc:  # the diffusers model named cannot be used
         click.echo(click.style("error: ", fg="red", bold=True) + f"{exc.message} [E0603]\n"
                    f"  = help: {exc.help}", err=True)

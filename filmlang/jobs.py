@@ -66,7 +66,17 @@ def file_digest(path: Path) -> str:
     """The sha256 of a file's content: what a key holds in place of a file. Remembered in
     the process per (path, size, mtime), as make trusts mtimes. Raises OSError."""
     info = path.stat()
+    _HASHED.add(str(path.resolve()))
     return _file_digest(str(path.resolve()), info.st_size, info.st_mtime_ns)
+
+
+_HASHED: set[str] = set()
+
+
+def hashed_files() -> list[Path]:
+    """Every file `file_digest` hashed in this process: what a no-op build's stamp checks
+    besides the sources (`filmlang/stamp.py`)."""
+    return [Path(p) for p in sorted(_HASHED)]
 
 
 @lru_cache(maxsize=64)

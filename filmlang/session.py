@@ -29,7 +29,8 @@ Where the state lives (cache names):
   `diffusers.ip-adapters`: id() of those with an IP-Adapter loaded
   (`backends/diffusers/run.py`); `diffusers.clip-pipelines`: the video pipeline, one at a
   time (`backends/diffusers/clips.py`); the flag `diffusers.cpu-warning`.
-- `mix.sounds`: the last mix's decoded sounds, by (cache key, rate) (`link/audio_mix.py`).
+- `mix.sounds`: decoded lines and effects, by (cache key, rate), the last 32 the pieces
+  of the mix used (`link/pieces.py`).
 
 What stays in `functools.lru_cache`s: memos of pure functions of small inputs, the same in
 any session, which hold no model and nothing a build changes: fonts and text layout

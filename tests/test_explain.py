@@ -75,8 +75,9 @@ def test_a_backend_version_names_the_backend(tmp_path: Path,
     monkeypatch.setattr(Procedural, "version", "99")
     ran = reasons(build(film, jobs=2))
     stills = {v for k, v in ran.items() if k.startswith("still")}
-    assert stills == {f"backend procedural version {Procedural.__dict__['version']}"
-                      .replace("version 99", "version 4 → 99")}
+    from filmlang.backends.procedural.spec import VERSION
+
+    assert stills == {f"backend procedural version {VERSION} → 99"}
 
 
 def test_explain_prints_the_reason(tmp_path: Path) -> None:

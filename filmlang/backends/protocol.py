@@ -68,7 +68,8 @@ class AudioCue:
 
     `shot` ties an effect to its shot, so the mix lists it beside that shot's dialogue;
     beds (music, ambience) have none. `length`/`fade_out`: a bed rendered longer than it
-    plays (a preview's) is cut there."""
+    plays (a preview's) is cut there. `seconds`: how long it plays, so that the mix's
+    pieces (one per scene) know which sounds reach them (None: to the end of the film)."""
 
     input: str
     start: float
@@ -77,6 +78,7 @@ class AudioCue:
     shot: Where | None = None
     length: float | None = None
     fade_out: float | None = None
+    seconds: float | None = None
 
     def params(self) -> dict[str, Any]:
         out: dict[str, Any] = {"input": self.input, "start": self.start, "gain": self.gain,

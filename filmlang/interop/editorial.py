@@ -155,7 +155,7 @@ def _audio(result: BuildResult, media: Media) -> list[Any]:
     mix = result.graph.jobs[result.graph.outputs["mix"]]
     lanes: dict[str, list[tuple[Any, int]]] = {}
     counts: dict[str, int] = {}
-    for cue in sorted(mix.params["clips"], key=lambda c: float(c["start"])):
+    for cue in sorted(mix.payload["clips"], key=lambda c: float(c["start"])):
         group = GROUPS.get(cue["kind"], "Ambience and effects")
         counts[cue["kind"]] = counts.get(cue["kind"], 0) + 1
         start, end, clip = _audio_clip(cue, media, f"{cue['kind']}_{counts[cue['kind']]:03d}")

@@ -6,7 +6,8 @@ Dialogue is centred; music and ambience duck under dialogue, with a gain envelop
 from the dialogue clips' spans (ramped down over `attack` before a line, back up over
 `release` after it, and held down across short gaps between lines so the music does not
 pump). The mix is not clipped or
-normalised here: `loudness.normalize` does that once for the whole film.
+normalised here: `link/master.py` levels the film from its pieces (`link/pieces.py`, a
+scene each, mixed here).
 """
 
 from __future__ import annotations
@@ -268,34 +269,29 @@ def stem(mixed: Samples, clips: list[Clip], params: dict[str, Any], rate: int,
 
 
 def mix_job(params: dict[str, Any], out: Path, audio_of: Callable[[str], Path]) -> None:
-    """A mix job: its clips' audio (found by `audio_of(key)`) placed, ducked, levelled to
-    the film's loudness and written to `out/mix.wav` (and, for a preview, `mix.m4a`)."""
+    """A whole-film mix job, as an export's stems use it: its clips' audio (found by
+    `audio_of(key)`) placed, ducked, levelled to the film's loudness and written to
+    `out/mix.wav` (the film's own sound is made in pieces: `link/pieces.py`)."""
     import numpy as np
 
-    from filmlang import audio, session
+    from filmlang import audio
     from filmlang.link.loudness import normalize
     from filmlang.link.mux import encode_audio
 
     rate = int(params.get("rate", audio.SAMPLE_RATE))     # a preview mixes at PREVIEW_RATE
-    # Cache objects never change: a long-lived process (watch) keeps the last mix's sounds
-    # decoded, by (cache key, rate), in its session, so a rebuild reads only the new ones.
-    last_mix = session.current().cache("mix.sounds")
     loaded: dict[str, Any] = {}
     clips = []
     for clip in params["clips"]:
         key = clip["input"]
         if key not in loaded:
-            loaded[key] = last_mix.get((key, rate))
-            if loaded[key] is None:
-                samples, source_rate = audio.read_wav(audio_of(key))
-                samples = audio.resample(samples, source_rate)
-                loaded[key] = half_rate(samples) if rate == PREVIEW_RATE else samples
+            samples, source_rate = audio.read_wav(audio_of(key))
+            samples = audio.resample(samples, source_rate)
+            loaded[key] = half_rate(samples) if rate == PREVIEW_RATE else samples
         samples = loaded[key]
         if "length" in clip:        # a preview's bed, rendered long: cut, with a fade out
             samples = samples[: round(clip["length"] * rate)]
         clips.append(Clip(samples=samples, start=clip["start"], gain=clip["gain"],
                           kind=clip["kind"], rate=rate, fade_out=clip.get("fade_out", 0.0)))
-    last_mix.replace({(key, rate): samples for key, samples in loaded.items()})
     fades = [(float(a), float(b), float(c), float(d)) for a, b, c, d in params.get("fades", ())]
     mixed = mix(clips, params["seconds"], rate=rate, fades=fades)
     if "stem" in params:

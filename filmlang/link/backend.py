@@ -1,4 +1,5 @@
-"""The linker's jobs: a shot's segment, a transition, the joined video, the mix, the mux.
+"""The linker's jobs: a shot's segment, a transition, the joined video, the mix (its pieces
+and the master that levels them), an export's stems, the mux.
 
 Registered like any backend (`link@VERSION`, no role: every build uses it). A segment's
 frames come from the composing backend its parameters name (`composer`, found through the
@@ -29,8 +30,6 @@ if TYPE_CHECKING:
     Frame = npt.NDArray[np.uint8]
 
 VERSION = "3"
-MIX_VERSION = "2"
-"""The mix's own version (loudness normalisation by stretches: the last bits changed)."""
 
 
 def _composer(job: Job) -> Any:
@@ -82,10 +81,24 @@ def run_video(job: Job, out: Path, store: Store) -> None:
     concat_segments([store.path(key) / "segment.mp4" for key in job.inputs], out / "video.mp4")
 
 
-def run_mix(job: Job, out: Path, store: Store) -> None:
+def run_piece(job: Job, out: Path, store: Store) -> None:
+    from filmlang.link.pieces import piece_job
+
+    piece_job(job.params, out, store.audio)
+
+
+def run_stem(job: Job, out: Path, store: Store) -> None:
+    """An export's stem: a whole-film mix with the other stems silenced (not the build's)."""
     from filmlang.link.audio_mix import mix_job
 
     mix_job(job.params, out, store.audio)
+
+
+def run_mix(job: Job, out: Path, store: Store) -> None:
+    from filmlang.link.master import master_job
+
+    master_job(job.params, [store.path(key) for key in job.inputs], out,
+               memo=store.root / "memo" / "levels")
 
 
 def run_mux(job: Job, out: Path, store: Store) -> None:
@@ -98,9 +111,9 @@ def run_mux(job: Job, out: Path, store: Store) -> None:
     srt = out / "film.srt"
     write_srt(cues, srt)
     bitrate, rate = PREVIEW_AUDIO if p.get("audio") == "preview" else FILM_AUDIO
-    mixed = store.path(job.inputs[1]) / "mix.wav"
-    if p.get("audio") == "preview" and mixed.with_suffix(".m4a").is_file():
-        mixed = mixed.with_suffix(".m4a")          # encoded by the mix job: copied
+    mixed = store.path(job.inputs[1]) / "mix.m4a"     # encoded by the mix job: copied
+    if not mixed.is_file():
+        mixed = mixed.with_suffix(".wav")
     mux(store.path(job.inputs[0]) / "video.mp4", mixed,
         out / "film.mp4", subtitles=srt if p["subtitles"] == "track" and cues else None,
         chapters=[tuple(c) for c in p["chapters"]], title=p["title"],
@@ -123,7 +136,8 @@ class Link(Base):
     name = "link"
     version = VERSION
     runners: Mapping[str, Runner] = {"segment": run_segment, "transition": run_transition,
-                                     "video": run_video, "mix": run_mix, "mux": run_mux,
+                                     "video": run_video, "piece": run_piece, "mix": run_mix,
+                                     "stem": run_stem, "mux": run_mux,
                                      "picture": run_picture, "footage": run_footage}
 
     def problems(self, film: ir.Film, config: BuildConfig) -> list[Diagnostic]:

@@ -8,11 +8,13 @@ like identical stills: the same picture for the same frames is encoded once.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from filmlang import ir
+from filmlang.audio import SAMPLE_RATE
 from filmlang.backends.protocol import AudioCue, PlanContext
 from filmlang.config import PREVIEW_AUDIO_RATE, frame_size
 from filmlang.jobs import Job
@@ -21,7 +23,14 @@ from filmlang.timeline import ShotTiming, Timeline
 
 LINK = "link@3"
 """The linker's jobs' backend (`filmlang.link.backend`): named, never imported, here."""
-MIX_VERSION = "2"
+MIX_VERSION = "3"
+PIECE_VERSION = "3"
+STEM_VERSION = "2"
+PIECE_SECONDS = 60.0
+"""A scene longer than this is mixed in pieces of this length (from its own start)."""
+PIECE_MARGIN = 1.0
+"""Seconds each piece mixes beyond its ends (`link/pieces.py` MARGIN_SECONDS)."""
+LOUDNESS_BLOCK = 0.4
 
 
 @dataclass
@@ -206,7 +215,7 @@ def _cues(a: Assembly) -> list[AudioCue]:
         for index, lt in enumerate(timing.lines):
             out.append(AudioCue(input=ctx.speech[(*where, index)], start=lt.start,
                                 gain=film.character(lt.line.speaker).voice.volume,
-                                kind="dialogue", shot=where))
+                                kind="dialogue", shot=where, seconds=lt.end - lt.start))
         out += by_shot.get(where, [])
     return out + beds
 
@@ -232,29 +241,109 @@ def fades(timeline: Timeline) -> list[list[float]]:
     return out
 
 
-def mix(a: Assembly, stem: str = "") -> None:
-    """The film's mix; or, for an export's stems, one stem: the same mix with the other
-    stems' sounds silenced (`link.audio_mix.stem`)."""
+def _windows(a: Assembly, rate: int) -> list[tuple[str, int, int]]:
+    """The mix's pieces: (identity, first sample, end sample), a scene each, a long scene
+    cut every `PIECE_SECONDS` from its own start."""
+    fps, step = a.timeline.fps, round(PIECE_SECONDS * rate)
+    firsts: dict[str, int] = {}
+    for st in a.timeline.shots:
+        firsts.setdefault(st.scene.name, st.start_frame)
+    order = list(firsts)
+    bounds = [0, *(round(firsts[name] * rate / fps) for name in order[1:]),
+              round(a.timeline.frames * rate / fps)]
+    out = []
+    for name, lo, hi in zip(order, bounds, bounds[1:], strict=False):
+        for w, first in enumerate(range(lo, hi, step)):
+            out.append((f"piece:{name}/{w}", first, min(hi, first + step)))
+    return out
+
+
+def _grain(a: Assembly, rate: int) -> int:
+    """The loudness grain: whole grains make BS.1770's 100 ms hops and every piece."""
+    hop = round(rate * LOUDNESS_BLOCK / 4)
+    per_frame = rate / a.timeline.fps
+    if per_frame == int(per_frame):
+        return math.gcd(hop, int(per_frame))
+    return 80        # pieces a fraction of a sample off the grid: the blocks within 0.1%
+
+
+def _piece_clips(cues: list[tuple[AudioCue, int, float]], lo: int, hi: int, pad: int,
+                 rate: int) -> list[dict[str, Any]]:
+    out = []
+    for cue, start, length in cues:
+        if start >= hi + pad or start + length <= lo - pad:
+            continue
+        clip: dict[str, Any] = {"input": cue.input, "at": start - lo, "gain": cue.gain,
+                                "kind": cue.kind}
+        if cue.length is not None:
+            clip["length"] = round(cue.length * rate)
+        if cue.fade_out is not None:
+            clip["fade_out"] = cue.fade_out
+        out.append(clip)
+    return out
+
+
+def mix(a: Assembly) -> None:
+    """A piece of the mix per scene (each relative to its own start: a scene that only
+    moves keeps its key), then the film's levelled sound from them."""
+    config, film = a.ctx.config, a.ctx.film
+    rate = PREVIEW_AUDIO_RATE if config.preview else SAMPLE_RATE
+    pad = round(PIECE_MARGIN * rate)
+    cues = [(c, round(c.start * rate),
+             math.inf if c.seconds is None else c.seconds * rate + 1) for c in _cues(a)]
+    grain = _grain(a, rate)
+    film_fades = [(round(s0 * rate), round(s1 * rate), g0, g1)
+                  for s0, s1, g0, g1 in fades(a.timeline)]
+    by_scene = {st.scene.name: st.scene for st in a.timeline.shots}
+    pieces = []
+    for identity, lo, hi in _windows(a, rate):
+        clips = _piece_clips(cues, lo, hi, pad, rate)
+        # The picture's fades within reach, in seconds from the piece's first margin sample.
+        near = [[(f0 - lo + pad) / rate, (f1 - lo + pad) / rate, g0, g1]
+                for f0, f1, g0, g1 in film_fades if f1 >= lo - pad and f0 <= hi + pad]
+        scene = by_scene[identity.split(":", 1)[1].rsplit("/", 1)[0]]
+        pieces.append(a.ctx.graph.add(Job(
+            kind="piece", backend=LINK,
+            params={"samples": hi - lo, "margin": pad, "rate": rate, "grain": grain,
+                    "clips": clips, "version": PIECE_VERSION, "fades": near,
+                    **({"channels": 1} if config.preview else {})},
+            inputs=tuple(dict.fromkeys(c["input"] for c in clips)),
+            label=f"mix {identity.split(':', 1)[1]}", identity=identity, origin=scene.origin,
+            sources={f"{shot_name(scene.name, shot.index)} duration": round(
+                t.frames / a.timeline.fps, 3) for t in a.timeline.shots
+                for shot in (t.shot,) if t.scene is scene})))
+    bitrate = "96k" if config.preview else "192k"
+    a.outputs["mix"] = a.ctx.graph.add(Job(
+        kind="mix", backend=LINK,
+        params={"pieces": len(pieces), "loudness": film.loudness, "rate": rate,
+                "bitrate": bitrate, "version": MIX_VERSION},
+        inputs=tuple(pieces), label="mix audio", identity="mix",
+        # Every sound on the film's timeline, unkeyed: what an export's audio tracks show.
+        payload={"clips": [c.params() for c, _, _ in cues]},
+        sources={"film loudness": film.loudness, **durations(a.timeline)}))
+
+
+def stem_mix(a: Assembly, stem: str) -> None:
+    """For an export, one stem: the film's mix with the other stems' sounds silenced
+    (`link.audio_mix.stem`), made whole (an export's own job, not the build's)."""
     cues = _cues(a)
     config = a.ctx.config
-    a.outputs[f"stem:{stem}" if stem else "mix"] = a.ctx.graph.add(Job(
-        kind="mix", backend=LINK,
+    a.outputs[f"stem:{stem}"] = a.ctx.graph.add(Job(
+        kind="stem", backend=LINK,
         params={"clips": [c.params() for c in cues], "seconds": a.timeline.seconds,
-                "loudness": a.ctx.film.loudness, "version": MIX_VERSION,
+                "loudness": a.ctx.film.loudness, "version": STEM_VERSION, "stem": stem,
                 "fades": fades(a.timeline),
-                # A preview mixes at half the rate (24 kHz); the film's keys stay as they were.
-                **({"rate": PREVIEW_AUDIO_RATE} if config.preview else {}),
-                **({"stem": stem} if stem else {})},
+                **({"rate": PREVIEW_AUDIO_RATE} if config.preview else {})},
         inputs=tuple(dict.fromkeys(c.input for c in cues)),
-        label=f"mix {stem} stem" if stem else "mix audio", identity=f"stem:{stem}" if stem
-        else "mix", sources={"film loudness": a.ctx.film.loudness, **durations(a.timeline)}))
+        label=f"mix {stem} stem", identity=f"stem:{stem}",
+        sources={"film loudness": a.ctx.film.loudness, **durations(a.timeline)}))
 
 
 def stems(a: Assembly) -> None:
     """For an export (`extras` has 'stems'): dialogue, music and effects stems."""
     if "stems" in a.ctx.config.extras:
         for name in ("dialogue", "music", "effects"):
-            mix(a, name)
+            stem_mix(a, name)
 
 
 def mux(a: Assembly) -> None:

@@ -161,6 +161,7 @@ class Music(Base):
                 self._bed(ctx, kind, cue, start, end, scenes)
 
     def _effects(self, ctx: PlanContext, timeline: Timeline) -> None:
+        from filmlang.backends.music.synth import SOUND_SECONDS
         from filmlang.backends.music.synth import VERSION as SYNTH
 
         for timing in timeline.shots:
@@ -180,7 +181,10 @@ class Music(Base):
                     identity=f"sound:{timing.scene.name}/{timing.shot.index}/{n}",
                     origin=sound.origin, sources=sources))
                 ctx.audio.append(AudioCue(input=key, start=t0 + sound.at, gain=sound.volume,
-                                          kind="effect", shot=where))
+                                          kind="effect", shot=where,
+                                          # a file's length is known when it is read
+                                          seconds=SOUND_SECONDS[sound.name]
+                                          if sound.file is None else None))
 
     def _bed(self, ctx: PlanContext, kind: str, cue: ir.Music | ir.Ambience, start: float,
              end: float, scenes: list[ir.Scene]) -> None:
@@ -219,7 +223,7 @@ class Music(Base):
         cut = seconds != length    # a preview's bed, rendered long: cut, with a fade out
         ctx.audio.append(AudioCue(
             input=key, start=start, gain=cue.volume, kind=kind,
-            length=length if cut else None,
+            length=length if cut else None, seconds=length,
             fade_out=(1.5 if kind == "music" else 0.1) if cut else None))
 
 

@@ -15,14 +15,12 @@ import numpy.typing as npt
 
 from filmlang.backends.music import dsp
 from filmlang.backends.music.dsp import SR, TWO_PI, Signal
+from filmlang.backends.music.synth import SOUND_SECONDS
 
 Samples = npt.NDArray[np.float32]
 
 PEAK = 10 ** (-3 / 20)
-LENGTHS: dict[str, float] = {
-    "thunder": 7.0, "door": 1.6, "footsteps": 2.6, "knock": 1.0, "bell": 6.0, "glass": 1.5,
-    "splash": 2.0,
-}
+LENGTHS = SOUND_SECONDS
 
 
 def _burst(rng: np.random.Generator, seconds: float, response: dsp.Response, tau: float,

@@ -90,7 +90,11 @@ PUSH = 1.15
 PAN = 0.0425
 """A pan or tilt moves the window this far either side of centre, in window widths."""
 SUPERSAMPLE = 2
-"""Stills are drawn this many times larger and downsampled with LANCZOS: anti-aliasing."""
+"""Stills are drawn this many times larger and each SUPERSAMPLE x SUPERSAMPLE block
+averaged (`Image.reduce`, the box resolve of supersampling): anti-aliasing. Against an
+8x area-sampled reference the box is as close as LANCZOS (within 0.3 dB PSNR either way
+on last_ferry's stills, docs/performance.md) at a tenth of the time (30 ms, not 320 ms,
+for a 1600x900 still)."""
 
 Frame = npt.NDArray[np.uint8]
 
@@ -176,7 +180,7 @@ def paint_still_mouths(spec: StillSpec, width: int, height: int, *,
         if not spec.subjects and spec.action and not spec.props:
             paint_caption(c, spec.action)
     mouths = [Mouth.of(a, SUPERSAMPLE, width, height) for a in anchors]
-    return c.image.resize((width, height), Image.Resampling.LANCZOS), mouths
+    return c.image.reduce(SUPERSAMPLE), mouths
 
 
 def character_sheet(character: ir.Character, width: int, height: int) -> Image.Image:
@@ -189,7 +193,7 @@ def character_sheet(character: ir.Character, width: int, height: int) -> Image.I
                     words_of(character.look))
     u = 0.118 * c.fh
     draw_figure(c, fig, c.x(0.5), c.y(0.06), u, detail=1)
-    return c.image.resize((width, height), Image.Resampling.LANCZOS)
+    return c.image.reduce(q)
 
 
 def moves(spec: StillSpec) -> bool:
@@ -207,7 +211,7 @@ class Staged:
         c = _canvas(width, height, SUPERSAMPLE)
         if plate is None:
             self.ground = _plate(c, spec)
-            self.plate = c.image.resize((width, height), Image.Resampling.LANCZOS)
+            self.plate = c.image.reduce(SUPERSAMPLE)  # resolved as a still is
         else:
             self.plate, self.ground = plate
         self.spec = spec

@@ -14,7 +14,7 @@ from typing import Any
 
 from filmlang import ir
 
-VERSION = "4"
+VERSION = "5"
 """Part of every key of this backend's jobs: bump it whenever its output changes."""
 
 def wordset(text: str) -> frozenset[str]:

@@ -1,0 +1,313 @@
+"""The film's sound from its pieces: loudness, limiting and the AAC, one piece at a time.
+
+Takes the piece jobs' folders in film order (`link/pieces.py`: each piece's samples with
+its margins, its grains' K-weighted energies and its peak) and the loudness target, and
+gives `mix.m4a`, the film's AAC, streamed to ffmpeg piece by piece (and `mix.wav`, the
+same as 16-bit PCM, written as it goes). No step holds more
+than one piece's samples.
+
+- Integrated loudness (BS.1770-4) is a function of the 400 ms gating blocks' energies,
+  and those are sums of the pieces' grain energies: the film's loudness, and the gain to
+  its target, come from the stored energies alone.
+- The true-peak limiter (`loudness._gain_for_peaks`, the same as the whole-film
+  `normalize`) runs only on the pieces whose stored peak, gained, is over the ceiling,
+  over the piece and its margins: its look-ahead and release reach across the boundary
+  exactly as in a whole film, and both sides of a boundary compute the same gain there.
+- When limiting costs loudness, more gain is tried (secant steps, as `normalize` does)
+  with only the limited pieces measured again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import subprocess
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Floats = npt.NDArray[np.float64]
+
+TRUE_PEAK_IN_MIX = -1.5
+"""-1.5 dBTP in the mix keeps the film under -1 dBTP after AAC, which overshoots a little."""
+DUAL_MONO_DB = 3.0103
+"""How much louder (BS.1770) a mono track is when played on both speakers."""
+
+
+@dataclass(frozen=True)
+class Piece:
+    folder: Path
+    samples: int
+    margin: int
+    channels: int
+    grain: int
+    peak: float
+
+    @classmethod
+    def load(cls, folder: Path) -> Piece:
+        meta = json.loads((folder / "piece.json").read_text(encoding="utf-8"))
+        return cls(folder=folder, samples=int(meta["samples"]), margin=int(meta["margin"]),
+                   channels=int(meta["channels"]), grain=int(meta["grain"]),
+                   peak=float(meta["peak"]))
+
+    def energies(self) -> Floats:
+        import numpy as np
+
+        return np.asarray(np.load(self.folder / "energies.npy"), dtype=np.float64)
+
+    def samples_with_margins(self) -> Floats:
+        import numpy as np
+
+        return np.asarray(np.load(self.folder / "piece.npy"), dtype=np.float64)
+
+
+def _blocks(pieces: list[Piece], energies: list[Floats], rate: int) -> Floats:
+    """The film's 400 ms gating blocks' mean squares from the pieces' grain energies."""
+    import numpy as np
+
+    from filmlang.link.loudness import BLOCK_SECONDS
+
+    hop = round(rate * BLOCK_SECONDS / 4)
+    hops = sum(p.samples for p in pieces) // hop
+    if hops < 4:
+        return np.zeros(0)
+    per_hop = np.zeros(hops)
+    at = 0
+    for piece, energy in zip(pieces, energies, strict=True):
+        index = (at + np.arange(len(energy)) * piece.grain) // hop
+        kept = index < hops
+        np.add.at(per_hop, index[kept], energy[kept])
+        at += piece.samples
+    blocks = per_hop[:-3] + per_hop[1:-2] + per_hop[2:-1] + per_hop[3:]
+    return np.asarray(blocks / (4 * hop), dtype=np.float64)
+
+
+def _limited(piece: Piece, scale: float, ceiling_db: float, rate: int
+             ) -> tuple[Floats, Floats]:
+    """The piece (with margins, float64) and its limiter gain at `scale`, from the piece's
+    stored oversampled peaks: nothing is oversampled here."""
+    import numpy as np
+
+    from filmlang.link.loudness import _gain_for_peaks
+
+    data = piece.samples_with_margins()
+    peaks = np.asarray(np.load(piece.folder / "peaks.npy"), dtype=np.float64)
+    return data, _gain_for_peaks(peaks * scale, ceiling_db, rate=rate) * scale
+
+
+def _measure_limited(piece: Piece, data: Floats, gain: Floats, scale: float,
+                     energies: Floats, rate: int) -> tuple[Floats, float]:
+    """The limited piece's grain energies and the true peak (dBTP) of data * gain.
+
+    Only where the limiter acts is anything computed: the K-weighting is linear, so the
+    limited signal's weighted samples are scale * (k + r), k the piece's own (its energies
+    are stored) and r the weighted difference the limiter makes, which is zero away from
+    the limiter's stretches; the true peak away from them is the stored peak, gained.
+    """
+    import numpy as np
+
+    from filmlang.link.loudness import (
+        _IMPULSE,
+        _channel_weights,
+        _interpolator,
+        _k_weighted,
+        _limited_peak_dbtp,
+    )
+    from filmlang.link.pieces import grain_sums
+
+    m, n = piece.margin, piece.samples
+    peaks = np.asarray(np.load(piece.folder / "peaks.npy"), dtype=np.float64)
+    top = _limited_peak_dbtp(data[m - 64:m + n + 64], gain[m - 64:m + n + 64],
+                             peaks[m - 64:m + n + 64] * scale, _interpolator().shape[1])
+    residual = data[:m + n] * (gain[:m + n] / scale - 1.0)[:, None]
+    r = _k_weighted(residual, rate, block=1 << 16)[m:]
+    busy = np.flatnonzero(np.abs(r).max(axis=1) > 0)
+    extra = np.zeros(n)
+    if len(busy):
+        lo, hi = int(busy[0]), int(busy[-1]) + 1
+        start = m + lo - _IMPULSE                       # the filter's whole memory before
+        k = _k_weighted(data[start:m + hi], rate, block=1 << 16)[_IMPULSE:]
+        weights = np.asarray(_channel_weights(data.shape[1]))
+        part = r[lo:hi]
+        extra[lo:hi] = (2.0 * k * part + part * part) @ weights
+    return (energies + grain_sums(extra, piece.grain)) * scale * scale, top
+
+
+@dataclass
+class Levels:
+    """What the master decided: the film's gain, the limiter's ceiling, and which pieces
+    the limiter acts on."""
+
+    scale: float = 1.0
+    ceiling_db: float = 0.0
+    limited: frozenset[int] = frozenset()
+
+
+def _limited_energies(piece: Piece, energies: Floats, scale: float, ceiling_db: float,
+                      rate: int, memo: Path | None) -> tuple[Floats, float]:
+    """`_measure_limited` at this gain and ceiling, remembered in `memo` by the piece's key:
+    after an edit, the film's gain (in 0.01 dB steps) is almost always what it was, and the
+    pieces the edit did not touch are not measured again."""
+    import numpy as np
+
+    gain_db = 20.0 * math.log10(scale)
+    name = f"{piece.folder.name}-{rate}-{gain_db:.2f}-{ceiling_db:.2f}.npy"
+    if memo is not None:
+        with contextlib.suppress(OSError, ValueError):
+            found = np.load(memo / name)
+            return np.asarray(found[1:], dtype=np.float64), float(found[0])
+    data, gain = _limited(piece, scale, ceiling_db, rate)
+    measured, peak = _measure_limited(piece, data, gain, scale, energies, rate)
+    if memo is not None:
+        with contextlib.suppress(OSError):
+            memo.mkdir(parents=True, exist_ok=True)
+            temp = memo / f".{name}.{os.getpid()}.tmp.npy"
+            np.save(temp, np.concatenate([[peak], measured]))
+            os.replace(temp, memo / name)
+    return measured, peak
+
+
+def _reach(pieces: list[Piece], energies: list[Floats], scale: float, ceiling_db: float,
+           max_true_peak: float, rate: int, memo: Path | None
+           ) -> tuple[float, float, frozenset[int]] | None:
+    """Loudness reached at `scale` with the limiter at `ceiling_db`, the ceiling used and the
+    limited pieces; None when a limited piece's peak is over `max_true_peak` (lower the
+    ceiling and try again)."""
+    limit = 10.0 ** (ceiling_db / 20.0)
+    limited = frozenset(i for i, p in enumerate(pieces) if p.peak * scale > limit)
+    now = [e * scale * scale for e in energies]
+    for i in sorted(limited):
+        now[i], peak = _limited_energies(pieces[i], energies[i], scale, ceiling_db, rate, memo)
+        if peak > max_true_peak:
+            return None
+    from filmlang.link.loudness import _gated_loudness
+
+    return _gated_loudness(_blocks(pieces, now, rate)), ceiling_db, limited
+
+
+def levels(pieces: list[Piece], target: float, *, max_true_peak: float = TRUE_PEAK_IN_MIX,
+           rate: int, tolerance: float = 0.1, max_limiting_db: float = 20.0,
+           memo: Path | None = None) -> Levels:
+    """The gain to `target` LUFS and the limiting that holds the true peak, as
+    `loudness.normalize` decides them for a whole film, from the pieces."""
+    from filmlang.link.loudness import _gated_loudness
+
+    energies = [p.energies() for p in pieces]
+    measured = _gated_loudness(_blocks(pieces, energies, rate))
+    if not math.isfinite(measured):
+        return Levels()
+    base = target - measured
+    peak = max((p.peak for p in pieces), default=0.0)
+    if 20.0 * math.log10(peak) + base <= max_true_peak:
+        return Levels(scale=10.0 ** (base / 20.0), ceiling_db=max_true_peak)
+    ceiling = max_true_peak - 0.05      # a margin for the limiter's own gain modulation
+    tried: list[tuple[float, float]] = []
+    extra = 0.0
+    chosen = Levels()
+    for _ in range(8):
+        scale = 10.0 ** (round(base + extra, 2) / 20.0)     # in 0.01 dB steps: memos
+        found = None
+        for _ in range(10):
+            found = _reach(pieces, energies, scale, ceiling, max_true_peak, rate, memo)
+            if found is not None:
+                break
+            ceiling -= 0.1
+        if found is None:
+            break
+        reached, ceiling, limited = found
+        chosen = Levels(scale=scale, ceiling_db=ceiling, limited=limited)
+        shortfall = target - reached
+        if abs(shortfall) <= tolerance:
+            break
+        tried.append((extra, reached))
+        slope = 1.0
+        if len(tried) > 1:
+            (x0, y0), (x1, y1) = tried[-2], tried[-1]
+            slope = min(1.0, max(0.1, (y1 - y0) / (x1 - x0))) if x1 != x0 else 1.0
+        extra += shortfall / slope
+        if extra > max_limiting_db:
+            break
+    return chosen
+
+
+def levelled(piece: Piece, index: int, chosen: Levels, rate: int) -> Floats:
+    """The piece's own samples, gained and limited: (samples, channels) float64."""
+    import numpy as np
+
+    m, n = piece.margin, piece.samples
+    if index in chosen.limited:
+        data, gain = _limited(piece, chosen.scale, chosen.ceiling_db, rate)
+        return np.asarray(data[m:m + n] * gain[m:m + n, None], dtype=np.float64)
+    core = np.load(piece.folder / "piece.npy", mmap_mode="r")[m:m + n]
+    return np.asarray(core, dtype=np.float64) * chosen.scale
+
+
+def _forget_others(memo: Path | None, keys: set[str]) -> None:
+    """The memo keeps only this film's pieces: it stays the size of one film's."""
+    if memo is None or not memo.is_dir():
+        return
+    for entry in memo.iterdir():
+        if entry.name.split("-", 1)[0] not in keys:
+            with contextlib.suppress(OSError):
+                entry.unlink()
+
+
+def master_job(params: dict[str, object], folders: list[Path], out: Path,
+               memo: Path | None = None) -> None:
+    """The mix job: the pieces levelled to the film's loudness and encoded, as they come,
+    into `out/mix.m4a` (AAC at the job's `rate` and `bitrate`) and, as 16-bit PCM, into
+    `out/mix.wav` (for exports). `memo`: where limited pieces' measurements are
+    remembered between builds."""
+    import numpy as np
+
+    from filmlang.link.ffmpeg import FfmpegError, ffmpeg_process, temp_path_beside
+
+    rate = int(str(params["rate"]))
+    target = float(str(params["loudness"]))
+    pieces = [Piece.load(folder) for folder in folders]
+    mono = bool(pieces) and pieces[0].channels == 1
+    # A preview is dual mono: levelled as one channel, which on both speakers is 3 dB
+    # louder than it measures alone; 0.5 LU from the target will do.
+    chosen = levels(pieces, target - (DUAL_MONO_DB if mono else 0.0), rate=rate,
+                    tolerance=0.5 if mono else 0.1, memo=memo)
+    _forget_others(memo, {folder.name for folder in folders})
+    target_path = out / "mix.m4a"
+    temp = temp_path_beside(target_path, ".m4a.part")
+    args = ["-f", "f32le", "-ar", str(rate), "-ac", "2", "-i", "pipe:0",
+            "-c:a", "aac", "-aac_coder", "fast", "-b:a", str(params["bitrate"]),
+            "-map_metadata", "-1", "-f", "mp4", str(temp)]
+    try:
+        with ffmpeg_process(args, stdin=subprocess.PIPE) as proc, \
+                wave.open(str(out / "mix.wav"), "wb") as pcm:
+            assert proc.stdin is not None
+            pcm.setnchannels(2)
+            pcm.setsampwidth(2)
+            pcm.setframerate(rate)
+            try:
+                for index, piece in enumerate(pieces):
+                    samples = levelled(piece, index, chosen, rate)
+                    if mono:
+                        samples = np.repeat(samples, 2, axis=1)
+                    proc.stdin.write(np.ascontiguousarray(samples, dtype="<f4").tobytes())
+                    # The same sound as 16-bit PCM beside it, for exports (`audio.write_wav`).
+                    pcm.writeframes((np.clip(samples, -1.0, 1.0) * 32767.0).round()
+                                    .astype("<i2").tobytes())
+            except BrokenPipeError:
+                pass
+            with contextlib.suppress(BrokenPipeError):
+                proc.stdin.close()
+            stderr = proc.stderr.read() if proc.stderr else b""
+            if proc.wait() != 0:
+                raise FfmpegError("ffmpeg failed encoding the film's sound",
+                                  stderr=stderr.decode("utf-8", errors="replace"))
+        os.replace(temp, target_path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
