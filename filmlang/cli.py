@@ -6,7 +6,6 @@ Imports stay inside the commands so that `filmc --help` starts at once.
 from __future__ import annotations
 
 import difflib
-import gc
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -84,7 +83,6 @@ _ALLOW_OUTSIDE = click.option(
 def check(file: Path, fmt: str, allow_outside: bool) -> None:
     """Parse and check FILE (- for standard input) and everything it imports. Exit 1 on
     errors."""
-    gc.disable()  # a short process: the collector would walk the whole syntax tree again
     result = _check(file, allow_outside)
     if fmt == "json":
         if result.diagnostics:
@@ -149,7 +147,6 @@ def fmt(files: tuple[Path, ...], check_only: bool, diff: bool) -> None:
     from filmlang.diagnostics import render_all
     from filmlang.source import read_source
 
-    gc.disable()  # a short process: the collector would walk the whole syntax tree again
     status = EXIT_OK
     for path in files:
         if str(path) == "-":
