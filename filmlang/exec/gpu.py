@@ -99,17 +99,26 @@ class GpuPool:
              ctx: Context) -> None:
         pending = dict(zip((job.key for job in jobs), futures, strict=True))
         lane = self._lanes.get()
-        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="filmc-gpu-write")
         try:
-            run_batch(batcher, jobs, lane, ctx, pending, writer)
-        except BaseException as exc:  # the rest of the batch shares the fate
-            writer.shutdown(wait=True)
-            for future in pending.values():
-                if not future.done():
-                    future.set_exception(exc)
+            run_settled(batcher, jobs, lane, ctx, pending)
         finally:
-            writer.shutdown(wait=True)
             self._lanes.put(lane)
+
+
+def run_settled(batcher: Batcher, jobs: list[Job], lane: int, ctx: Context,
+                pending: dict[str, Future[Outcome]]) -> None:
+    """`run_batch` with its own writer thread; whatever stops the batch is every unfinished
+    job's failure (the rest of the batch shares the fate), never this caller's."""
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="filmc-gpu-write")
+    try:
+        run_batch(batcher, jobs, lane, ctx, pending, writer)
+    except BaseException as exc:
+        writer.shutdown(wait=True)
+        for future in pending.values():
+            if not future.done():
+                future.set_exception(exc)
+    finally:
+        writer.shutdown(wait=True)
 
 
 def run_batch(batcher: Batcher, jobs: list[Job], lane: int, ctx: Context,

@@ -32,7 +32,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ from filmlang.backends.registry import registry
 from filmlang.cache.remote import open_store
 from filmlang.cache.store import Store
 from filmlang.exec.executor import ClusterError, Context, Outcome, Resources
-from filmlang.exec.gpu import group_batches, run_batch
+from filmlang.exec.gpu import group_batches, run_settled
 from filmlang.jobs import Cancelled, Job, JobFailed
 from filmlang.plan.estimate import Workers
 
@@ -125,16 +125,7 @@ class GpuWorker:
         node, pid = _where()
         ctx = Context(_worker_store(self.spec), registry().runner, threading.Event())
         pending: dict[str, Future[Outcome]] = {job.key: Future() for job in jobs}
-        writer = ThreadPoolExecutor(max_workers=1)
-        try:
-            run_batch(batcher, jobs, 0, ctx, pending, writer)
-        except Exception as exc:  # the rest of the chunk shares the fate
-            writer.shutdown(wait=True)
-            for future in pending.values():
-                if not future.done():
-                    future.set_exception(exc)
-        finally:
-            writer.shutdown(wait=True)
+        run_settled(batcher, jobs, 0, ctx, pending)
         out: list[tuple[str, Result]] = []
         for key, future in pending.items():
             error = future.exception()

@@ -376,15 +376,22 @@ def normalize_gain(samples: npt.ArrayLike, target_lufs: float, *,
         shortfall = target_lufs - reached
         if abs(shortfall) <= tolerance:
             break
-        tried.append((extra, reached))
-        slope = 1.0
-        if len(tried) > 1:
-            (x0, y0), (x1, y1) = tried[-2], tried[-1]
-            slope = min(1.0, max(0.1, (y1 - y0) / (x1 - x0))) if x1 != x0 else 1.0
-        extra += shortfall / slope
+        extra = secant_step(tried, extra, reached, shortfall)
         if extra > max_limiting_db:
             break
     return np.asarray(total, dtype=np.float64)
+
+
+def secant_step(tried: list[tuple[float, float]], extra: float, reached: float,
+                shortfall: float) -> float:
+    """The next extra gain (dB) to try when limiting cost loudness: a secant step on the
+    (extra gain, loudness reached) pairs tried so far, its slope kept within 0.1..1."""
+    tried.append((extra, reached))
+    slope = 1.0
+    if len(tried) > 1:
+        (x0, y0), (x1, y1) = tried[-2], tried[-1]
+        slope = min(1.0, max(0.1, (y1 - y0) / (x1 - x0))) if x1 != x0 else 1.0
+    return extra + shortfall / slope
 
 
 def _limited_peak_dbtp(data: Floats, gain: Floats, gained_peaks: Floats, taps: int) -> float:

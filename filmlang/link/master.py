@@ -197,7 +197,7 @@ def levels(pieces: list[Piece], target: float, *, max_true_peak: float = TRUE_PE
            memo: Path | None = None) -> Levels:
     """The gain to `target` LUFS and the limiting that holds the true peak, as
     `loudness.normalize` decides them for a whole film, from the pieces."""
-    from filmlang.link.loudness import _gated_loudness
+    from filmlang.link.loudness import _gated_loudness, secant_step
 
     energies = [p.energies() for p in pieces]
     measured = _gated_loudness(_blocks(pieces, energies, rate))
@@ -226,12 +226,7 @@ def levels(pieces: list[Piece], target: float, *, max_true_peak: float = TRUE_PE
         shortfall = target - reached
         if abs(shortfall) <= tolerance:
             break
-        tried.append((extra, reached))
-        slope = 1.0
-        if len(tried) > 1:
-            (x0, y0), (x1, y1) = tried[-2], tried[-1]
-            slope = min(1.0, max(0.1, (y1 - y0) / (x1 - x0))) if x1 != x0 else 1.0
-        extra += shortfall / slope
+        extra = secant_step(tried, extra, reached, shortfall)
         if extra > max_limiting_db:
             break
     return chosen
