@@ -5,8 +5,13 @@ half of them with two lines), then times `filmc check` and `filmc --help` as sep
 processes, several runs each, against a bare `python -c pass` measured in the same run.
 
     python bench/check_speed.py [--shots 2000] [--runs 5]
+    python bench/check_speed.py --bytes 2000000
 
 Targets (issue 2): the check under 1.5 s on a 2-core machine; --help under 0.3 s.
+
+With --bytes, measures the CPU time and peak memory of `filmc check` and `filmc fmt --check`
+(each process's own, from wait4) on sources of that size: the film above, one word a line,
+and words on one line (issue 12: at most 3 s of CPU and 300 MB for 2 MB).
 """
 
 from __future__ import annotations
@@ -70,11 +75,52 @@ def timed(cmd: list[str], runs: int) -> list[float]:
     return times
 
 
+def of_size(size: int) -> dict[str, str]:
+    """Sources of `size` characters: a film, one word a line, words on one line."""
+    shots = 2000
+    film = generate(shots)
+    while len(film) < size:
+        shots = shots * size // len(film) + 10
+        film = generate(shots)
+    words = "alpha MARA wide shot look x1 hello "
+    line = (words * (size // len(words) + 1))[:size]
+    return {"film": film, "word lines": line.replace(" ", "\n"), "words on a line": line}
+
+
+def measured(cmd: list[str]) -> tuple[float, float]:
+    """CPU seconds (user + system) and peak MiB of one process running `cmd`."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    _, _, usage = os.wait4(proc.pid, 0)
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def sizes(size: int, runs: int) -> None:
+    filmc = [sys.executable, "-m", "filmlang.cli"]
+    small = Path(__file__).resolve().parent.parent / "examples" / "lighthouse.film"
+    base = min(measured([*filmc, "check", str(small)]) for _ in range(runs))
+    print(f"filmc check examples/lighthouse.film (baseline): {base[0]:.2f} s CPU, "
+          f"{base[1]:.0f} MiB")
+    with tempfile.TemporaryDirectory() as folder:
+        for name, text in of_size(size).items():
+            path = Path(folder) / "source.film"
+            path.write_text(text)
+            for command in (["check"], ["fmt", "--check"]):
+                cpu, peak = min(measured([*filmc, *command, str(path)]) for _ in range(runs))
+                ok = "ok" if cpu <= 3 and peak <= 300 else "MISSED"
+                print(f"{name:16} {' '.join(command):12} {cpu:5.2f} s CPU ({cpu / base[0]:4.1f}x "
+                      f"baseline)  {peak:5.0f} MiB   target 3 s, 300 MB: {ok}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shots", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--bytes", type=int, default=0,
+                        help="measure CPU and memory on sources of this size instead")
     args = parser.parse_args()
+    if args.bytes:
+        sizes(args.bytes, args.runs)
+        return
     with tempfile.TemporaryDirectory() as folder:
         film = Path(folder) / "big.film"
         film.write_text(generate(args.shots))

@@ -9,6 +9,7 @@ live bar on a terminal and a plain line every few seconds otherwise.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -128,9 +129,13 @@ STDIN_NAME = "<stdin>"
 
 
 def check_path(file: Path, allow_outside: bool) -> CheckResult:
-    """check_file, with `-` for standard input (imports relative to the working folder)."""
+    """check_file, with `-` for standard input (imports relative to the working folder).
+
+    For a command that checks and ends: without the cyclic collector, which would walk the
+    whole syntax tree again once the check is done (reference counting frees the rest)."""
     from filmlang.api import check_file
 
+    gc.disable()
     if str(file) == "-":
         return check_file(Path.cwd() / STDIN_NAME, allow_outside=allow_outside,
                           text=sys.stdin.read())

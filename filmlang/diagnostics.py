@@ -32,6 +32,8 @@ CODES: dict[str, str] = {
     "E0005": "unexpected end of file",
     "E0006": "file cannot be read",
     "E0007": "nested too deeply",
+    "E0008": "file too large",
+    "E0009": "too many diagnostics",
     # E01xx: names and statements
     "E0101": "unknown statement",
     "E0102": "unknown character",
@@ -195,6 +197,49 @@ class CompileError(Exception):
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
         super().__init__(f"{len(diagnostics)} diagnostic(s)")
         self.diagnostics = diagnostics
+
+
+MAX_DIAGNOSTICS = 1000
+"""The most diagnostics one check keeps; past it they are counted, and one E0009 says so."""
+
+
+class TooMany(BaseException):
+    """Raised by `Capped` at its limit, to stop the work whose problems nobody would read.
+
+    A BaseException, as KeyboardInterrupt is, so no `except Exception` on the way takes it
+    for a failure of its own."""
+
+
+class Capped(list[Diagnostic]):
+    """A list of diagnostics that stops the check at `MAX_DIAGNOSTICS`.
+
+    A file of 100,000 misspelt words would otherwise give 100,000 messages: hundreds of
+    megabytes, and seconds of looking for the nearest word to each, where the first screenful
+    is what anyone reads. The checker catches `TooMany` and ends with one E0009.
+    """
+
+    def __init__(self, items: Iterable[Diagnostic] = (), limit: int = MAX_DIAGNOSTICS) -> None:
+        super().__init__(items)
+        self.limit = limit
+        self.stopped = False
+
+    def append(self, diagnostic: Diagnostic) -> None:
+        super().append(diagnostic)
+        if len(self) >= self.limit and not self.stopped:
+            self.stopped = True
+            raise TooMany
+
+    def extend(self, diagnostics: Iterable[Diagnostic]) -> None:
+        for diagnostic in diagnostics:
+            self.append(diagnostic)
+
+    def too_many(self) -> Diagnostic | None:
+        """The E0009 that says the check stopped, at the last problem; None if it did not."""
+        if not self.stopped:
+            return None
+        return error("E0009", f"checking stopped after {len(self):,} problems", self[-1].span,
+                     label="the last one shown",
+                     help="fix the problems shown and check again")
 
 
 def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:

@@ -68,7 +68,10 @@ def test_diagnostic_case(path: Path, update_golden: bool, monkeypatch: pytest.Mo
 def test_every_code_has_a_case_and_a_doc() -> None:
     covered = {e[0] for path in cases() for e in expectations(path)}
     # E06xx are build errors (they need speech durations): tests/test_build.py has them.
-    missing = sorted(c for c in set(CODES) - covered if not c.startswith("E06"))
+    # E0008 and E0009 need a file of 300,000 tokens or 1,000 problems:
+    # tests/test_source_size.py makes them.
+    missing = sorted(c for c in set(CODES) - covered
+                     if not c.startswith("E06") and c not in ("E0008", "E0009"))
     assert not missing, f"codes without a file in tests/diagnostics: {missing}"
     doc = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
     undocumented = [code for code in CODES if f"## {code}" not in doc]

@@ -116,7 +116,10 @@ WORST = [LOOPS3, TITLE_LOOP, "{{ '' | center(10**9) }}", "{{ '%*d' | format(10**
          "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}",
          "{{ " + "(" * 100 + "1" + ")" * 100 + " }}",
          "{% if 1 %}" * 200 + "x" + "{% endif %}" * 200,
-         "{{ 'a'.ljust(10**9) }}", "{{ ''.join }}"]
+         "{{ 'a'.ljust(10**9) }}", "{{ ''.join }}",
+         # one of each other kind: memory, numbers, non-data values, what is not available
+         "{{ 'a' * 1000000000 }}", "{{ [1] * 10**9 }}", "{{ 10**(10**10) }}", "{{ range }}",
+         "{% for i in [1] %}{{ loop.cycle }}{% endfor %}", "{{ cycler }}", "{{ 'a' | tojson }}"]
 
 
 # Runs `filmc` and, at its exit, writes the peak memory of the process since its exec (the
@@ -185,3 +188,28 @@ def test_many_costly_templates_share_one_budget(tmp_path: Path) -> None:
     assert [d.code for d in result.errors] == ["E0505"] * 40
     assert [d.span.line for d in result.errors] == list(range(2, 42))
     assert spent < MAX_HEAVY_SECONDS + 40 * HEAVY_SECONDS + 2.0, spent
+
+
+def test_the_same_source_gives_the_same_film_in_every_process(tmp_path: Path) -> None:
+    """Determinism: prompts made by templates are the same in every run, whatever Python's
+    hash seed (the order of sets, the addresses of objects)."""
+    template = ("{{ subjects }} {{ characters }} {{ {'b': 1, 'a': 2} }} {{ [3, 1] | sort }} "
+                "{{ ['b', 'a', 'b'] | unique | join }} {{ characters | dictsort }} {{ film }}")
+    (tmp_path / "film.film").write_text(_film(template), encoding="utf-8")
+    outputs = []
+    for seed in ("1", "2", "3"):
+        run = subprocess.run([sys.executable, "-m", "filmlang.cli", "ir", "film.film"],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                             env={**os.environ, "PYTHONHASHSEED": seed})
+        assert run.returncode == 0, run.stderr
+        outputs.append(run.stdout)
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert "0x" not in outputs[0]
+
+
+def test_a_non_data_value_in_a_prompt_is_an_error_not_an_address(tmp_path: Path) -> None:
+    for template in ("{{ ''.join }}", "{{ film.__class__ }}", "{{ lipsum }}", "{{ range }}"):
+        result = check_source(tmp_path, _film(template))
+        assert not result.ok
+        assert result.errors[0].code in ("E0502", "E0503", "E0506"), result.report()
+        assert "0x" not in result.report()

@@ -15,8 +15,6 @@ whole, so diagnostics are exactly those of `filmc check`.
 from __future__ import annotations
 
 import bisect
-import itertools
-import re
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
@@ -24,36 +22,8 @@ from pydantic import BaseModel
 from filmlang.diagnostics import Diagnostic
 from filmlang.source import SourceFile, Span
 from filmlang.syntax import ast
+from filmlang.syntax.chunks import chunks
 from filmlang.syntax.parser import MAX_PARSE_ERRORS, parse
-
-# What can hide a brace: strings and comments. A quote not closed on its line is skipped,
-# as the parser's recovery skips it; its chunk's own parse reports it.
-_SCAN = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*|[{}]')
-
-
-def chunks(text: str) -> list[tuple[int, int]] | None:
-    """The (start, end) offsets of the top-level chunks, or None when unsure."""
-    depth = 0
-    cuts = [0]
-    for match in _SCAN.finditer(text):
-        token = match.group()
-        if token == "{":
-            depth += 1
-        elif token == "}":
-            depth -= 1
-            if depth < 0:
-                return None
-            if depth == 0:
-                newline = text.find("\n", match.end())
-                if newline == -1:
-                    break
-                if newline + 1 > cuts[-1]:
-                    cuts.append(newline + 1)
-    if depth != 0:
-        return None
-    if cuts[-1] < len(text):
-        cuts.append(len(text))
-    return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
 
 
 def _spans(value: object, out: list[Span]) -> None:

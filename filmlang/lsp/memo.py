@@ -18,7 +18,6 @@ with full checks).
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,7 +27,7 @@ from filmlang.semantic.checker import Checker
 from filmlang.semantic.loader import Program
 from filmlang.semantic.scene_memo import EVERY, LET, SceneMemo
 from filmlang.semantic.templates import Obj, Templates
-from filmlang.source import Span
+from filmlang.source import Span, gc_paused
 
 MAX_REMEMBERED = 100_000
 _ABSENT = ("absent",)
@@ -130,14 +129,9 @@ def check(program: Program, templates: Templates) -> tuple[ir.Film | None, list[
     # A check allocates many small objects and frees them by reference counting: the cycle
     # collector, which would walk the server's whole remembered film several times in it,
     # waits until it is done (a sixth of a `look` edit's time in a 2,000-shot film).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         film = checker.run()
         diagnostics = checker.finish()
-    finally:
-        if collecting:
-            gc.enable()
     if isinstance(templates, MemoTemplates):
         templates.seen.clear()
     if any(d.is_error for d in diagnostics):

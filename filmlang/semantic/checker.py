@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from filmlang import ir
-from filmlang.diagnostics import Diagnostic, Label, error, sort_key, warning
+from filmlang.diagnostics import Capped, Diagnostic, Label, TooMany, error, sort_key, warning
 from filmlang.semantic import cast, schema
 from filmlang.semantic.bind import Binder, Bound
 from filmlang.semantic.loader import Program, import_chain_notes
 from filmlang.semantic.templates import TemplateProblem, Templates
 from filmlang.semantic.values import Lets, literal, out_of_range, shown
-from filmlang.source import Span
+from filmlang.source import Span, gc_paused
 from filmlang.syntax import ast
 
 if TYPE_CHECKING:
@@ -57,8 +57,9 @@ class Scope:
 def check(program: Program) -> tuple[ir.Film | None, list[Diagnostic]]:
     """Check a loaded program. The film is None when there is any error."""
     checker = Checker(program)
-    film = checker.run()
-    diagnostics = checker.finish()
+    with gc_paused():
+        film = checker.run()
+        diagnostics = checker.finish()
     if any(d.is_error for d in diagnostics):
         return None, diagnostics
     return film, diagnostics
@@ -67,7 +68,7 @@ def check(program: Program) -> tuple[ir.Film | None, list[Diagnostic]]:
 class Checker:
     def __init__(self, program: Program) -> None:
         self.program = program
-        self.diagnostics: list[Diagnostic] = list(program.diagnostics)
+        self.diagnostics = Capped(program.diagnostics)
         self.scope = Scope()
         self.binder = Binder(Lets(self.scope.lets), self.diagnostics)
         self.templates = Templates()
@@ -81,7 +82,13 @@ class Checker:
     def finish(self) -> list[Diagnostic]:
         """Every diagnostic once, in file order, with the import chain of other files."""
         unique: dict[tuple[Any, ...], Diagnostic] = {}
-        for d in self.diagnostics:
+        # A line with a syntax error is left out of the tree (a block's '{' kept, under the
+        # placeholder name '_'): what the checker says about it is about the placeholder.
+        broken = {(d.span.file, d.span.line) for d in self.program.diagnostics}
+        given = len(self.program.diagnostics)
+        for i, d in enumerate(self.diagnostics):
+            if i >= given and (d.span.file, d.span.line) in broken:
+                continue
             unique.setdefault((d.code, d.span.file, d.span.start, d.span.end, d.message), d)
         out = []
         for d in sorted(unique.values(), key=sort_key):
@@ -90,15 +97,23 @@ class Checker:
                     "notes": (*d.notes, *import_chain_notes(self.program, d.span.file))})
             out.append(d)
         entry = self.program.entry
-        return sorted(out, key=lambda d: (d.span.file != entry, *sort_key(d)))
+        out.sort(key=lambda d: (d.span.file != entry, *sort_key(d)))
+        too_many = self.diagnostics.too_many()
+        return [*out, too_many] if too_many else out
 
     # ---------------------------------------------------------------- gathering
 
     def run(self) -> ir.Film | None:
+        try:
+            return self._run()
+        except TooMany:
+            return None  # `finish` says so (E0009)
+
+    def _run(self) -> ir.Film | None:
         if self.program.entry not in self.program.modules:
             return None
-        if self.program.parse_failed:
-            return None  # parse errors: the tree is not worth checking
+        if self.program.parse_abandoned:
+            return None  # nothing, or not all, of a file parsed: checking would mislead
         self.templates.new_check()
         for name in self.program.implicit:
             self._visit(name, own=False)

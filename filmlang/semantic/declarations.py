@@ -9,6 +9,7 @@ from filmlang import ir
 from filmlang.diagnostics import Label, error
 from filmlang.semantic import schema
 from filmlang.semantic.templates import Obj
+from filmlang.semantic.values import printable
 from filmlang.source import NotReadable, Span, check_regular
 from filmlang.syntax import ast
 
@@ -154,6 +155,17 @@ class Declarations:
         return out
 
     def _reference(self, text: Any, span: Span, module: str) -> str | None:
+        try:
+            return self._reference_path(text, span, module)
+        except (OSError, ValueError) as exc:  # a name too long, a NUL byte: no such file
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            shown_text = printable(str(text))
+            self.checker.report(error(
+                "E0006", f'cannot read the reference image "{shown_text}": {reason}', span,
+                label="not a path to a file", help="reference names an image file"))
+            return None
+
+    def _reference_path(self, text: Any, span: Span, module: str) -> str | None:
         program = self.checker.program
         source = program.files[module]
         path = (source.path.parent / str(text)).resolve()

@@ -9,13 +9,14 @@ chain. The standard library's `std/shots` is loaded for every film.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from filmlang import resources
 from filmlang.diagnostics import Diagnostic, Edit, Fix, Label, error, replace_with
-from filmlang.semantic.values import suggest
+from filmlang.semantic.values import printable, suggest
 from filmlang.source import NotReadable, SourceFile, Span, check_regular, read_source
 from filmlang.syntax import ast
 from filmlang.syntax.parser import parse
@@ -40,7 +41,10 @@ class Program:
     implicit: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     parse_failed: set[str] = field(default_factory=set)
-    """Files that did not parse: their tree is empty, so the build is not checked."""
+    """Files with syntax errors: their trees hold what parsed (broken lines left out)."""
+    parse_abandoned: set[str] = field(default_factory=set)
+    """Files whose parse gave up (a string never closed, a limit): their tree is empty, so the
+    build is not checked."""
     allow_outside: bool = False
 
     def target(self, file: str, directive: ast.Import | ast.Include) -> str | None:
@@ -129,12 +133,28 @@ class _Loader:
             text = text[1:]
         source = SourceFile(path=path, name=name, text=text, is_std=is_std)
         self.program.files[name] = source
-        module, diagnostics = self.parse(source)
+        module, diagnostics = self._parsed(source)
         self.program.modules[name] = module
         self.program.diagnostics.extend(diagnostics)
         if diagnostics:
             self.program.parse_failed.add(name)
+            if not module.body:
+                self.program.parse_abandoned.add(name)
         return source
+
+    def _parsed(self, source: SourceFile) -> tuple[ast.Module, list[Diagnostic]]:
+        """`parse`, once a process for the standard library's modules (every check imports
+        them). Not with the language server's parser, which moves the spans of its trees."""
+        if not source.is_std or self.parse is not parse:
+            return self.parse(source)
+        key = (source.name, source.text)
+        with _std_lock:
+            found = _std_trees.get(key)
+        if found is None:
+            found = parse(source)
+            with _std_lock:
+                _std_trees[key] = found
+        return found[0], list(found[1])
 
     def _fail_read(self, name: str, at: Span | None, message: str, help: str) -> None:
         span = at or Span(file=name, line=1, column=1, end_line=1, end_column=1)
@@ -191,14 +211,14 @@ class _Loader:
     def copy_in(self, literal: ast.StringValue, source: Path, importer: Path) -> Fix | None:
         """E0403's fix: a copy of the file in the film's folder, and the path changed to it.
         None when it cannot be read, or the folder has a file of that name already."""
-        if not source.name.endswith(".film") and not source.is_file():
-            source = source.with_name(source.name + ".film")
-        target = self.program.root / source.name
-        if target.exists() or target.is_symlink():
-            return None
-        try:
+        try:  # a name too long or with a NUL byte is no file to copy
+            if not source.name.endswith(".film") and not source.is_file():
+                source = source.with_name(source.name + ".film")
+            target = self.program.root / source.name
+            if target.exists() or target.is_symlink():
+                return None
             text = read_source(source).decode("utf-8")
-        except (OSError, UnicodeDecodeError):
+        except (OSError, ValueError):  # UnicodeDecodeError is a ValueError
             return None
         written = os.path.relpath(target, importer.parent)
         if not literal.value.strip().endswith(".film"):
@@ -230,6 +250,22 @@ class _Loader:
                 fixes=[self.copy_in(literal, candidate, source.path)],
                 help="move the file into the film's folder, or build with --allow-outside"))
             return None
+        try:
+            return self._resolve_file(name, directive, candidate)
+        except (OSError, ValueError) as exc:  # a name too long, a NUL byte: no such file
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            shown_text = printable(text)
+            self.program.diagnostics.append(error(
+                "E0006", f'cannot read "{shown_text}": {reason}', literal.span,
+                label="not a path to a file", help=f"{directive.kind} names a .film file"))
+            return None
+
+    def _resolve_file(self, name: str, directive: ast.Import | ast.Include, candidate: Path
+                      ) -> tuple[Path, str, bool] | None:
+        literal = directive.path
+        text = literal.value.strip()
+        source = self.program.files[name]
+        root = self.program.root
         path = candidate
         if not path.name.endswith(".film") and not path.is_file():
             named = candidate.with_name(candidate.name + ".film")
@@ -271,6 +307,10 @@ class _Loader:
         except ValueError:
             target = os.path.relpath(path, root).replace(os.sep, "/")
         return path, target, False
+
+
+_std_trees: dict[tuple[str, str], tuple[ast.Module, list[Diagnostic]]] = {}
+_std_lock = threading.Lock()
 
 
 def _within(path: Path, root: Path) -> bool:

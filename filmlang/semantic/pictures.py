@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from filmlang import ir
 from filmlang.diagnostics import error
 from filmlang.semantic.bind import Bound
+from filmlang.semantic.values import printable
 from filmlang.source import NotReadable, check_regular
 
 if TYPE_CHECKING:
@@ -25,6 +26,18 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 
 def _where(checker: Checker, bound: Bound) -> Path | None:
     """The real path of the file, or None after reporting why it cannot be used."""
+    try:
+        return _where_path(checker, bound)
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte: no such file
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        checker.report(error(
+            "E0006", f'cannot read the picture "{printable(str(bound.arg()))}": {reason}',
+            bound.arg_span(), label="not a path to a file",
+            help="picture names a video or an image file"))
+        return None
+
+
+def _where_path(checker: Checker, bound: Bound) -> Path | None:
     program = checker.program
     text = str(bound.arg())
     span = bound.arg_span()

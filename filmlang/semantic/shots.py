@@ -175,11 +175,51 @@ class Shots:
               context: dict[str, Any], style: str, motion: str, time: str) -> ir.Shot | None:
         from filmlang.ir import derive_seed
 
-        head = self._shot_head(statement)
-        if head is None:
+        # The body is checked whatever the head's problems: every error that can be known.
+        type_name, subjects, duration, ok = self._shot_head(statement)
+        props, lines, gap = self._body(statement)
+        values = {k: v for k, v in props.items() if all(b.ok for b in v)}
+        if not ok or type_name is None or type_name not in self.shottypes:
+            if "action" in values:  # its template's errors
+                camera = str(values["camera"][0].arg()) if "camera" in values else ""
+                self.prompt(Prompting(tuple(subjects), type_name or "", camera,
+                                      (str(values["action"][0].arg()),
+                                       values["action"][0].arg_span()),
+                                      ("", statement.span), time, style), context)
             return None
-        type_name, subjects, duration = head
         shottype = self.shottypes[type_name]
+        camera = str(values["camera"][0].arg()) if "camera" in values else shottype.camera
+        shot_motion = str(values["motion"][0].arg()) if "motion" in values else motion
+        seed_value = values["seed"][0].arg() if "seed" in values else None
+        seed = int(seed_value) if isinstance(seed_value, int | float) else derive_seed(
+            self.film.seed, scene, index)
+        prompting = Prompting(
+            tuple(subjects), type_name, camera,
+            (str(values["action"][0].arg()), values["action"][0].arg_span())
+            if "action" in values else None,
+            (str(values["prompt"][0].arg()), values["prompt"][0].arg_span())
+            if "prompt" in values else (shottype.prompt, prompt_span(self.checker, shottype)),
+            time, style)
+        action, prompt = self._prompt_watched(prompting, context)
+        beats, held = self._staging(action, values, tuple(subjects), lines)
+        titles = tuple(self._title(b, duration) for b in values.get("title", []))
+        picture = pictures.picture(self.checker, values["picture"][0], duration) \
+            if "picture" in values else None
+        sounds = tuple(self._sound(b, duration) for b in values.get("sound", []))
+        return ir.Shot(
+            scene=scene, index=index, type=type_name, subjects=tuple(subjects),
+            duration=duration, frames=ir.to_frames(duration, self.film.fps) if duration else None,
+            min_duration=shottype.duration or DEFAULT_SHOT_LENGTH,
+            tail=gap if gap is not None and lines else TAIL,
+            camera=camera, framing=shottype.framing, action=action, beats=beats, props=held,
+            prompt=prompt, seed=seed, motion=shot_motion,
+            titles=titles, sounds=sounds, lines=tuple(lines), music=self._music(values),
+            transition_in=ir.Transition(kind="cut", origin=statement.span) if index else None,
+            picture=picture, origin=statement.span)
+
+    def _body(self, statement: ast.Property | ast.Block
+              ) -> tuple[dict[str, list[Bound]], list[ir.Line], float | None]:
+        """The settings, the lines and the pause after the last line of a shot's body."""
         props: dict[str, list[Bound]] = {}
         lines: list[ir.Line] = []
         gap: float | None = None
@@ -214,35 +254,7 @@ class Shots:
                                  message="first set here")], help="keep one of them"))
                 continue
             props.setdefault(bound.name, []).append(bound)
-        values = {k: v for k, v in props.items() if all(b.ok for b in v)}
-        camera = str(values["camera"][0].arg()) if "camera" in values else shottype.camera
-        shot_motion = str(values["motion"][0].arg()) if "motion" in values else motion
-        seed_value = values["seed"][0].arg() if "seed" in values else None
-        seed = int(seed_value) if isinstance(seed_value, int | float) else derive_seed(
-            self.film.seed, scene, index)
-        prompting = Prompting(
-            tuple(subjects), type_name, camera,
-            (str(values["action"][0].arg()), values["action"][0].arg_span())
-            if "action" in values else None,
-            (str(values["prompt"][0].arg()), values["prompt"][0].arg_span())
-            if "prompt" in values else (shottype.prompt, prompt_span(self.checker, shottype)),
-            time, style)
-        action, prompt = self._prompt_watched(prompting, context)
-        beats, held = self._staging(action, values, tuple(subjects), lines)
-        titles = tuple(self._title(b, duration) for b in values.get("title", []))
-        picture = pictures.picture(self.checker, values["picture"][0], duration) \
-            if "picture" in values else None
-        sounds = tuple(self._sound(b, duration) for b in values.get("sound", []))
-        return ir.Shot(
-            scene=scene, index=index, type=type_name, subjects=tuple(subjects),
-            duration=duration, frames=ir.to_frames(duration, self.film.fps) if duration else None,
-            min_duration=shottype.duration or DEFAULT_SHOT_LENGTH,
-            tail=gap if gap is not None and lines else TAIL,
-            camera=camera, framing=shottype.framing, action=action, beats=beats, props=held,
-            prompt=prompt, seed=seed, motion=shot_motion,
-            titles=titles, sounds=sounds, lines=tuple(lines), music=self._music(values),
-            transition_in=ir.Transition(kind="cut", origin=statement.span) if index else None,
-            picture=picture, origin=statement.span)
+        return props, lines, gap
 
     def _type_fix(self, first: ast.NameValue) -> Fix | None:
         """E0104's fix: the shot type meant, or `medium` before a character named first."""
@@ -282,8 +294,9 @@ class Shots:
         return tuple(beats), tuple(shown)
 
     def _shot_head(self, statement: ast.Property | ast.Block
-                   ) -> tuple[str, list[str], float | None] | None:
-        """`shot TYPE SUBJECT* [DURATION]`: the type, the subjects and the fixed length."""
+                   ) -> tuple[str | None, list[str], float | None, bool]:
+        """`shot TYPE SUBJECT* [DURATION]`: the type, the subjects, the fixed length, and
+        whether all of it is right (the type is None when there is none)."""
         if statement.kwargs:
             kw = statement.kwargs[0]
             self.report(error("E0108", f"'shot' has no argument '{kw.name}'", kw.name_span,
@@ -296,13 +309,13 @@ class Shots:
             self.report(error("E0203", "a shot needs a shot type", statement.name_span,
                               label="missing a type",
                               help="write: shot wide 4s, or shot close_up MARA"))
-            return None
+            return None, [], None, False
         first = args[0]
         if not isinstance(first, ast.NameValue):
             self.report(error("E0201", "a shot starts with its type", first.span,
                               label="expected a shot type like wide or close_up",
                               help="write: shot TYPE SUBJECT* [DURATION]"))
-            return None
+            return None, [], None, False
         ok = True
         if first.name not in self.shottypes:
             hint = did_you_mean(first.name, list(self.shottypes))
@@ -347,7 +360,7 @@ class Shots:
                                   help='text goes inside the shot: action "..." or '
                                        'NAME: "a line"'))
                 ok = False
-        return (first.name, subjects, duration) if ok else None
+        return first.name, subjects, duration, ok
 
     def _subject(self, value: ast.NameValue, subjects: list[str]) -> bool:
         """A name in a shot's head: a character it shows, or a prop (`shot insert LANTERN`)."""

@@ -49,6 +49,12 @@ def suggest(word: str, candidates: list[str] | tuple[str, ...] | set[str]) -> st
     return lowered[found[0]] if found else None
 
 
+def printable(text: str, limit: int = 60) -> str:
+    """`text` for a message: control characters escaped, and cut at `limit` characters."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:limit + 1])
+    return shown if len(shown) <= limit else shown[:limit - 3] + "..."
+
+
 def did_you_mean(word: str, candidates: list[str] | tuple[str, ...] | set[str],
                  *, quote: str = "'") -> str:
     best = suggest(word, candidates)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -19,13 +20,18 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from filmlang import resources
 from filmlang.diagnostics import Diagnostic, error
-from filmlang.source import SourceFile, Span
+from filmlang.source import SourceFile, Span, gc_paused, make_span, trusted
 from filmlang.syntax import ast
+from filmlang.syntax.chunks import chunks, move_spans
 from filmlang.syntax.strings import StringError, decode_long_string, decode_string
 
 MAX_PARSE_ERRORS = 25
 MAX_NESTING = 32
 """Blocks and lists nest at most this deep, together (a film needs 3: scene, shot, list)."""
+MAX_TOKENS = 300_000
+"""A file holds at most this many tokens (words, values, punctuation and line ends): a
+feature film is some 25,000, a 2 MB film of shots and dialogue 220,000. It bounds the memory
+of a syntax tree (about 1 kB a token at most) whatever the file is made of."""
 
 # What each terminal is called when telling a writer what was expected.
 TOKEN_WORDS: dict[str, str] = {
@@ -93,14 +99,13 @@ class _Builder(Transformer[Token, Any]):
     def _span(self, first: Token | ast.Node | Span, last: Token | ast.Node | Span) -> Span:
         a = self._tok(first) if isinstance(first, Token) else _as_span(first)
         b = self._tok(last) if isinstance(last, Token) else _as_span(last)
-        return Span(file=a.file, line=a.line, column=a.column, end_line=b.end_line,
-                    end_column=b.end_column, start=a.start, end=b.end)
+        return make_span(a.file, a.line, a.column, b.end_line, b.end_column, a.start, b.end)
 
     def _tok(self, token: Token) -> Span:
         # Lark's tokens know their lines and columns: no offset lookups needed.
-        return Span(file=self.source.name, line=token.line or 1, column=token.column or 1,
-                    end_line=token.end_line or 1, end_column=token.end_column or 1,
-                    start=token.start_pos or 0, end=token.end_pos or 0)
+        return make_span(self.source.name, token.line or 1, token.column or 1,
+                         token.end_line or 1, token.end_column or 1, token.start_pos or 0,
+                         token.end_pos or 0)
 
     # values
     def string(self, children: list[Token]) -> ast.StringValue:
@@ -113,11 +118,12 @@ class _Builder(Transformer[Token, Any]):
         except StringError as exc:
             start = (token.start_pos or 0) + exc.offset
             raise _StringProblem(self.source.span(start, start + exc.length), exc.message) from None
-        return ast.StringValue(span=self._tok(token), value=value, raw=token.value)
+        return trusted(ast.StringValue, span=self._tok(token), value=value, raw=token.value)
 
     def number(self, children: list[Token]) -> ast.NumberValue:
         token = children[0]
-        return ast.NumberValue(span=self._tok(token), value=float(token.value), raw=token.value)
+        return trusted(ast.NumberValue, span=self._tok(token), value=float(token.value),
+                       raw=token.value)
 
     def duration(self, children: list[Token]) -> ast.DurationValue:
         token = children[0]
@@ -128,33 +134,33 @@ class _Builder(Transformer[Token, Any]):
             seconds = float(text[:-1])
         else:
             seconds = float(text[:-1]) * 60.0
-        return ast.DurationValue(span=self._tok(token), seconds=seconds, raw=text)
+        return trusted(ast.DurationValue, span=self._tok(token), seconds=seconds, raw=text)
 
     def size(self, children: list[Token]) -> ast.SizeValue:
         token = children[0]
         width, height = token.value.split("x")
-        return ast.SizeValue(span=self._tok(token), width=_side(width), height=_side(height),
-                             raw=token.value)
+        return trusted(ast.SizeValue, span=self._tok(token), width=_side(width),
+                       height=_side(height), raw=token.value)
 
     def name(self, children: list[Token]) -> ast.NameValue:
         token = children[0]
-        return ast.NameValue(span=self._tok(token), name=token.value)
+        return trusted(ast.NameValue, span=self._tok(token), name=token.value)
 
     def value_list(self, children: list[Any]) -> ast.ListValue:
         items = tuple(c for c in children[1:-1] if c is not None)
-        return ast.ListValue(span=self._span(children[0], children[-1]), items=items)
+        return trusted(ast.ListValue, span=self._span(children[0], children[-1]), items=items)
 
     # statements
     def kwarg(self, children: list[Any]) -> ast.KwArg:
         name, value = children
-        return ast.KwArg(span=self._span(name, value), name=name.value, name_span=self._tok(name),
-                         value=value)
+        return trusted(ast.KwArg, span=self._span(name, value), name=name.value,
+                       name_span=self._tok(name), value=value)
 
     def property(self, children: list[Any]) -> ast.Property:
         name = children[0]
         args = tuple(c for c in children[1:] if not isinstance(c, ast.KwArg))
         kwargs = tuple(c for c in children[1:] if isinstance(c, ast.KwArg))
-        return ast.Property(span=self._span(name, children[-1]), name=name.value,
+        return trusted(ast.Property, span=self._span(name, children[-1]), name=name.value,
                             name_span=self._tok(name), args=args, kwargs=kwargs)
 
     def block(self, children: list[Any]) -> ast.Block:
@@ -163,7 +169,7 @@ class _Builder(Transformer[Token, Any]):
                      and c.type == "LBRACE")
         head = children[1:brace]
         close = children[-1]
-        return ast.Block(
+        return trusted(ast.Block,
             span=self._span(name, close),
             name=name.value,
             name_span=self._tok(name),
@@ -177,7 +183,7 @@ class _Builder(Transformer[Token, Any]):
         speaker = children[0]
         text: ast.StringValue = children[-1]
         paren = children[1] if len(children) == 3 else None
-        return ast.Dialogue(
+        return trusted(ast.Dialogue,
             span=self._span(speaker, text),
             speaker=speaker.value,
             speaker_span=self._tok(speaker),
@@ -187,14 +193,14 @@ class _Builder(Transformer[Token, Any]):
         )
 
     def import_(self, children: list[Any]) -> ast.Import:
-        return ast.Import(span=self._span(children[0], children[1]), path=children[1])
+        return trusted(ast.Import, span=self._span(children[0], children[1]), path=children[1])
 
     def include(self, children: list[Any]) -> ast.Include:
-        return ast.Include(span=self._span(children[0], children[1]), path=children[1])
+        return trusted(ast.Include, span=self._span(children[0], children[1]), path=children[1])
 
     def let(self, children: list[Any]) -> ast.Let:
         keyword, name, value = children
-        return ast.Let(span=self._span(keyword, value), name=name.value,
+        return trusted(ast.Let, span=self._span(keyword, value), name=name.value,
                        name_span=self._tok(name), value=value)
 
     def start(self, children: list[Any]) -> tuple[Any, ...]:
@@ -226,11 +232,18 @@ class _PostLex:
     def __init__(self) -> None:
         self.braces: list[Token] = []
         self.brackets: list[Token] = []
+        self.limit = MAX_TOKENS
+        """Tokens this parse may take (less than MAX_TOKENS for a later chunk of a file)."""
+        self.count = 0
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         self.braces = []
         self.brackets = []
+        self.count = 0
         for token in stream:
+            if self.count >= self.limit:
+                raise _TooBig(token)
+            self.count += 1
             kind = token.type
             depth = len(self.brackets)
             if kind == "LSQB":
@@ -255,6 +268,12 @@ class _PostLex:
         # formatter, the language server) ever meets a tree deeper than this.
         if len(self.braces) + len(self.brackets) > MAX_NESTING:
             raise _TooDeep(token)
+
+
+class _TooBig(Exception):
+    def __init__(self, token: Token) -> None:
+        super().__init__("too many tokens")
+        self.token = token
 
 
 class _TooDeep(Exception):
@@ -288,51 +307,140 @@ def _parser() -> _Parser:
 
 def parse(source: SourceFile) -> tuple[ast.Module, list[Diagnostic]]:
     """Parse one file. With errors, the module holds what could be parsed."""
+    with gc_paused():
+        return _parse(source)
+
+
+def _parse(source: SourceFile) -> tuple[ast.Module, list[Diagnostic]]:
     parser = _parser()
     text = source.text
     if not text.endswith("\n"):
         text += "\n"
+    with parser.lock:
+        whole = _parse_whole(parser, source, text, MAX_TOKENS, chunkable=True)
+        if whole is None:
+            chunked = _parse_chunked(parser, source, text)
+            if chunked is not None:
+                return chunked
+            whole = _parse_whole(parser, source, text, MAX_TOKENS, chunkable=False)
+            assert whole is not None
+        return whole.module, whole.diagnostics
+
+
+@dataclass
+class _Parsed:
+    module: ast.Module
+    diagnostics: list[Diagnostic]
+    gave_up: bool
+    """The module is empty because the parse stopped (not because the file is)."""
+    tokens: int
+
+
+def _parse_whole(parser: _Parser, source: SourceFile, text: str, limit: int, *,
+                 chunkable: bool) -> _Parsed | None:
+    """Parse `text`; after an error, blank the broken line and parse again, up to a limit.
+
+    With `chunkable`, the first error that can be recovered from returns None instead, for
+    `_parse_chunked` to parse the file again top-level block by block (each parse again is
+    then of a block, not of the file: a 2 MB file with 25 errors took 18 s)."""
     diagnostics: list[Diagnostic] = []
     seen: set[int] = set()
-    with parser.lock:
-        parser.builder.source = source
-        while True:
-            parser.comments.clear()
-            try:
-                body = parser.lark.parse(text)
-            except UnexpectedInput as exc:
-                diagnostic, blank = _diagnose(source, text, exc, parser.postlex)
-                diagnostics.append(diagnostic)
-                if blank is None or blank[0] in seen or len(diagnostics) >= MAX_PARSE_ERRORS:
-                    return ast.Module(file=source.name, body=()), diagnostics
-                seen.add(blank[0])
-                text = _blank(text, *blank)
-                continue
-            except _TooDeep as exc:
-                token = exc.token
-                what = "list" if token.type == "LSQB" else "block"
-                diagnostics.append(error(
-                    "E0007", f"this {what} is nested too deeply", source.span(
-                        token.start_pos or 0, token.end_pos or 0), label=f"level {MAX_NESTING + 1}",
-                    help=f"blocks and lists nest at most {MAX_NESTING} deep; a film needs "
-                         "three levels: a scene, its shots, a list"))
+    parser.builder.source = source
+    parser.postlex.limit = limit
+
+    def stop() -> _Parsed:
+        return _Parsed(ast.Module(file=source.name, body=()), diagnostics, True, 0)
+
+    while True:
+        parser.comments.clear()
+        try:
+            body = parser.lark.parse(text)
+        except UnexpectedInput as exc:
+            diagnostic, blank = _diagnose(source, text, exc, parser.postlex)
+            if chunkable and blank is not None:
+                return None
+            diagnostics.append(diagnostic)
+            if blank is None or blank[0] in seen or len(diagnostics) >= MAX_PARSE_ERRORS:
+                return stop()
+            seen.add(blank[0])
+            text = _blank(text, *blank)
+            continue
+        except _TooDeep as exc:
+            token = exc.token
+            what = "list" if token.type == "LSQB" else "block"
+            diagnostics.append(error(
+                "E0007", f"this {what} is nested too deeply", source.span(
+                    token.start_pos or 0, token.end_pos or 0), label=f"level {MAX_NESTING + 1}",
+                help=f"blocks and lists nest at most {MAX_NESTING} deep; a film needs "
+                     "three levels: a scene, its shots, a list"))
+            return stop()
+        except _TooBig as exc:
+            at = exc.token.start_pos or 0
+            diagnostics.append(error(
+                "E0008", f"this file has more than {MAX_TOKENS:,} tokens",
+                source.span(at, at), label="the limit is reached here",
+                help=f"a file holds at most {MAX_TOKENS:,} words, values and punctuation "
+                     "(a feature film is some 25,000): split it into files joined with "
+                     "include"))
+            return stop()
+        except _StringProblem as exc:
+            if chunkable:
+                return None
+            diagnostics.append(error("E0004", exc.message, exc.span,
+                                     help="the escapes are \\\" \\\\ \\n and \\t"))
+            start = exc.span.start
+            if start in seen or len(diagnostics) >= MAX_PARSE_ERRORS:
+                return stop()
+            seen.add(start)
+            text = text[:start] + " " + text[start + 1:]
+            continue
+        comments = tuple(
+            trusted(ast.Comment, span=source.span(c.start_pos or 0, c.end_pos or 0),
+                    text=c.value)
+            for c in parser.comments
+        )
+        # After errors, `body` is the file with its broken lines blanked: what the
+        # language server's outline, hover and navigation use while a line is half typed.
+        module = trusted(ast.Module, file=source.name, body=body, comments=comments)
+        return _Parsed(module, diagnostics, False, parser.postlex.count)
+
+
+def _parse_chunked(parser: _Parser, source: SourceFile, text: str
+                   ) -> tuple[ast.Module, list[Diagnostic]] | None:
+    """The file parsed top-level block by block, each with `_parse_whole`'s recovery: the
+    same tree and diagnostics as the whole file's, or None where that is not certain (the
+    cut is unsure, or a block's parse stopped: an unclosed string or list may reach into the
+    next block)."""
+    cuts = chunks(text)
+    if cuts is None or len(cuts) < 2:
+        return None
+    body: list[ast.Statement] = []
+    comments: list[ast.Comment] = []
+    diagnostics: list[Diagnostic] = []
+    used = 0
+    line = 1
+    for start, end in cuts:
+        piece = text[start:end]
+        # A line end that opens a block is one token with the line end before it.
+        merged = 1 if start and piece.startswith(("\n", "\r\n")) else 0
+        part = SourceFile(path=source.path, name=source.name, text=piece, is_std=source.is_std)
+        parsed = _parse_whole(parser, part, piece, MAX_TOKENS - used + merged, chunkable=False)
+        assert parsed is not None
+        move_spans((parsed.module, parsed.diagnostics), start, line - 1)
+        diagnostics.extend(parsed.diagnostics)
+        if len(diagnostics) >= MAX_PARSE_ERRORS:
+            return ast.Module(file=source.name, body=()), diagnostics[:MAX_PARSE_ERRORS]
+        if parsed.gave_up:
+            if parsed.diagnostics and parsed.diagnostics[-1].code == "E0008":
                 return ast.Module(file=source.name, body=()), diagnostics
-            except _StringProblem as exc:
-                diagnostics.append(error("E0004", exc.message, exc.span,
-                                         help="the escapes are \\\" \\\\ \\n and \\t"))
-                start = exc.span.start
-                if start in seen or len(diagnostics) >= MAX_PARSE_ERRORS:
-                    return ast.Module(file=source.name, body=()), diagnostics
-                seen.add(start)
-                text = text[:start] + " " + text[start + 1:]
-                continue
-            comments = tuple(
-                ast.Comment(span=source.span(c.start_pos or 0, c.end_pos or 0), text=c.value)
-                for c in parser.comments
-            )
-            # After errors, `body` is the file with its broken lines blanked: what the
-            # language server's outline, hover and navigation use while a line is half typed.
-            return ast.Module(file=source.name, body=body, comments=comments), diagnostics
+            return None
+        body.extend(parsed.module.body)
+        comments.extend(parsed.module.comments)
+        used += parsed.tokens - merged
+        line += piece.count("\n")
+    parser.builder.source = source
+    return trusted(ast.Module, file=source.name, body=tuple(body),
+                   comments=tuple(comments)), diagnostics
 
 
 def _line_bounds(text: str, offset: int) -> tuple[int, int]:
