@@ -266,14 +266,19 @@ def _peak_kb() -> int:
         return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
 
 
-def _reset_peak() -> None:
+def _reset_peak() -> int:
+    """Reset the peak to the resident size now, and give that size (kB)."""
     with open("/proc/self/clear_refs", "w") as refs:
         refs.write("5")
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
 
 
-def measured_case(case: Case, folder: Path) -> dict[str, Any]:
-    """`run_case` under the CPU limit, with its CPU time and peak memory."""
-    _reset_peak()
+def measured_case(case: Case, folder: Path, *, whole_process: bool = True) -> dict[str, Any]:
+    """`run_case` under the CPU limit, with its CPU time and peak memory: the worker's
+    whole peak (`whole_process`, as the campaign's workers count it), or else what the case
+    added to a process that was already large (a test suite's, which runs the cases)."""
+    base = _reset_peak()
     started = time.process_time()
     signal.setitimer(signal.ITIMER_PROF, CPU_LIMIT)
     outcome, detail = "ok", ""
@@ -292,7 +297,7 @@ def measured_case(case: Case, folder: Path) -> dict[str, Any]:
     finally:
         signal.setitimer(signal.ITIMER_PROF, 0)
     cpu = time.process_time() - started
-    peak = _peak_kb()
+    peak = _peak_kb() - (0 if whole_process else base)
     if outcome == "ok" and peak > MEMORY_LIMIT_MB * 1024:
         outcome, detail = "memory", f"peak {peak / 1024:.0f} MB"
     return {"index": case.index, "outcome": outcome, "detail": detail, "cpu": round(cpu, 4),
