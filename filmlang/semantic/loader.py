@@ -194,7 +194,7 @@ class _Loader:
         module = text[len(STD_PREFIX):].removesuffix(".film")
         folder = resources.stdlib_dir() / "std"
         path = folder / f"{module}.film"
-        if module and "/" not in module and ".." not in module and path.is_file():
+        if module and "/" not in module and ".." not in module and _is_file(path):
             return path, f"std/{module}.film"
         if at is not None:
             known = sorted(p.stem for p in folder.glob("*.film"))
@@ -342,3 +342,12 @@ def import_chain_notes(program: Program, file: str) -> list[Label]:
         notes.append(Label(span=span, message=f"{file} is {word} here"))
         file = span.file
     return notes
+
+
+def _is_file(path: Path) -> bool:
+    """Whether a standard module's file is there; a name the system refuses (too long, a
+    NUL byte) is no module, and the caller says which ones there are."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
