@@ -2,7 +2,8 @@
 and a film's script back out as Fountain (`filmc export --format fountain`).
 
 Modules: `elements` (a screenplay as elements), `fountain` (the Fountain reader), `fdx`
-(the Final Draft reader), `importer` + `writer` (elements to `.film` text), `export` (a
+(the Final Draft reader), `importer` (elements to scenes and shots, `draft`) and `writer`
+(those to `.film` text), `export` (a
 checked film to Fountain).
 """
 
@@ -40,6 +41,9 @@ def read_script(path: Path, data: bytes) -> Script:
 
 def import_screenplay(path: Path, data: bytes) -> tuple[str, list[Warning]]:
     """A `.film` source from a screenplay file's bytes, and the warnings (with lines)."""
-    from filmlang.screenplay.importer import import_script
+    from filmlang.screenplay.importer import Importer
+    from filmlang.screenplay.writer import write_film
 
-    return import_script(read_script(path, data), path.name)
+    importer = Importer(read_script(path, data), path.name)
+    importer.run()
+    return write_film(importer), importer.warnings

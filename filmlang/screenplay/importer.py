@@ -13,29 +13,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
 
+from filmlang.screenplay.draft import Scene, Shot, comment, quote
 from filmlang.screenplay.elements import Element, Script, Warning
 from filmlang.screenplay.fountain import off_screen, plain
 from filmlang.semantic.headings import parse_heading
 
-INDENT = "    "
 TRANSITIONS = {"CUT": ("cut", ""), "SMASH": ("cut", ""), "MATCH": ("cut", ""),
                "JUMP": ("cut", ""), "DISSOLVE": ("dissolve", "0.5s"),
                "WIPE": ("wipe", "0.5s"), "FADE": ("fade", "1s"), "IRIS": ("wipe", "0.5s")}
 _COMMENTS = {"note": "note", "synopsis": "synopsis", "boneyard": "boneyard (left out)"}
-
-
-def quote(text: str, template: bool = False) -> str:
-    """A .film string of `text`; a template's braces kept as text."""
-    text = " ".join(text.split())
-    if template and any(mark in text for mark in ("{{", "{%", "{#")):
-        text = "{% raw %}" + text.replace("{% endraw %}", "") + "{% endraw %}"
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def comment(text: str) -> list[str]:
-    return [f"# {line}".rstrip() for line in text.splitlines() or [""]]
 
 
 def identifier(name: str, taken: set[str], fallback: str) -> str:
@@ -59,32 +46,6 @@ def reading_time(text: str) -> str:
     return f"{max(2.0, min(8.0, round(words / 2.5 * 2) / 2)):g}s"
 
 
-@dataclass
-class _Shot:
-    head: str
-    body: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    speaker: str = ""
-
-    def lines(self) -> list[str]:
-        out = [f"{INDENT}{c}" for note in self.notes for c in comment(note)]
-        if not self.body:
-            return [*out, f"{INDENT}{self.head}"]
-        return [*out, f"{INDENT}{self.head} {{", *(f"{INDENT * 2}{b}" for b in self.body),
-                f"{INDENT}}}"]
-
-
-@dataclass
-class _Scene:
-    name: str
-    heading: str | None
-    line: int
-    items: list[_Shot | str | tuple[str, str]] = field(default_factory=list)
-    """Shots, comment lines, and transitions as (statement, comment)."""
-    top: list[str] = field(default_factory=list)
-    """Comments that stand before the scene."""
-
-
 class Importer:
     def __init__(self, script: Script, name: str) -> None:
         self.script = script
@@ -93,12 +54,12 @@ class Importer:
         self.characters: dict[str, str] = {}
         self.spellings: dict[str, str] = {}
         self.taken: set[str] = set()
-        self.scenes: list[_Scene] = []
+        self.scenes: list[Scene] = []
         self.scene_names: set[str] = set()
         self.before: list[str] = []
         self.opening: list[tuple[str, str]] = []
         """Transitions before the first scene (FADE IN:)."""
-        self.shot: _Shot | None = None
+        self.shot: Shot | None = None
         self.delivery: str | None = None
 
     # ---------------------------------------------------------------- names
@@ -111,11 +72,11 @@ class Importer:
             self.spellings[ident] = key
         return self.characters[key]
 
-    def scene(self, element: Element | None) -> _Scene:
+    def scene(self, element: Element | None) -> Scene:
         heading = element.text if element is not None else None
         place = parse_heading(heading or "").location if heading else "opening"
         name = identifier(place.lower(), self.scene_names, "scene")
-        scene = _Scene(name=name, heading=heading, line=element.line if element else 1)
+        scene = Scene(name=name, heading=heading, line=element.line if element else 1)
         self.scenes.append(scene)
         return scene
 
@@ -131,11 +92,11 @@ class Importer:
             self.shot.body.extend(comment(f"({self.delivery}): no line after it"))
         self.delivery = None
 
-    def add_shot(self, shot: _Shot) -> None:
+    def add_shot(self, shot: Shot) -> None:
         self.current().items.append(shot)
         self.shot = shot
 
-    def current(self) -> _Scene:
+    def current(self) -> Scene:
         if not self.scenes:
             scene = self.scene(None)
             scene.top.append("guessed: the screenplay starts before its first scene heading; "
@@ -156,7 +117,7 @@ class Importer:
         else:
             head = f"shot wide {reading_time(text)}"
             note = "guessed: a wide shot (the action names no character)"
-        shot = _Shot(head=head, body=[f"action {quote(text, template=True)}"], notes=[note])
+        shot = Shot(head=head, body=[f"action {quote(text, template=True)}"], notes=[note])
         if stressed:
             shot.notes.append("stressed in the script: " + ", ".join(stressed))
         self.add_shot(shot)
@@ -177,10 +138,10 @@ class Importer:
             return
         self.flush()
         if off_screen(element.extension):
-            shot = _Shot(head="shot medium", speaker=ident, notes=[
+            shot = Shot(head="shot medium", speaker=ident, notes=[
                 f"{ident} {element.extension}: not seen, so not a subject of the shot"])
         else:
-            shot = _Shot(head=f"shot close_up {ident}", speaker=ident)
+            shot = Shot(head=f"shot close_up {ident}", speaker=ident)
         if self.spellings[ident] != ident and not element.forced:
             shot.notes.append(f'{ident} is "{self.spellings[ident]}" in the script')
         self.add_shot(shot)
@@ -217,7 +178,7 @@ class Importer:
         text, _ = plain(element.text)
         if not text.strip():
             return
-        self.add_shot(_Shot(head="shot wide 3s", body=[f"title {quote(text)}"],
+        self.add_shot(Shot(head="shot wide 3s", body=[f"title {quote(text)}"],
                             notes=["guessed: centered text as a title over a wide shot"]))
         self.shot = None
 
@@ -228,7 +189,7 @@ class Importer:
         self.flush()
         text, _ = plain(element.text)
         if text.strip():
-            self.add_shot(_Shot(head="shot wide 3s", body=[f"title {quote(text)}"],
+            self.add_shot(Shot(head="shot wide 3s", body=[f"title {quote(text)}"],
                                 notes=["guessed: lyrics nobody sings in the script, as a "
                                        "title over a wide shot"]))
         self.shot = None
@@ -284,12 +245,3 @@ class Importer:
         if self.before and self.scenes:
             self.scenes[-1].items.extend(self.before)
             self.before = []
-
-
-def import_script(script: Script, name: str = "screenplay") -> tuple[str, list[Warning]]:
-    """A film's source from a screenplay's elements, and the warnings met on the way."""
-    from filmlang.screenplay.writer import write_film
-
-    importer = Importer(script, name)
-    importer.run()
-    return write_film(importer), importer.warnings

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from filmlang.screenplay.draft import INDENT, Scene, Shot, comment, quote
 from filmlang.screenplay.fountain import plain
 from filmlang.semantic.headings import parse_heading
 
 if TYPE_CHECKING:
-    from filmlang.screenplay.importer import Importer, _Scene
-
-from filmlang.screenplay.importer import INDENT, _Shot, comment, quote
+    from filmlang.screenplay.importer import Importer
 
 PLACEHOLDER = "guessed: the script gives this scene no action or lines; an establishing shot"
 
@@ -39,7 +38,7 @@ def _characters(importer: Importer) -> list[str]:
     return out
 
 
-def _place(scene: _Scene, first: bool) -> list[str]:
+def _place(scene: Scene, first: bool) -> list[str]:
     heading = parse_heading(scene.heading or "")
     place = heading.location or scene.name
     out = [f"{INDENT}setting {quote(place.lower(), template=True)}"]
@@ -49,23 +48,23 @@ def _place(scene: _Scene, first: bool) -> list[str]:
     return out
 
 
-def _arrange(scenes: list[_Scene]) -> dict[int, tuple[str, str]]:
+def _arrange(scenes: list[Scene]) -> dict[int, tuple[str, str]]:
     """Move each scene's transitions where the language has them: a fade before the
     first shot fades in, one after the last fades out, any other at a scene's edge goes
     between the scenes; two in a row keep the first. Gives the transitions between
     scenes, by the index of the scene after them."""
     between: dict[int, tuple[str, str]] = {}
     for index, scene in enumerate(scenes):
-        kept: list[_Shot | str | tuple[str, str]] = []
-        shots = [i for i, item in enumerate(scene.items) if isinstance(item, _Shot)]
+        kept: list[Shot | str | tuple[str, str]] = []
+        shots = [i for i, item in enumerate(scene.items) if isinstance(item, Shot)]
         if not shots:
-            scene.items.append(_Shot(head="shot establishing 3s", notes=[PLACEHOLDER]))
+            scene.items.append(Shot(head="shot establishing 3s", notes=[PLACEHOLDER]))
             shots = [len(scene.items) - 1]
         pending = False
         for position, item in enumerate(scene.items):
             if not isinstance(item, tuple):
                 kept.append(item)
-                pending = pending and not isinstance(item, _Shot)
+                pending = pending and not isinstance(item, Shot)
                 continue
             statement, note = item
             edge_in, edge_out = position < shots[0], position > shots[-1]
@@ -84,12 +83,12 @@ def _arrange(scenes: list[_Scene]) -> dict[int, tuple[str, str]]:
     return between
 
 
-def _scene(scene: _Scene, first: bool) -> list[str]:
+def _scene(scene: Scene, first: bool) -> list[str]:
     out = [""] + [c for text in scene.top for c in comment(text)]
     heading = f" {quote(scene.heading)}" if scene.heading else ""
     out += [f"scene {scene.name}{heading} {{", *_place(scene, first), ""]
     for item in scene.items:
-        if isinstance(item, _Shot):
+        if isinstance(item, Shot):
             out += item.lines()
         elif isinstance(item, tuple):
             statement, note = item
