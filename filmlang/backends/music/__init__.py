@@ -161,7 +161,7 @@ class Music(Base):
                 self._bed(ctx, kind, cue, start, end, scenes)
 
     def _effects(self, ctx: PlanContext, timeline: Timeline) -> None:
-        from filmlang.backends.music.synth import SOUND_SECONDS
+        from filmlang.backends.music.catalogue import SOUND_SECONDS
         from filmlang.backends.music.synth import VERSION as SYNTH
 
         for timing in timeline.shots:

@@ -220,7 +220,7 @@ class SoundFontBand:
 
     def __init__(self, font: SoundFont, score: Score, rng: np.random.Generator,
                  sr: int) -> None:
-        from filmlang.backends.music.band import DRUM_VARIANTS, drum
+        from filmlang.backends.music.kit import DRUM_VARIANTS, drum
 
         self.font = font
         self.score = score
@@ -259,7 +259,7 @@ class SoundFontBand:
         import numpy as np
 
         from filmlang.backends.music import dsp
-        from filmlang.backends.music.band import DRUMS, PARTS
+        from filmlang.backends.music.kit import DRUMS, PARTS
 
         out = np.zeros((2, hi - lo))
         sr = self.sr

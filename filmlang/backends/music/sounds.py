@@ -14,8 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 from filmlang.backends.music import dsp
+from filmlang.backends.music.catalogue import SOUND_SECONDS
 from filmlang.backends.music.dsp import SR, TWO_PI, Signal
-from filmlang.backends.music.synth import SOUND_SECONDS
 
 Samples = npt.NDArray[np.float32]
 

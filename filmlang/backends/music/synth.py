@@ -28,6 +28,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from filmlang.backends.music.catalogue import AMBIENCES, SOUND_SECONDS, SOUNDS
+
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
@@ -36,14 +38,6 @@ if TYPE_CHECKING:
 
 VERSION = "2"
 """Part of every cache key of a synthesized artifact: bump it whenever output changes."""
-
-AMBIENCES = ("rain", "wind", "sea", "city", "forest", "room", "night", "storm")
-SOUNDS = ("thunder", "door", "footsteps", "knock", "bell", "glass", "splash")
-SOUND_SECONDS: dict[str, float] = {
-    "thunder": 7.0, "door": 1.6, "footsteps": 2.6, "knock": 1.0, "bell": 6.0, "glass": 1.5,
-    "splash": 2.0,
-}
-"""Each effect's natural length (`sounds.LENGTHS`), known to the planner without numpy."""
 
 
 def render_music(mood: str, tempo: float | None, key: str | None, seconds: float,
@@ -85,10 +79,8 @@ def render_sound(name: str, seed: int) -> Samples:
 
 def sound_seconds(name: str) -> float:
     """How long `render_sound(name, seed)` runs, for any seed, without rendering it."""
-    from filmlang.backends.music import sounds as synth_sounds
-
     _check_name(name, SOUNDS, "sound")
-    return synth_sounds.LENGTHS[name]
+    return SOUND_SECONDS[name]
 
 
 def music_mood(mood: str) -> str:
