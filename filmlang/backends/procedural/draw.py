@@ -37,12 +37,12 @@ from filmlang import ir
 from filmlang.backends.procedural.figures import MouthAnchor, draw_figure
 from filmlang.backends.procedural.looks import figure_of
 from filmlang.backends.procedural.mouths import Mouth
+from filmlang.backends.procedural.places import paint_place
 from filmlang.backends.procedural.props import draw_prop
 from filmlang.backends.procedural.scene import (
     PALETTES,
     Canvas,
     gradient,
-    paint_place,
 )
 from filmlang.backends.procedural.spec import (
     VERSION,

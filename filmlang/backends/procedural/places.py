@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from filmlang.backends.procedural.props import draw_prop, size_of
 from filmlang.backends.procedural.scene import (
+    PALETTES,
     RGB,
     Canvas,
     Palette,
@@ -24,6 +25,7 @@ from filmlang.backends.procedural.scene import (
     gradient_box,
     mix,
     paint_exterior,
+    paint_interior,
     paint_rain,
     paint_sea,
     paint_sky,
@@ -353,3 +355,14 @@ PAINTERS: dict[str, Painter] = {
     "station": _with(_exterior("city"), _platform),
 }
 """A painter for every kind of place `semantic.places` names."""
+
+
+def paint_place(c: Canvas, time: str, interior: bool, words: frozenset[str],
+                rng: random.Random, place: str = "") -> float:
+    """Paint the scene's place over the whole canvas; gives the ground line (frame units)."""
+    pal = PALETTES.get(time, PALETTES["day"])
+    if place in PAINTERS:
+        return PAINTERS[place](c, pal, words, rng)
+    painter: Callable[[Canvas, Palette, frozenset[str], random.Random], float] = \
+        paint_interior if interior else paint_exterior
+    return painter(c, pal, words, rng)

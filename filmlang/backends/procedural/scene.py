@@ -12,7 +12,7 @@ the `random.Random` the caller passes, so the same scene always paints the same 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -538,17 +538,3 @@ def paint_interior(c: Canvas, pal: Palette, words: frozenset[str], rng: random.R
         glow(c, lamp_u, lamp_v, 0.22, (255, 200, 130), 0.45)
         ellipse(c, lamp_u, lamp_v, 0.02 * c.fh / c.fw, 0.02, (255, 226, 170))
     return 0.92
-
-
-def paint_place(c: Canvas, time: str, interior: bool, words: frozenset[str],
-                rng: random.Random, place: str = "") -> float:
-    """Paint the scene's place over the whole canvas; gives the ground line (frame units)."""
-    pal = PALETTES.get(time, PALETTES["day"])
-    if place:
-        from filmlang.backends.procedural.places import PAINTERS
-
-        if place in PAINTERS:
-            return PAINTERS[place](c, pal, words, rng)
-    painter: Callable[[Canvas, Palette, frozenset[str], random.Random], float] = \
-        paint_interior if interior else paint_exterior
-    return painter(c, pal, words, rng)
