@@ -18,6 +18,7 @@ from filmlang.audio import SAMPLE_RATE
 from filmlang.backends.protocol import AudioCue, PlanContext
 from filmlang.config import PREVIEW_AUDIO_RATE, frame_size
 from filmlang.jobs import Job
+from filmlang.plan.pictures import footage
 from filmlang.provenance import shot_name, shot_sources
 from filmlang.timeline import ShotTiming, Timeline
 
@@ -379,9 +380,7 @@ def shot_media(a: Assembly) -> None:
 
 
 def _footage(a: Assembly) -> None:
-    from filmlang.plan.pictures import footage
-
-    footage(a)
+    footage(a.ctx, a.timeline)
 
 
 PASSES: tuple[Callable[[Assembly], None], ...] = (_footage, segments, video, mix, mux,

@@ -20,7 +20,7 @@ from filmlang.jobs import Job, file_digest
 from filmlang.provenance import file_source, shot_name
 
 if TYPE_CHECKING:
-    from filmlang.plan.assembly import Assembly
+    from filmlang.timeline import Timeline
 
 LINK = "link@3"
 
@@ -69,11 +69,10 @@ def _prune(ctx: PlanContext, replaced: set[str]) -> None:
         ctx.graph.jobs.pop(key, None)
 
 
-def footage(a: Assembly) -> None:
+def footage(ctx: PlanContext, timeline: Timeline) -> None:
     """Phase two: the frames of each shot whose picture is a video."""
-    ctx = a.ctx
     width, height = frame_size(ctx.film, ctx.config)
-    for timing in a.timeline.shots:
+    for timing in timeline.shots:
         shot, scene = timing.shot, timing.scene
         picture = shot.picture
         if picture is None or picture.kind != "video":
@@ -83,7 +82,7 @@ def footage(a: Assembly) -> None:
             kind="footage", backend=LINK,
             params={"sha256": file_digest(path), "start": picture.start,
                     "end": picture.end, "fit": picture.fit, "frames": timing.frames,
-                    "fps": a.timeline.fps, "width": width, "height": height},
+                    "fps": timeline.fps, "width": width, "height": height},
             payload=path, label=f"{scene.name}/{shot.index + 1} footage",
             identity=f"footage:{scene.name}/{shot.index}", origin=picture.origin,
             sources=_sources(ctx, scene.name, shot, picture)))
