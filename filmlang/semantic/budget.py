@@ -4,9 +4,9 @@ The limits of one rendering of a prompt template (`MAX_*`), the `Budget` that co
 steps, CPU time and the characters and items it makes, and the errors for going over. The
 checks measure values without making them: `measure` gives the length of a value as text (and
 refuses anything that is not data), `count_items` the items of a list through its nested
-lists; `check_printf`, `BoundedFormatter`, `check_str_call` and `check_binop` refuse a `%`
-format, a `str.format`, a method call or an operator whose result would be over its size.
-`sandbox.py` calls them from the environment's hooks.
+lists; `check_printf`, `format_size` (for `sandbox.BoundedFormatter`), `check_str_call` and
+`check_binop` refuse a `%` format, a `str.format` field, a method call or an operator whose
+result would be over its size. `sandbox.py` calls them from the environment's hooks.
 """
 
 from __future__ import annotations
@@ -15,14 +15,23 @@ import re
 import time
 import types
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import LoopContext, Macro, Undefined
-from jinja2.sandbox import SandboxedFormatter
 
-if TYPE_CHECKING:
-    from filmlang.semantic.sandbox import Sandbox
+
+class Host(Protocol):
+    """What the checks need of the environment (`sandbox.Sandbox`): the film's record type,
+    the running budget, and its guarded iteration."""
+
+    record: type[Any]
+
+    @property
+    def budget(self) -> Budget: ...
+
+    def guard_iter(self, iterable: Any) -> Iterator[Any]: ...
+
 
 MAX_TEXT = 20_000
 """Characters of any one text a template makes, and of a rendered prompt."""
@@ -237,33 +246,21 @@ def check_width(width: Any) -> None:
         raise too_long(width)
 
 
-class BoundedFormatter(SandboxedFormatter):
-    """`str.format` with its widths, precisions and values checked before formatting."""
-
-    def __init__(self, env: Sandbox) -> None:
-        super().__init__(env)
-        self.sandbox = env
-        self.total = 0
-
-    def convert_field(self, value: Any, conversion: str | None) -> Any:
-        measure(value, self.sandbox.record)
-        return super().convert_field(value, conversion)
-
-    def format_field(self, value: Any, format_spec: str) -> Any:
-        size = measure(value, self.sandbox.record, self.total) - self.total
-        spec = _FORMAT_SPEC.fullmatch(format_spec)
-        if spec is None:
-            raise TooLarge(f"'{format_spec[:20]}' is not a format this template may use")
-        for digits in (spec[1], spec[2]):
-            size += _number(digits) if digits else 0
-        self.total += size
-        if self.total > MAX_TEXT:
-            raise too_long(self.total)
-        self.sandbox.budget.charge(size)
-        return super().format_field(value, format_spec)
+def format_size(record: type[Any], value: Any, format_spec: str, total: int) -> int:
+    """How many characters a `str.format` field adds to the `total` made so far, checked
+    before it is formatted."""
+    size = measure(value, record, total) - total
+    spec = _FORMAT_SPEC.fullmatch(format_spec)
+    if spec is None:
+        raise TooLarge(f"'{format_spec[:20]}' is not a format this template may use")
+    for digits in (spec[1], spec[2]):
+        size += _number(digits) if digits else 0
+    if total + size > MAX_TEXT:
+        raise too_long(total + size)
+    return size
 
 
-def check_printf(env: Sandbox, fmt: str, args: Any) -> None:
+def check_printf(env: Host, fmt: str, args: Any) -> None:
     """Refuse a `%` format whose widths or values would make too long a text."""
     size = len(fmt)
     star = False
@@ -283,7 +280,7 @@ def check_printf(env: Sandbox, fmt: str, args: Any) -> None:
         raise too_long(size)
 
 
-def check_str_call(env: Sandbox, text: str, name: str, args: tuple[Any, ...],
+def check_str_call(env: Host, text: str, name: str, args: tuple[Any, ...],
                     kwargs: dict[str, Any]) -> tuple[Any, ...]:
     """Check a call of a `str` method before it runs; gives the arguments to call with."""
     if name in ("center", "ljust", "rjust", "zfill"):
@@ -311,7 +308,7 @@ def _bits(value: Any) -> int:
     return value.bit_length() if isinstance(value, int) else 0
 
 
-def check_binop(env: Sandbox, op: str, left: Any, right: Any) -> None:
+def check_binop(env: Host, op: str, left: Any, right: Any) -> None:
     """Refuse an operation whose result would be too big, before it is computed."""
     if op == "**":
         if isinstance(right, int | float) and abs(right) > MAX_POWER:

@@ -31,7 +31,7 @@ from jinja2 import nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.filters import make_attrgetter
 from jinja2.runtime import LoopContext, Undefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
 from jinja2.utils import pass_environment, pass_eval_context
 
 from filmlang.semantic.budget import (
@@ -44,7 +44,6 @@ from filmlang.semantic.budget import (
     MAX_SECONDS,
     MAX_TEXT,
     METHODS,
-    BoundedFormatter,
     Budget,
     OverBudget,
     TooLarge,
@@ -53,6 +52,7 @@ from filmlang.semantic.budget import (
     check_str_call,
     check_width,
     count_items,
+    format_size,
     measure,
     too_big,
     too_deep,
@@ -311,6 +311,25 @@ def tree_depth(tree: nodes.Node) -> int:
         deepest = max(deepest, depth)
         stack.extend((child, depth + 1) for child in node.iter_child_nodes())
     return deepest
+
+
+class BoundedFormatter(SandboxedFormatter):
+    """`str.format` with its widths, precisions and values checked before formatting."""
+
+    def __init__(self, env: Sandbox) -> None:
+        super().__init__(env)
+        self.sandbox = env
+        self.total = 0
+
+    def convert_field(self, value: Any, conversion: str | None) -> Any:
+        measure(value, self.sandbox.record)
+        return super().convert_field(value, conversion)
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        size = format_size(self.sandbox.record, value, format_spec, self.total)
+        self.total += size
+        self.sandbox.budget.charge(size)
+        return super().format_field(value, format_spec)
 
 
 class Sandbox(ImmutableSandboxedEnvironment):
