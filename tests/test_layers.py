@@ -27,7 +27,7 @@ def lint(root: Path) -> subprocess.CompletedProcess[str]:
 def test_the_import_contracts_are_kept() -> None:
     done = lint(ROOT)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert re.search(r"Contracts: 3 kept, 0 broken", done.stdout)
+    assert re.search(r"Contracts: 4 kept, 0 broken", done.stdout)
 
 
 def test_a_backend_importing_the_build_breaks_the_contracts(tmp_path: Path) -> None:
@@ -41,6 +41,19 @@ def test_a_backend_importing_the_build_breaks_the_contracts(tmp_path: Path) -> N
     assert "The pipeline's layers point down BROKEN" in done.stdout
     assert "Backends depend only on the shared types and the IR BROKEN" in done.stdout
     assert "filmlang.backends.music -> filmlang.build" in done.stdout
+
+
+def test_an_import_loop_inside_a_package_breaks_the_contracts(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "filmlang", tmp_path / "filmlang",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    kit = tmp_path / "filmlang" / "backends" / "music" / "kit.py"
+    kit.write_text(kit.read_text() + "\nfrom filmlang.backends.music.band import Band  # a loop\n")
+    done = lint(tmp_path)
+    assert done.returncode != 0
+    assert "No import loops: in every package, modules import each other one way BROKEN" \
+        in done.stdout
+    assert ".band -> .kit" in done.stdout or ".kit -> .band" in done.stdout
 
 
 def test_the_planner_and_the_scheduler_name_no_backend() -> None:
