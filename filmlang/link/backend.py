@@ -98,7 +98,7 @@ def run_mix(job: Job, out: Path, store: Store) -> None:
     from filmlang.link.master import master_job
 
     master_job(job.params, [store.path(key) for key in job.inputs], out,
-               memo=store.root / "memo" / "levels")
+               memo=store.root / "memo" / "levels", chunks=store.root / "memo" / "aac")
 
 
 def run_mux(job: Job, out: Path, store: Store) -> None:

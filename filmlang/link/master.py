@@ -2,19 +2,25 @@
 
 Takes the piece jobs' folders in film order (`link/pieces.py`: each piece's samples with
 its margins, its grains' K-weighted energies and its peak) and the loudness target, and
-gives `mix.m4a`, the film's AAC, streamed to ffmpeg piece by piece (and `mix.wav`, the
-same as 16-bit PCM, written as it goes). No step holds more
-than one piece's samples.
+gives `mix.m4a`, the film's AAC, made of one chunk per piece (`link/aac.py`) joined by
+stream copy, and `levels.json`, what was decided. No step holds more than one piece's
+samples, and none writes the whole film's PCM.
 
 - Integrated loudness (BS.1770-4) is a function of the 400 ms gating blocks' energies,
   and those are sums of the pieces' grain energies: the film's loudness, and the gain to
-  its target, come from the stored energies alone.
+  its target, come from the stored energies alone. The gain is quantised to
+  `GAIN_STEP_DB` (0.05 dB, below what anyone hears and within 0.025 LU of the target), so
+  that an edit that moves the film's loudness by a little keeps the gain, and with it
+  every untouched piece's AAC chunk.
 - The true-peak limiter (`loudness._gain_for_peaks`, the same as the whole-film
   `normalize`) runs only on the pieces whose stored peak, gained, is over the ceiling,
   over the piece and its margins: its look-ahead and release reach across the boundary
   exactly as in a whole film, and both sides of a boundary compute the same gain there.
 - When limiting costs loudness, more gain is tried (secant steps, as `normalize` does)
   with only the limited pieces measured again.
+- Each piece's chunk is remembered by what its bytes depend on (`_chunk_key`: the piece's
+  key, its place on the AAC frame grid, its gain and limiting): an edit encodes only the
+  chunks of the pieces it changed or moved off their grid phase.
 """
 
 from __future__ import annotations
@@ -23,11 +29,11 @@ import contextlib
 import json
 import math
 import os
-import subprocess
-import wave
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from filmlang.link import aac, loudness
 
 if TYPE_CHECKING:
     import numpy as np
@@ -39,6 +45,15 @@ TRUE_PEAK_IN_MIX = -1.5
 """-1.5 dBTP in the mix keeps the film under -1 dBTP after AAC, which overshoots a little."""
 DUAL_MONO_DB = 3.0103
 """How much louder (BS.1770) a mono track is when played on both speakers."""
+CHUNK_WORKERS = 2
+"""AAC chunks encoded at once (each an ffmpeg)."""
+
+
+GAIN_STEP_DB = loudness.GAIN_STEP_DB
+
+
+def _step(db: float) -> float:
+    return round(round(db / GAIN_STEP_DB) * GAIN_STEP_DB, 4)
 
 
 @dataclass(frozen=True)
@@ -153,7 +168,7 @@ class Levels:
 def _limited_energies(piece: Piece, energies: Floats, scale: float, ceiling_db: float,
                       rate: int, memo: Path | None) -> tuple[Floats, float]:
     """`_measure_limited` at this gain and ceiling, remembered in `memo` by the piece's key:
-    after an edit, the film's gain (in 0.01 dB steps) is almost always what it was, and the
+    after an edit, the film's gain (in `GAIN_STEP_DB` steps) is almost always what it was, and the
     pieces the edit did not touch are not measured again."""
     import numpy as np
 
@@ -203,7 +218,7 @@ def levels(pieces: list[Piece], target: float, *, max_true_peak: float = TRUE_PE
     measured = _gated_loudness(_blocks(pieces, energies, rate))
     if not math.isfinite(measured):
         return Levels()
-    base = target - measured
+    base = _step(target - measured)
     peak = max((p.peak for p in pieces), default=0.0)
     if 20.0 * math.log10(peak) + base <= max_true_peak:
         return Levels(scale=10.0 ** (base / 20.0), ceiling_db=max_true_peak)
@@ -212,7 +227,7 @@ def levels(pieces: list[Piece], target: float, *, max_true_peak: float = TRUE_PE
     extra = 0.0
     chosen = Levels()
     for _ in range(8):
-        scale = 10.0 ** (round(base + extra, 2) / 20.0)     # in 0.01 dB steps: memos
+        scale = 10.0 ** (_step(base + extra) / 20.0)     # in steps: memos, chunks
         found = None
         for _ in range(10):
             found = _reach(pieces, energies, scale, ceiling, max_true_peak, rate, memo)
@@ -254,15 +269,58 @@ def _forget_others(memo: Path | None, keys: set[str]) -> None:
                 entry.unlink()
 
 
-def master_job(params: dict[str, object], folders: list[Path], out: Path,
-               memo: Path | None = None) -> None:
-    """The mix job: the pieces levelled to the film's loudness and encoded, as they come,
-    into `out/mix.m4a` (AAC at the job's `rate` and `bitrate`) and, as 16-bit PCM, into
-    `out/mix.wav` (for exports). `memo`: where limited pieces' measurements are
-    remembered between builds."""
+def _levelled_range(piece: Piece, limited: bool, chosen: Levels, rate: int, lo: int,
+                    hi: int) -> Floats:
+    """Samples lo to hi of the piece's array with margins, gained and limited as the film."""
     import numpy as np
 
-    from filmlang.link.ffmpeg import FfmpegError, ffmpeg_process, temp_path_beside
+    if limited:
+        data, gain = _limited(piece, chosen.scale, chosen.ceiling_db, rate)
+        return np.asarray(data[lo:hi] * gain[lo:hi, None], dtype=np.float64)
+    part = np.load(piece.folder / "piece.npy", mmap_mode="r")[lo:hi]
+    return np.asarray(part, dtype=np.float64) * chosen.scale
+
+
+def _chunk_key(piece: Piece, span: aac.Span, limited: bool, chosen: Levels,
+               params: dict[str, object]) -> str:
+    """What a piece's AAC chunk depends on: its piece (the folder is named by its key), the
+    range encoded and the packets kept (its grid phase), the gain and, when the limiter acts
+    on it, the ceiling; the encoder's settings."""
+    from filmlang.jobs import digest
+
+    return digest({"piece": piece.folder.name, "span": [span.lo, span.hi, span.skip, span.keep],
+                   "gain_db": round(20.0 * math.log10(chosen.scale), 4),
+                   "ceiling_db": chosen.ceiling_db if limited else None,
+                   "rate": params["rate"], "bitrate": params["bitrate"],
+                   "channels": piece.channels, "version": aac.VERSION})
+
+
+def _forget_old_chunks(memo: Path, used: set[Path]) -> None:
+    """Keep this film's chunks and the most recently used others (an undo, the other
+    film in the same folder), up to three times as many again."""
+    entries = [e for e in memo.glob("*.aac") if e not in used]
+    spare = 3 * len(used) + 64
+    if len(entries) <= spare:
+        return
+
+    def age(entry: Path) -> float:
+        try:
+            return entry.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    for entry in sorted(entries, key=age)[:len(entries) - spare]:
+        with contextlib.suppress(OSError):
+            entry.unlink()
+
+
+def master_job(params: dict[str, object], folders: list[Path], out: Path,
+               memo: Path | None = None, chunks: Path | None = None) -> None:
+    """The mix job: the pieces levelled to the film's loudness, each encoded into its AAC
+    chunk (or found in `chunks`, the memo of chunks by `_chunk_key`), joined into
+    `out/mix.m4a` (AAC at the job's `rate` and `bitrate`); `out/levels.json` says what was
+    decided. `memo`: where limited pieces' measurements are remembered between builds."""
+    import numpy as np
 
     rate = int(str(params["rate"]))
     target = float(str(params["loudness"]))
@@ -273,36 +331,63 @@ def master_job(params: dict[str, object], folders: list[Path], out: Path,
     chosen = levels(pieces, target - (DUAL_MONO_DB if mono else 0.0), rate=rate,
                     tolerance=0.5 if mono else 0.1, memo=memo)
     _forget_others(memo, {folder.name for folder in folders})
-    target_path = out / "mix.m4a"
-    temp = temp_path_beside(target_path, ".m4a.part")
-    args = ["-f", "f32le", "-ar", str(rate), "-ac", "2", "-i", "pipe:0",
-            "-c:a", "aac", "-aac_coder", "fast", "-b:a", str(params["bitrate"]),
-            "-map_metadata", "-1", "-f", "mp4", str(temp)]
-    try:
-        with ffmpeg_process(args, stdin=subprocess.PIPE) as proc, \
-                wave.open(str(out / "mix.wav"), "wb") as pcm:
-            assert proc.stdin is not None
-            pcm.setnchannels(2)
-            pcm.setsampwidth(2)
-            pcm.setframerate(rate)
-            try:
-                for index, piece in enumerate(pieces):
-                    samples = levelled(piece, index, chosen, rate)
-                    if mono:
-                        samples = np.repeat(samples, 2, axis=1)
-                    proc.stdin.write(np.ascontiguousarray(samples, dtype="<f4").tobytes())
-                    # The same sound as 16-bit PCM beside it, for exports (`audio.write_wav`).
-                    pcm.writeframes((np.clip(samples, -1.0, 1.0) * 32767.0).round()
-                                    .astype("<i2").tobytes())
-            except BrokenPipeError:
-                pass
-            with contextlib.suppress(BrokenPipeError):
-                proc.stdin.close()
-            stderr = proc.stderr.read() if proc.stderr else b""
-            if proc.wait() != 0:
-                raise FfmpegError("ffmpeg failed encoding the film's sound",
-                                  stderr=stderr.decode("utf-8", errors="replace"))
-        os.replace(temp, target_path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
+    (out / "levels.json").write_text(json.dumps({
+        "gain_db": round(20.0 * math.log10(chosen.scale), 4), "ceiling_db": chosen.ceiling_db,
+        "limited": sorted(pieces[i].folder.name for i in chosen.limited)}), encoding="utf-8")
+    total = sum(p.samples for p in pieces)
+    store = (chunks or out / "chunks") / str(rate)
+    paths: list[Path] = []
+    work = []
+    start = 0
+    for index, piece in enumerate(pieces):
+        span = aac.span(start, piece.samples, piece.margin, total)
+        start += piece.samples
+        if not span.keep:
+            continue
+        limited = index in chosen.limited
+        path = store / f"{_chunk_key(piece, span, limited, chosen, params)}.aac"
+        paths.append(path)
+        if path.is_file():
+            with contextlib.suppress(OSError):
+                os.utime(path)
+            continue
+
+        def encode(piece: Piece = piece, span: aac.Span = span, limited: bool = limited,
+                   path: Path = path) -> None:
+            samples = _levelled_range(piece, limited, chosen, rate, span.lo, span.hi)
+            if mono:
+                samples = np.repeat(samples, 2, axis=1)
+            pcm = np.ascontiguousarray(samples, dtype="<f4").tobytes()
+            del samples
+            aac.remember(path.parent, path.stem,
+                         aac.encode_chunk(pcm, span, rate, str(params["bitrate"])))
+
+        work.append(encode)
+    aac.run_all(work, CHUNK_WORKERS)
+    if total:
+        aac.join(paths, total, rate, out / "mix.m4a")
+    else:
+        aac.silence(rate, str(params["bitrate"]), out / "mix.m4a")
+    if chunks is not None:
+        _forget_old_chunks(store, set(paths))
+    else:
+        import shutil
+
+        shutil.rmtree(out / "chunks", ignore_errors=True)
+
+
+def film_sound(mix: Path, folders: list[Path], rate: int) -> Floats:
+    """The film's levelled sound, whole, as its AAC was encoded from (for checks and for a
+    tool that wants PCM): a mix job's pieces (`folders`) at the levels its folder `mix`
+    records (`levels.json`). Holds the whole film: not for the build."""
+    import numpy as np
+
+    meta = json.loads((mix / "levels.json").read_text(encoding="utf-8"))
+    chosen = Levels(scale=10.0 ** (float(meta["gain_db"]) / 20.0),
+                    ceiling_db=float(meta["ceiling_db"]))
+    limited = set(meta["limited"])
+    pieces = [Piece.load(folder) for folder in folders]
+    out = [_levelled_range(p, p.folder.name in limited, chosen, rate, p.margin,
+                           p.margin + p.samples) for p in pieces]
+    both = [np.repeat(s, 2, axis=1) if s.shape[1] == 1 else s for s in out]
+    return np.concatenate(both) if both else np.zeros((0, 2))
