@@ -5,15 +5,17 @@ unchanged piece keeps its chunk. Real pieces in a real store, real ffmpeg."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from test_pieces import BOUNDS, RATE, _assert_no_click, _film, _pieces, _store
 
+from filmlang.cache.store import Store
 from filmlang.link import aac
 from filmlang.link.ffmpeg import capture_ffmpeg
-from filmlang.link.master import Levels, Piece, levelled, master_job
+from filmlang.link.master import Levels, Piece, levelled, master_job, read_levels
 
 PARAMS = {"rate": RATE, "loudness": -16.0, "bitrate": "192k"}
 
@@ -38,10 +40,16 @@ def _snr(reference: np.ndarray, test: np.ndarray) -> float:
 
 
 def _levels(out: Path) -> Levels:
-    import json
+    return read_levels(out)[0]
 
-    meta = json.loads((out / "levels.json").read_text())
-    return Levels(scale=10 ** (meta["gain_db"] / 20), ceiling_db=meta["ceiling_db"])
+
+def _chunks(store: Store) -> dict[Path, int]:
+    """The encoded chunks the store keeps by what they depend on, and their inodes."""
+    found = {}
+    for manifest in store.objects.rglob("manifest.json"):
+        if json.loads(manifest.read_text())["kind"] == "aac":
+            found[manifest.parent] = (manifest.parent / "chunk.aac").stat().st_ino
+    return found
 
 
 @pytest.mark.parametrize("tonal", [False, True])
@@ -55,7 +63,7 @@ def test_the_chunks_join_seamlessly_and_sample_exact(tmp_path: Path, tonal: bool
     pieces = _pieces(store, cues, BOUNDS)
     out = tmp_path / "mix"
     out.mkdir()
-    master_job(PARAMS, [p.folder for p in pieces], out, chunks=tmp_path / "chunks")
+    master_job(PARAMS, [p.folder for p in pieces], out, store)
     chosen = _levels(out)
     assert not (out / "mix.wav").exists()                       # no whole-film PCM
     source = np.concatenate([levelled(p, i, chosen, RATE) for i, p in enumerate(pieces)])
@@ -86,15 +94,14 @@ def test_an_unchanged_piece_keeps_its_chunk(tmp_path: Path) -> None:
     store = _store(tmp_path)
     cues, _ = _film(store, np.random.default_rng(5), 12.0, None)
     pieces = _pieces(store, cues, BOUNDS)
-    memo = tmp_path / "chunks"
     first, again, edited = (tmp_path / n for n in ("first", "again", "edited"))
     for folder in (first, again, edited):
         folder.mkdir()
-    master_job(PARAMS, [p.folder for p in pieces], first, chunks=memo)
-    made = {p: p.stat().st_ino for p in memo.rglob("*.aac")}
+    master_job(PARAMS, [p.folder for p in pieces], first, store)
+    made = _chunks(store)
     assert len(made) == len(pieces)
-    master_job(PARAMS, [p.folder for p in pieces], again, chunks=memo)
-    assert {p: p.stat().st_ino for p in memo.rglob("*.aac")} == made
+    master_job(PARAMS, [p.folder for p in pieces], again, store)
+    assert _chunks(store) == made
     assert (again / "mix.m4a").read_bytes() == (first / "mix.m4a").read_bytes()
     # The third piece, a little quieter in its middle: another piece (its own key).
     changed = store.root / "changed"
@@ -107,9 +114,9 @@ def test_an_unchanged_piece_keeps_its_chunk(tmp_path: Path) -> None:
     np.save(changed / "piece.npy", data)
     folders = [p.folder for p in pieces]
     folders[2] = Piece.load(changed).folder
-    master_job(PARAMS, folders, edited, chunks=memo)
+    master_job(PARAMS, folders, edited, store)
     assert _levels(edited) == _levels(first)          # the gain is in 0.05 dB steps
-    new = set(memo.rglob("*.aac")) - set(made)
+    new = set(_chunks(store)) - set(made)
     assert len(new) == 1
     assert len(_decode(edited / "mix.m4a")) == BOUNDS[-1]
 
@@ -125,3 +132,33 @@ def test_a_chunk_span_owns_the_frames_that_start_in_its_piece() -> None:
     assert middle.skip == aac.PRE_ROLL // aac.FRAME + 1 and middle.keep == 4
     assert middle.lo == RATE - 5 + aac.FRAME - aac.PRE_ROLL       # pre-roll from the margin
     assert last.hi == RATE + 3 * aac.FRAME + 295                  # the film's end
+
+
+def test_the_plan_has_a_chunk_per_piece_and_a_join(tmp_path: Path) -> None:
+    """levels <- pieces; chunk <- (levels, its piece); mix <- the chunks, in film order,
+    with the film's length in samples; the mux copies the mix."""
+    from test_pieces import THREE_SCENES
+
+    from conftest import write_film
+    from filmlang.api import check_file
+    from filmlang.config import BuildConfig
+    from filmlang.plan.planner import plan_assembly, plan_sources
+    from filmlang.timeline import solve
+
+    film = check_file(write_film(tmp_path, THREE_SCENES)).film
+    assert film is not None
+    sources = plan_sources(film, BuildConfig())
+    timeline, problems = solve(film, dict.fromkeys(sources.speech, 1.5))
+    assert not problems
+    graph = plan_assembly(sources, timeline)
+    mix = graph.jobs[graph.outputs["mix"]]
+    chunks = [graph.jobs[k] for k in mix.inputs]
+    assert [c.identity for c in chunks] == ["chunk:storm/0", "chunk:dawn/0", "chunk:harbour/0"]
+    levels = graph.jobs[chunks[0].inputs[0]]
+    assert levels.kind == "levels"
+    assert [c.inputs for c in chunks] == [(levels.key, piece) for piece in levels.inputs]
+    pieces = [graph.jobs[k] for k in levels.inputs]
+    starts = [c.params["start"] for c in chunks]
+    assert starts == [sum(p.params["samples"] for p in pieces[:i]) for i in range(3)]
+    assert mix.params["samples"] == sum(p.params["samples"] for p in pieces) == round(
+        timeline.frames * RATE / timeline.fps)

@@ -226,9 +226,9 @@ def test_stems_add_up_to_the_films_mix(exported: tuple[Path, object]) -> None:
     graph = done.build.graph
     assert graph is not None
     store = Store(default_cache_dir(path))
-    job = graph.jobs[graph.outputs["mix"]]
-    rate = int(job.params["rate"])
-    mixed = film_sound(store.path(job.key), [store.path(k) for k in job.inputs], rate)
+    levels = graph.jobs[graph.jobs[graph.jobs[graph.outputs["mix"]].inputs[0]].inputs[0]]
+    rate = int(levels.params["rate"])
+    mixed = film_sound(store.path(levels.key), [store.path(k) for k in levels.inputs], rate)
     stems = []
     for stem in done.written:
         samples, stem_rate = audio.read_wav(stem)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,27 +149,3 @@ def remember(memo: Path, key: str, packets: bytes) -> Path:
     temp.write_bytes(packets)
     os.replace(temp, path)
     return path
-
-
-def run_all(work: Sequence[Callable[[], None]], workers: int) -> None:
-    """Call each of `work`, `workers` at a time (ffmpeg does the work, off the GIL)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from filmlang.link.ffmpeg import adopter
-
-    if workers <= 1 or len(work) <= 1:
-        for thunk in work:
-            thunk()
-        return
-    children = adopter()        # a cancelled build stops these ffmpegs too
-
-    def adopted(thunk: Callable[[], None]) -> None:
-        if children is None:
-            thunk()
-        else:
-            with children.adopting():
-                thunk()
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for future in [pool.submit(adopted, thunk) for thunk in work]:
-            future.result()

@@ -112,12 +112,6 @@ _ADOPTER = threading.local()
 """The `Children` that adopts the ffmpeg processes started by this thread, if any."""
 
 
-def adopter() -> Children | None:
-    """The `Children` adopting this thread's ffmpeg processes: a job that starts ffmpeg on
-    threads of its own hands it to them (`Children.adopting`)."""
-    found: Children | None = getattr(_ADOPTER, "children", None)
-    return found
-
 
 class Children:
     """The ffmpeg processes that one build's jobs start, so that cancelling that build stops

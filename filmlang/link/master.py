@@ -1,10 +1,17 @@
 """The film's sound from its pieces: loudness, limiting and the AAC, one piece at a time.
 
-Takes the piece jobs' folders in film order (`link/pieces.py`: each piece's samples with
-its margins, its grains' K-weighted energies and its peak) and the loudness target, and
-gives `mix.m4a`, the film's AAC, made of one chunk per piece (`link/aac.py`) joined by
-stream copy, and `levels.json`, what was decided. No step holds more than one piece's
-samples, and none writes the whole film's PCM.
+Three kinds of job, after the pieces (`link/pieces.py`: each piece's samples with its
+margins, its grains' K-weighted energies and its peak):
+
+- `levels` (`levels_job`): the film's gain and which pieces the limiter acts on, from the
+  stored energies and peaks alone (a few kilobytes a piece), into `levels.json`;
+- `chunk` (`chunk_job`), one per piece: the piece gained and limited, encoded into its
+  AAC chunk on the film's frame grid (`link/aac.py`), found in the store instead when
+  its piece, grid phase and levels are what they were;
+- `mix` (`join_job`): the chunks joined by stream copy into `mix.m4a`, which the mux
+  copies.
+
+No step holds more than one piece's samples, and none writes the whole film's PCM.
 
 - Integrated loudness (BS.1770-4) is a function of the 400 ms gating blocks' energies,
   and those are sums of the pieces' grain energies: the film's loudness, and the gain to
@@ -18,9 +25,6 @@ samples, and none writes the whole film's PCM.
   exactly as in a whole film, and both sides of a boundary compute the same gain there.
 - When limiting costs loudness, more gain is tried (secant steps, as `normalize` does)
   with only the limited pieces measured again.
-- Each piece's chunk is remembered by what its bytes depend on (`_chunk_key`: the piece's
-  key, its place on the AAC frame grid, its gain and limiting): an edit encodes only the
-  chunks of the pieces it changed or moved off their grid phase.
 """
 
 from __future__ import annotations
@@ -39,14 +43,14 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+    from filmlang.cache.store import Store
+
     Floats = npt.NDArray[np.float64]
 
 TRUE_PEAK_IN_MIX = -1.5
 """-1.5 dBTP in the mix keeps the film under -1 dBTP after AAC, which overshoots a little."""
 DUAL_MONO_DB = 3.0103
 """How much louder (BS.1770) a mono track is when played on both speakers."""
-CHUNK_WORKERS = 2
-"""AAC chunks encoded at once (each an ffmpeg)."""
 
 
 GAIN_STEP_DB = loudness.GAIN_STEP_DB
@@ -295,33 +299,11 @@ def _chunk_key(piece: Piece, span: aac.Span, limited: bool, chosen: Levels,
                    "channels": piece.channels, "version": aac.VERSION})
 
 
-def _forget_old_chunks(memo: Path, used: set[Path]) -> None:
-    """Keep this film's chunks and the most recently used others (an undo, the other
-    film in the same folder), up to three times as many again."""
-    entries = [e for e in memo.glob("*.aac") if e not in used]
-    spare = 3 * len(used) + 64
-    if len(entries) <= spare:
-        return
-
-    def age(entry: Path) -> float:
-        try:
-            return entry.stat().st_mtime
-        except OSError:
-            return 0.0
-
-    for entry in sorted(entries, key=age)[:len(entries) - spare]:
-        with contextlib.suppress(OSError):
-            entry.unlink()
-
-
-def master_job(params: dict[str, object], folders: list[Path], out: Path,
-               memo: Path | None = None, chunks: Path | None = None) -> None:
-    """The mix job: the pieces levelled to the film's loudness, each encoded into its AAC
-    chunk (or found in `chunks`, the memo of chunks by `_chunk_key`), joined into
-    `out/mix.m4a` (AAC at the job's `rate` and `bitrate`); `out/levels.json` says what was
-    decided. `memo`: where limited pieces' measurements are remembered between builds."""
-    import numpy as np
-
+def levels_job(params: dict[str, object], folders: list[Path], out: Path,
+               memo: Path | None = None) -> None:
+    """The `levels` job: the film's gain and limiting from its pieces' stored energies and
+    peaks, into `out/levels.json` (the gain in dB, the ceiling, the limited pieces by key).
+    `memo`: where limited pieces' measurements are remembered between builds."""
     rate = int(str(params["rate"]))
     target = float(str(params["loudness"]))
     pieces = [Piece.load(folder) for folder in folders]
@@ -334,58 +316,90 @@ def master_job(params: dict[str, object], folders: list[Path], out: Path,
     (out / "levels.json").write_text(json.dumps({
         "gain_db": round(20.0 * math.log10(chosen.scale), 4), "ceiling_db": chosen.ceiling_db,
         "limited": sorted(pieces[i].folder.name for i in chosen.limited)}), encoding="utf-8")
-    total = sum(p.samples for p in pieces)
-    store = (chunks or out / "chunks") / str(rate)
-    paths: list[Path] = []
-    work = []
-    start = 0
-    for index, piece in enumerate(pieces):
-        span = aac.span(start, piece.samples, piece.margin, total)
-        start += piece.samples
-        if not span.keep:
-            continue
-        limited = index in chosen.limited
-        path = store / f"{_chunk_key(piece, span, limited, chosen, params)}.aac"
-        paths.append(path)
-        if path.is_file():
-            with contextlib.suppress(OSError):
-                os.utime(path)
-            continue
-
-        def encode(piece: Piece = piece, span: aac.Span = span, limited: bool = limited,
-                   path: Path = path) -> None:
-            samples = _levelled_range(piece, limited, chosen, rate, span.lo, span.hi)
-            if mono:
-                samples = np.repeat(samples, 2, axis=1)
-            pcm = np.ascontiguousarray(samples, dtype="<f4").tobytes()
-            del samples
-            aac.remember(path.parent, path.stem,
-                         aac.encode_chunk(pcm, span, rate, str(params["bitrate"])))
-
-        work.append(encode)
-    aac.run_all(work, CHUNK_WORKERS)
-    if total:
-        aac.join(paths, total, rate, out / "mix.m4a")
-    else:
-        aac.silence(rate, str(params["bitrate"]), out / "mix.m4a")
-    if chunks is not None:
-        _forget_old_chunks(store, set(paths))
-    else:
-        import shutil
-
-        shutil.rmtree(out / "chunks", ignore_errors=True)
 
 
-def film_sound(mix: Path, folders: list[Path], rate: int) -> Floats:
-    """The film's levelled sound, whole, as its AAC was encoded from (for checks and for a
-    tool that wants PCM): a mix job's pieces (`folders`) at the levels its folder `mix`
-    records (`levels.json`). Holds the whole film: not for the build."""
-    import numpy as np
-
-    meta = json.loads((mix / "levels.json").read_text(encoding="utf-8"))
+def read_levels(folder: Path) -> tuple[Levels, frozenset[str]]:
+    """A `levels` job's decision: the levels, and the keys of the pieces it limits."""
+    meta = json.loads((folder / "levels.json").read_text(encoding="utf-8"))
     chosen = Levels(scale=10.0 ** (float(meta["gain_db"]) / 20.0),
                     ceiling_db=float(meta["ceiling_db"]))
-    limited = set(meta["limited"])
+    return chosen, frozenset(meta["limited"])
+
+
+def _place(source: Path, target: Path) -> None:
+    """`source`'s bytes at `target`: a hard link where the file system allows."""
+    try:
+        os.link(source, target)
+    except OSError:
+        target.write_bytes(source.read_bytes())
+
+
+def chunk_job(params: dict[str, object], piece_folder: Path, levels_folder: Path, out: Path,
+              store: Store) -> None:
+    """A `chunk` job: the piece levelled as its `levels` job decided, encoded into
+    `out/chunk.aac` (`link/aac.py`; empty when no frame of the film starts in it). The
+    film's gain changes the chunk job's key at every edit, so the encoded chunk is also
+    kept in the store under `_chunk_key`, what its bytes depend on, and found there when
+    the piece, its grid phase and its levels are what they were."""
+    import numpy as np
+
+    rate = int(str(params["rate"]))
+    piece = Piece.load(piece_folder)
+    chosen, limited_keys = read_levels(levels_folder)
+    limited = piece_folder.name in limited_keys
+    span = aac.span(int(str(params["start"])), piece.samples, piece.margin,
+                    int(str(params["total"])))
+    target = out / "chunk.aac"
+    if not span.keep:
+        target.write_bytes(b"")
+        return
+    key = _chunk_key(piece, span, limited, chosen, params)
+    if store.lookup(key).ok:
+        _place(store.path(key) / "chunk.aac", target)
+        return
+    samples = _levelled_range(piece, limited, chosen, rate, span.lo, span.hi)
+    if piece.channels == 1:
+        samples = np.repeat(samples, 2, axis=1)
+    pcm = np.ascontiguousarray(samples, dtype="<f4").tobytes()
+    del samples
+    target.write_bytes(aac.encode_chunk(pcm, span, rate, str(params["bitrate"])))
+    with contextlib.suppress(OSError), store.writing(key, "aac") as folder:
+        _place(target, folder / "chunk.aac")
+
+
+def join_job(params: dict[str, object], folders: list[Path], out: Path) -> None:
+    """The `mix` job: the chunks' packets joined by stream copy into `out/mix.m4a`."""
+    rate, total = int(str(params["rate"])), int(str(params["samples"]))
+    if total:
+        aac.join([folder / "chunk.aac" for folder in folders], total, rate, out / "mix.m4a")
+    else:
+        aac.silence(rate, str(params["bitrate"]), out / "mix.m4a")
+
+
+def master_job(params: dict[str, object], folders: list[Path], out: Path, store: Store,
+               memo: Path | None = None) -> None:
+    """The three jobs in one, in `out` (`levels.json`, `chunks/<i>/chunk.aac`, `mix.m4a`),
+    for a check or a tool: the build runs them as jobs of their own."""
+    levels_job(params, folders, out, memo)
+    total = sum(Piece.load(folder).samples for folder in folders)
+    chunks = []
+    start = 0
+    for index, folder in enumerate(folders):
+        chunk = out / "chunks" / str(index)
+        chunk.mkdir(parents=True)
+        chunk_job({**params, "start": start, "total": total}, folder, out, chunk, store)
+        start += Piece.load(folder).samples
+        chunks.append(chunk)
+    join_job({**params, "samples": total}, chunks, out)
+
+
+def film_sound(levels_folder: Path, folders: list[Path], rate: int) -> Floats:
+    """The film's levelled sound, whole, as its AAC was encoded from (for checks and for a
+    tool that wants PCM): the pieces (`folders`) at the levels a `levels` job decided.
+    Holds the whole film: not for the build."""
+    import numpy as np
+
+    chosen, limited = read_levels(levels_folder)
     pieces = [Piece.load(folder) for folder in folders]
     out = [_levelled_range(p, p.folder.name in limited, chosen, rate, p.margin,
                            p.margin + p.samples) for p in pieces]
