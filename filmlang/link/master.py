@@ -145,17 +145,26 @@ def _measure_limited(piece: Piece, data: Floats, gain: Floats, scale: float,
     peaks = np.asarray(np.load(piece.folder / "peaks.npy"), dtype=np.float64)
     top = _limited_peak_dbtp(data[m - 64:m + n + 64], gain[m - 64:m + n + 64],
                              peaks[m - 64:m + n + 64] * scale, _interpolator().shape[1])
-    residual = data[:m + n] * (gain[:m + n] / scale - 1.0)[:, None]
-    r = _k_weighted(residual, rate, block=1 << 16)[m:]
-    busy = np.flatnonzero(np.abs(r).max(axis=1) > 0)
+    # Where the limiter acts (earlier samples reach no weighted sample of the piece), in
+    # runs: a run's weighted difference lasts the filter's memory after it, and runs are
+    # cut where the limiter rests for longer than that, so that their differences do not
+    # overlap and each run is filtered alone, with the data's own weighting around it.
+    first = max(0, m - _IMPULSE)
+    active = np.flatnonzero(np.abs(gain[first:m + n] / scale - 1.0) > 1e-12) + first
     extra = np.zeros(n)
-    if len(busy):
-        lo, hi = int(busy[0]), int(busy[-1]) + 1
-        start = m + lo - _IMPULSE                       # the filter's whole memory before
-        k = _k_weighted(data[start:m + hi], rate, block=1 << 16)[_IMPULSE:]
-        weights = np.asarray(_channel_weights(data.shape[1]))
-        part = r[lo:hi]
-        extra[lo:hi] = (2.0 * k * part + part * part) @ weights
+    weights = np.asarray(_channel_weights(data.shape[1]))
+    gaps = np.flatnonzero(np.diff(active) > _IMPULSE)
+    runs = zip(active[np.r_[0, gaps + 1]], active[np.r_[gaps, len(active) - 1]] + 1,
+               strict=True) if len(active) else ()
+    for lo, hi in runs:
+        end = min(m + n, int(hi) + _IMPULSE)
+        r = _k_weighted(data[lo:end] * (gain[lo:end] / scale - 1.0)[:, None], rate,
+                        block=1 << 16)
+        at = max(int(lo), m)
+        memory = max(0, at - _IMPULSE)                  # the filter's whole memory before
+        k = _k_weighted(data[memory:end], rate, block=1 << 16)[at - memory:]
+        part = r[at - lo:]
+        extra[at - m:end - m] += (2.0 * k * part + part * part) @ weights
     return (energies + grain_sums(extra, piece.grain)) * scale * scale, top
 
 
