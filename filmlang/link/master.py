@@ -364,8 +364,9 @@ def chunk_job(params: dict[str, object], piece_folder: Path, levels_folder: Path
         return
     key = _chunk_key(piece, span, limited, chosen, params)
     if store.lookup(key).ok:
-        _place(store.path(key) / "chunk.aac", target)
-        return
+        with contextlib.suppress(OSError):      # gone meanwhile (gc): encoded again
+            _place(store.path(key) / "chunk.aac", target)
+            return
     samples = _levelled_range(piece, limited, chosen, rate, span.lo, span.hi)
     if piece.channels == 1:
         samples = np.repeat(samples, 2, axis=1)
