@@ -102,14 +102,27 @@ def encode_chunk(samples: bytes, chunk: Span, rate: int, bitrate: str) -> bytes:
     return b"".join(packets[chunk.skip:chunk.skip + chunk.keep])
 
 
+def _count(data: bytes) -> int:
+    """How many ADTS frames `data` holds (their headers read, nothing copied)."""
+    count = at = 0
+    while at + 7 <= len(data):
+        if data[at] != 0xFF or data[at + 1] & 0xF0 != 0xF0:
+            raise ValueError(f"not an ADTS frame at byte {at}")
+        at += ((data[at + 3] & 3) << 11) | (data[at + 4] << 3) | (data[at + 5] >> 5)
+        count += 1
+    return count
+
+
 def join(chunks: Sequence[Path], total: int, rate: int, out: Path) -> None:
     """The chunks' packets, in order, copied into `out` (MP4 audio) as one stream: the
     first packet is the priming frame (a negative timestamp: an edit list skips it) and
-    the last packet lasts only to the film's `total` samples."""
-    from filmlang.link.ffmpeg import capture_ffmpeg, temp_path_beside
+    the last packet lasts only to the film's `total` samples. Streamed a chunk at a time:
+    the whole film's AAC is never held."""
+    import subprocess
 
-    data = b"".join(path.read_bytes() for path in chunks)
-    packets = len(adts_frames(data))
+    from filmlang.link.ffmpeg import FfmpegError, ffmpeg_process, temp_path_beside
+
+    packets = sum(_count(path.read_bytes()) for path in chunks)
     expected = -(-total // FRAME) + 1
     if packets != expected:
         raise ValueError(f"the chunks hold {packets} AAC packets; {total} samples take "
@@ -119,8 +132,18 @@ def join(chunks: Sequence[Path], total: int, rate: int, out: Path) -> None:
               f":duration=if(eq(N\\,{packets - 1})\\,{last}\\,DURATION)")
     temp = temp_path_beside(out, ".m4a.part")
     try:
-        capture_ffmpeg(["-y", "-f", "aac", "-i", "pipe:0", "-c:a", "copy", "-bsf:a", timing,
-                        "-map_metadata", "-1", "-f", "mp4", str(temp)], input=data)
+        with ffmpeg_process(["-y", "-f", "aac", "-i", "pipe:0", "-c:a", "copy", "-bsf:a",
+                             timing, "-map_metadata", "-1", "-f", "mp4", str(temp)],
+                            stdin=subprocess.PIPE) as proc:
+            assert proc.stdin is not None
+            with contextlib.suppress(BrokenPipeError):
+                for path in chunks:
+                    proc.stdin.write(path.read_bytes())
+                proc.stdin.close()
+            stderr = proc.stderr.read() if proc.stderr else b""
+            if proc.wait() != 0:
+                raise FfmpegError("ffmpeg failed joining the film's AAC chunks",
+                                  stderr=stderr.decode("utf-8", errors="replace"))
         os.replace(temp, out)
     finally:
         with contextlib.suppress(FileNotFoundError):
