@@ -16,6 +16,8 @@ from filmlang.cache.store import Store
 from filmlang.link import aac
 from filmlang.link.ffmpeg import capture_ffmpeg
 from filmlang.link.master import Levels, Piece, levelled, master_job, read_levels
+from filmlang.link.pieces import margin, piece_job
+from filmlang.plan.assembly import _piece_clips
 
 PARAMS = {"rate": RATE, "loudness": -16.0, "bitrate": "192k"}
 
@@ -162,3 +164,34 @@ def test_the_plan_has_a_chunk_per_piece_and_a_join(tmp_path: Path) -> None:
     assert starts == [sum(p.params["samples"] for p in pieces[:i]) for i in range(3)]
     assert mix.params["samples"] == sum(p.params["samples"] for p in pieces) == round(
         timeline.frames * RATE / timeline.fps)
+
+
+def test_a_piece_moved_along_the_frame_grid_keeps_its_chunk(tmp_path: Path) -> None:
+    """The pieces after a longer first piece: moved by whole AAC frames (3 x 1024 samples)
+    they keep their chunks; moved by one video frame (2000 samples) they land on another
+    grid phase and are encoded again (their mixes are not: the limit of a stream copy)."""
+    store = _store(tmp_path)
+    cues, _ = _film(store, np.random.default_rng(6), 12.0, None)
+    pieces = _pieces(store, cues, BOUNDS)
+    first = [p.folder for p in pieces]
+    lengths = {"grid": BOUNDS[1] + 3 * aac.FRAME, "frame": BOUNDS[1] + 2000}
+    new: dict[str, int] = {}
+    for name in ("a", "grid", "frame"):
+        folders = first
+        if name != "a":
+            placed = [(c, round(c.start * RATE), c.seconds * RATE + 1) for c in cues]
+            longer = store.root / name
+            longer.mkdir()
+            piece_job({"samples": lengths[name], "margin": margin(RATE), "rate": RATE,
+                       "grain": 400, "clips": _piece_clips(placed, 0, lengths[name],
+                                                           margin(RATE), RATE)},
+                      longer, store.audio)
+            folders = [longer, *first[1:]]
+        before = set(_chunks(store))
+        out = tmp_path / f"out-{name}"
+        out.mkdir()
+        master_job(PARAMS, folders, out, store)
+        new[name] = len(set(_chunks(store)) - before)
+        total = sum(Piece.load(f).samples for f in folders)
+        assert len(_decode(out / "mix.m4a")) == total
+    assert new == {"a": len(pieces), "grid": 1, "frame": len(pieces)}
