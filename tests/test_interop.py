@@ -216,6 +216,7 @@ def test_stems_add_up_to_the_films_mix(exported: tuple[Path, object]) -> None:
     from filmlang import audio
     from filmlang.cache.store import Store, default_cache_dir
     from filmlang.link.loudness import integrated_loudness
+    from filmlang.link.master import film_sound
 
     path, _ = exported
     done = export(path, "stems")
@@ -224,7 +225,10 @@ def test_stems_add_up_to_the_films_mix(exported: tuple[Path, object]) -> None:
     assert done.written == [folder / f"cuts-{n}.wav" for n in ("dialogue", "music", "effects")]
     graph = done.build.graph
     assert graph is not None
-    mixed, rate = audio.read_wav(Store(default_cache_dir(path)).audio(graph.outputs["mix"]))
+    store = Store(default_cache_dir(path))
+    levels = graph.jobs[graph.jobs[graph.jobs[graph.outputs["mix"]].inputs[0]].inputs[0]]
+    rate = int(levels.params["rate"])
+    mixed = film_sound(store.path(levels.key), [store.path(k) for k in levels.inputs], rate)
     stems = []
     for stem in done.written:
         samples, stem_rate = audio.read_wav(stem)

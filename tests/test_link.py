@@ -606,7 +606,7 @@ def test_preview_mix_and_mux_meet_the_loudness_target(joined: Path, tmp_path: Pa
     """The preview profile's own jobs, on real WAVs in a real store: 24 kHz, on target."""
     from filmlang.cache.store import Store
     from filmlang.jobs import Job
-    from filmlang.link.backend import run_mix, run_mux, run_piece
+    from filmlang.link.backend import run_chunk, run_levels, run_mix, run_mux, run_piece
 
     store = Store(tmp_path / "cache")
     store.ensure()
@@ -628,10 +628,17 @@ def test_preview_mix_and_mux_meet_the_loudness_target(joined: Path, tmp_path: Pa
         "grain": 400, "clips": clips, "channels": 1})
     store.path(piece_job.key).mkdir(parents=True)
     run_piece(piece_job, store.path(piece_job.key), store)
-    mix_job = Job(kind="mix", backend="link@test", inputs=(piece_job.key,), params={
-        "pieces": 1, "loudness": -16.0, "rate": PREVIEW_RATE, "bitrate": "96k"})
-    store.path(mix_job.key).mkdir(parents=True)
-    run_mix(mix_job, store.path(mix_job.key), store)
+    samples = round(seconds * PREVIEW_RATE)
+    levels_job = Job(kind="levels", backend="link@test", inputs=(piece_job.key,), params={
+        "loudness": -16.0, "rate": PREVIEW_RATE})
+    chunk_job = Job(kind="chunk", backend="link@test", inputs=(levels_job.key, piece_job.key),
+                    params={"start": 0, "total": samples, "rate": PREVIEW_RATE,
+                            "bitrate": "96k"})
+    mix_job = Job(kind="mix", backend="link@test", inputs=(chunk_job.key,), params={
+        "samples": samples, "rate": PREVIEW_RATE, "bitrate": "96k"})
+    for job, runner in ((levels_job, run_levels), (chunk_job, run_chunk), (mix_job, run_mix)):
+        store.path(job.key).mkdir(parents=True)
+        runner(job, store.path(job.key), store)
     piece = np.load(store.path(piece_job.key) / "piece.npy")
     assert piece.shape == (round(seconds * PREVIEW_RATE) + 2 * pad, 1)     # dual mono
     mixed = piece[pad:-pad, 0]

@@ -328,7 +328,7 @@ def test_a_build_plays_its_music_on_the_soundfont(tmp_path: Path,
     ((new_key, _, new_params),) = _music_jobs(again)
     assert new_key != key and new_params["soundfont"] != params["soundfont"]
     ran = {job.kind for job, status, _ in again.records() if status == "ran"}
-    assert ran == {"music", "piece", "mix", "mux"}
+    assert ran == {"music", "piece", "levels", "chunk", "mix", "mux"}
 
 
 def _cli(folder: Path, film: Path, env: dict[str, str], *args: str

@@ -259,9 +259,11 @@ def stem(mixed: Samples, clips: list[Clip], params: dict[str, Any], rate: int,
 
     import numpy as np
 
-    from filmlang.link.loudness import normalize_gain
+    from filmlang.link.loudness import GAIN_STEP_DB, normalize_gain
 
-    gain = normalize_gain(mixed, params["loudness"], max_true_peak=-1.5, rate=rate)
+    # The film's gain is in steps (`link/master.py`): the stems take the same.
+    gain = normalize_gain(mixed, params["loudness"], max_true_peak=-1.5, rate=rate,
+                          step_db=GAIN_STEP_DB)
     kinds = STEMS[params["stem"]]
     part = mix([c if c.kind in kinds else dataclasses.replace(c, gain=0.0) for c in clips],
                params["seconds"], rate=rate, fades=fades)

@@ -1,5 +1,5 @@
-"""The linker's jobs: a shot's segment, a transition, the joined video, the mix (its pieces
-and the master that levels them), an export's stems, the mux.
+"""The linker's jobs: a shot's segment, a transition, the joined video, the mix (its pieces,
+their levels, each piece's AAC chunk and the join), an export's stems, the mux.
 
 Registered like any backend (`link@VERSION`, no role: every build uses it). A segment's
 frames come from the composing backend its parameters name (`composer`, found through the
@@ -94,11 +94,24 @@ def run_stem(job: Job, out: Path, store: Store) -> None:
     mix_job(job.params, out, store.audio)
 
 
-def run_mix(job: Job, out: Path, store: Store) -> None:
-    from filmlang.link.master import master_job
+def run_levels(job: Job, out: Path, store: Store) -> None:
+    from filmlang.link.master import levels_job
 
-    master_job(job.params, [store.path(key) for key in job.inputs], out,
+    levels_job(job.params, [store.path(key) for key in job.inputs], out,
                memo=store.root / "memo" / "levels")
+
+
+def run_chunk(job: Job, out: Path, store: Store) -> None:
+    from filmlang.link.master import chunk_job
+
+    levels, piece = job.inputs
+    chunk_job(job.params, store.path(piece), store.path(levels), out, store)
+
+
+def run_mix(job: Job, out: Path, store: Store) -> None:
+    from filmlang.link.master import join_job
+
+    join_job(job.params, [store.path(key) for key in job.inputs], out)
 
 
 def run_mux(job: Job, out: Path, store: Store) -> None:
@@ -136,7 +149,8 @@ class Link(Base):
     name = "link"
     version = VERSION
     runners: Mapping[str, Runner] = {"segment": run_segment, "transition": run_transition,
-                                     "video": run_video, "piece": run_piece, "mix": run_mix,
+                                     "video": run_video, "piece": run_piece, "levels": run_levels,
+                                     "chunk": run_chunk, "mix": run_mix,
                                      "stem": run_stem, "mux": run_mux,
                                      "picture": run_picture, "footage": run_footage}
 

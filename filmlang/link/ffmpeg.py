@@ -112,6 +112,7 @@ _ADOPTER = threading.local()
 """The `Children` that adopts the ffmpeg processes started by this thread, if any."""
 
 
+
 class Children:
     """The ffmpeg processes that one build's jobs start, so that cancelling that build stops
     them, and only them (other builds in the same process go on)."""

@@ -30,6 +30,11 @@ RELATIVE_GATE = -10.0       # LU below the absolute-gated loudness
 BLOCK_SECONDS = 0.4         # gating block, with 75 % overlap (a 100 ms hop)
 OVERSAMPLE = 4              # true-peak oversampling
 _TAPS_PER_PHASE = 24        # true-peak interpolator length per phase (96 taps in all)
+GAIN_STEP_DB = 0.05
+"""The film's gain moves in steps of this (`link/master.py`; a stem takes the same step
+with `normalize_gain(step_db=...)`): a one-line edit rarely moves the film's loudness by
+a step, so the gain, and every piece's encoded sound, stay as they were; half a step is
+0.025 LU, far inside the 0.1 LU the loudness is held to."""
 _IMPULSE = 1 << 14          # K-weighting impulse response length (poles below e^-80 by then)
 
 # BS.1770-4, table 1 and 2: the K-weighting coefficients at 48 kHz as printed.
@@ -332,9 +337,11 @@ def normalize(samples: npt.ArrayLike, target_lufs: float, *, max_true_peak: floa
 
 def normalize_gain(samples: npt.ArrayLike, target_lufs: float, *,
                    max_true_peak: float = -1.0, rate: int = SAMPLE_RATE,
-                   tolerance: float = 0.1, max_limiting_db: float = 20.0) -> Floats:
+                   tolerance: float = 0.1, max_limiting_db: float = 20.0,
+                   step_db: float = 0.0) -> Floats:
     """The gain (n,) to `target_lufs`, limited so the true peak stays at or under
-    `max_true_peak` (`normalize` applies it; stems apply the film's to their part).
+    `max_true_peak` (`normalize` applies it; stems apply the film's to their part). With
+    `step_db`, the gain before limiting is a whole number of those steps (as the film's).
 
     When limiting costs loudness, more gain goes into the limiter (secant steps on the
     measured loudness) until the result is within `tolerance` LU of the target. Where that
@@ -354,7 +361,10 @@ def normalize_gain(samples: npt.ArrayLike, target_lufs: float, *,
     measured = _gated_loudness(_powers_of_weighted(weighted, data.shape[1], rate))
     if not math.isfinite(measured):
         return np.ones(len(data))
-    base = target_lufs - measured
+    def stepped(db: float) -> float:
+        return round(round(db / step_db) * step_db, 4) if step_db else db
+
+    base = stepped(target_lufs - measured)
     peaks = _oversampled_peaks(data).max(axis=1)       # scale with the gain: measured once
     if 20.0 * math.log10(float(peaks.max())) + base <= max_true_peak:
         return np.full(len(data), 10.0 ** (base / 20.0))
@@ -363,7 +373,7 @@ def normalize_gain(samples: npt.ArrayLike, target_lufs: float, *,
     extra, total = 0.0, np.ones(len(data))
     taps = _interpolator().shape[1]
     for _ in range(8):
-        scale = 10.0 ** ((base + extra) / 20.0)
+        scale = 10.0 ** (stepped(base + extra) / 20.0)
         for _ in range(10):
             gain = _gain_for_peaks(peaks * scale, ceiling, rate=rate)
             if _limited_peak_dbtp(data, scale * gain, peaks * scale, taps) <= max_true_peak:

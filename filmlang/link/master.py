@@ -1,14 +1,24 @@
 """The film's sound from its pieces: loudness, limiting and the AAC, one piece at a time.
 
-Takes the piece jobs' folders in film order (`link/pieces.py`: each piece's samples with
-its margins, its grains' K-weighted energies and its peak) and the loudness target, and
-gives `mix.m4a`, the film's AAC, streamed to ffmpeg piece by piece (and `mix.wav`, the
-same as 16-bit PCM, written as it goes). No step holds more
-than one piece's samples.
+Three kinds of job, after the pieces (`link/pieces.py`: each piece's samples with its
+margins, its grains' K-weighted energies and its peak):
+
+- `levels` (`levels_job`): the film's gain and which pieces the limiter acts on, from the
+  stored energies and peaks alone (a few kilobytes a piece), into `levels.json`;
+- `chunk` (`chunk_job`), one per piece: the piece gained and limited, encoded into its
+  AAC chunk on the film's frame grid (`link/aac.py`), found in the store instead when
+  its piece, grid phase and levels are what they were;
+- `mix` (`join_job`): the chunks joined by stream copy into `mix.m4a`, which the mux
+  copies.
+
+No step holds more than one piece's samples, and none writes the whole film's PCM.
 
 - Integrated loudness (BS.1770-4) is a function of the 400 ms gating blocks' energies,
   and those are sums of the pieces' grain energies: the film's loudness, and the gain to
-  its target, come from the stored energies alone.
+  its target, come from the stored energies alone. The gain is quantised to
+  `GAIN_STEP_DB` (0.05 dB, below what anyone hears and within 0.025 LU of the target), so
+  that an edit that moves the film's loudness by a little keeps the gain, and with it
+  every untouched piece's AAC chunk.
 - The true-peak limiter (`loudness._gain_for_peaks`, the same as the whole-film
   `normalize`) runs only on the pieces whose stored peak, gained, is over the ceiling,
   over the piece and its margins: its look-ahead and release reach across the boundary
@@ -23,15 +33,17 @@ import contextlib
 import json
 import math
 import os
-import subprocess
-import wave
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from filmlang.link import aac, loudness
+
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+
+    from filmlang.cache.store import Store
 
     Floats = npt.NDArray[np.float64]
 
@@ -39,6 +51,13 @@ TRUE_PEAK_IN_MIX = -1.5
 """-1.5 dBTP in the mix keeps the film under -1 dBTP after AAC, which overshoots a little."""
 DUAL_MONO_DB = 3.0103
 """How much louder (BS.1770) a mono track is when played on both speakers."""
+
+
+GAIN_STEP_DB = loudness.GAIN_STEP_DB
+
+
+def _step(db: float) -> float:
+    return round(round(db / GAIN_STEP_DB) * GAIN_STEP_DB, 4)
 
 
 @dataclass(frozen=True)
@@ -126,17 +145,26 @@ def _measure_limited(piece: Piece, data: Floats, gain: Floats, scale: float,
     peaks = np.asarray(np.load(piece.folder / "peaks.npy"), dtype=np.float64)
     top = _limited_peak_dbtp(data[m - 64:m + n + 64], gain[m - 64:m + n + 64],
                              peaks[m - 64:m + n + 64] * scale, _interpolator().shape[1])
-    residual = data[:m + n] * (gain[:m + n] / scale - 1.0)[:, None]
-    r = _k_weighted(residual, rate, block=1 << 16)[m:]
-    busy = np.flatnonzero(np.abs(r).max(axis=1) > 0)
+    # Where the limiter acts (earlier samples reach no weighted sample of the piece), in
+    # runs: a run's weighted difference lasts the filter's memory after it, and runs are
+    # cut where the limiter rests for longer than that, so that their differences do not
+    # overlap and each run is filtered alone, with the data's own weighting around it.
+    first = max(0, m - _IMPULSE)
+    active = np.flatnonzero(np.abs(gain[first:m + n] / scale - 1.0) > 1e-12) + first
     extra = np.zeros(n)
-    if len(busy):
-        lo, hi = int(busy[0]), int(busy[-1]) + 1
-        start = m + lo - _IMPULSE                       # the filter's whole memory before
-        k = _k_weighted(data[start:m + hi], rate, block=1 << 16)[_IMPULSE:]
-        weights = np.asarray(_channel_weights(data.shape[1]))
-        part = r[lo:hi]
-        extra[lo:hi] = (2.0 * k * part + part * part) @ weights
+    weights = np.asarray(_channel_weights(data.shape[1]))
+    gaps = np.flatnonzero(np.diff(active) > _IMPULSE)
+    runs = zip(active[np.r_[0, gaps + 1]], active[np.r_[gaps, len(active) - 1]] + 1,
+               strict=True) if len(active) else ()
+    for lo, hi in runs:
+        end = min(m + n, int(hi) + _IMPULSE)
+        r = _k_weighted(data[lo:end] * (gain[lo:end] / scale - 1.0)[:, None], rate,
+                        block=1 << 16)
+        at = max(int(lo), m)
+        memory = max(0, at - _IMPULSE)                  # the filter's whole memory before
+        k = _k_weighted(data[memory:end], rate, block=1 << 16)[at - memory:]
+        part = r[at - lo:]
+        extra[at - m:end - m] += (2.0 * k * part + part * part) @ weights
     return (energies + grain_sums(extra, piece.grain)) * scale * scale, top
 
 
@@ -153,7 +181,7 @@ class Levels:
 def _limited_energies(piece: Piece, energies: Floats, scale: float, ceiling_db: float,
                       rate: int, memo: Path | None) -> tuple[Floats, float]:
     """`_measure_limited` at this gain and ceiling, remembered in `memo` by the piece's key:
-    after an edit, the film's gain (in 0.01 dB steps) is almost always what it was, and the
+    after an edit, the film's gain (in `GAIN_STEP_DB` steps) is almost always what it was, and the
     pieces the edit did not touch are not measured again."""
     import numpy as np
 
@@ -203,7 +231,7 @@ def levels(pieces: list[Piece], target: float, *, max_true_peak: float = TRUE_PE
     measured = _gated_loudness(_blocks(pieces, energies, rate))
     if not math.isfinite(measured):
         return Levels()
-    base = target - measured
+    base = _step(target - measured)
     peak = max((p.peak for p in pieces), default=0.0)
     if 20.0 * math.log10(peak) + base <= max_true_peak:
         return Levels(scale=10.0 ** (base / 20.0), ceiling_db=max_true_peak)
@@ -212,7 +240,7 @@ def levels(pieces: list[Piece], target: float, *, max_true_peak: float = TRUE_PE
     extra = 0.0
     chosen = Levels()
     for _ in range(8):
-        scale = 10.0 ** (round(base + extra, 2) / 20.0)     # in 0.01 dB steps: memos
+        scale = 10.0 ** (_step(base + extra) / 20.0)     # in steps: memos, chunks
         found = None
         for _ in range(10):
             found = _reach(pieces, energies, scale, ceiling, max_true_peak, rate, memo)
@@ -254,16 +282,37 @@ def _forget_others(memo: Path | None, keys: set[str]) -> None:
                 entry.unlink()
 
 
-def master_job(params: dict[str, object], folders: list[Path], out: Path,
-               memo: Path | None = None) -> None:
-    """The mix job: the pieces levelled to the film's loudness and encoded, as they come,
-    into `out/mix.m4a` (AAC at the job's `rate` and `bitrate`) and, as 16-bit PCM, into
-    `out/mix.wav` (for exports). `memo`: where limited pieces' measurements are
-    remembered between builds."""
+def _levelled_range(piece: Piece, limited: bool, chosen: Levels, rate: int, lo: int,
+                    hi: int) -> Floats:
+    """Samples lo to hi of the piece's array with margins, gained and limited as the film."""
     import numpy as np
 
-    from filmlang.link.ffmpeg import FfmpegError, ffmpeg_process, temp_path_beside
+    if limited:
+        data, gain = _limited(piece, chosen.scale, chosen.ceiling_db, rate)
+        return np.asarray(data[lo:hi] * gain[lo:hi, None], dtype=np.float64)
+    part = np.load(piece.folder / "piece.npy", mmap_mode="r")[lo:hi]
+    return np.asarray(part, dtype=np.float64) * chosen.scale
 
+
+def _chunk_key(piece: Piece, span: aac.Span, limited: bool, chosen: Levels,
+               params: dict[str, object]) -> str:
+    """What a piece's AAC chunk depends on: its piece (the folder is named by its key), the
+    range encoded and the packets kept (its grid phase), the gain and, when the limiter acts
+    on it, the ceiling; the encoder's settings."""
+    from filmlang.jobs import digest
+
+    return digest({"piece": piece.folder.name, "span": [span.lo, span.hi, span.skip, span.keep],
+                   "gain_db": round(20.0 * math.log10(chosen.scale), 4),
+                   "ceiling_db": chosen.ceiling_db if limited else None,
+                   "rate": params["rate"], "bitrate": params["bitrate"],
+                   "channels": piece.channels, "version": aac.VERSION})
+
+
+def levels_job(params: dict[str, object], folders: list[Path], out: Path,
+               memo: Path | None = None) -> None:
+    """The `levels` job: the film's gain and limiting from its pieces' stored energies and
+    peaks, into `out/levels.json` (the gain in dB, the ceiling, the limited pieces by key).
+    `memo`: where limited pieces' measurements are remembered between builds."""
     rate = int(str(params["rate"]))
     target = float(str(params["loudness"]))
     pieces = [Piece.load(folder) for folder in folders]
@@ -273,36 +322,96 @@ def master_job(params: dict[str, object], folders: list[Path], out: Path,
     chosen = levels(pieces, target - (DUAL_MONO_DB if mono else 0.0), rate=rate,
                     tolerance=0.5 if mono else 0.1, memo=memo)
     _forget_others(memo, {folder.name for folder in folders})
-    target_path = out / "mix.m4a"
-    temp = temp_path_beside(target_path, ".m4a.part")
-    args = ["-f", "f32le", "-ar", str(rate), "-ac", "2", "-i", "pipe:0",
-            "-c:a", "aac", "-aac_coder", "fast", "-b:a", str(params["bitrate"]),
-            "-map_metadata", "-1", "-f", "mp4", str(temp)]
+    (out / "levels.json").write_text(json.dumps({
+        "gain_db": round(20.0 * math.log10(chosen.scale), 4), "ceiling_db": chosen.ceiling_db,
+        "limited": sorted(pieces[i].folder.name for i in chosen.limited)}), encoding="utf-8")
+
+
+def read_levels(folder: Path) -> tuple[Levels, frozenset[str]]:
+    """A `levels` job's decision: the levels, and the keys of the pieces it limits."""
+    meta = json.loads((folder / "levels.json").read_text(encoding="utf-8"))
+    chosen = Levels(scale=10.0 ** (float(meta["gain_db"]) / 20.0),
+                    ceiling_db=float(meta["ceiling_db"]))
+    return chosen, frozenset(meta["limited"])
+
+
+def _place(source: Path, target: Path) -> None:
+    """`source`'s bytes at `target`: a hard link where the file system allows."""
     try:
-        with ffmpeg_process(args, stdin=subprocess.PIPE) as proc, \
-                wave.open(str(out / "mix.wav"), "wb") as pcm:
-            assert proc.stdin is not None
-            pcm.setnchannels(2)
-            pcm.setsampwidth(2)
-            pcm.setframerate(rate)
-            try:
-                for index, piece in enumerate(pieces):
-                    samples = levelled(piece, index, chosen, rate)
-                    if mono:
-                        samples = np.repeat(samples, 2, axis=1)
-                    proc.stdin.write(np.ascontiguousarray(samples, dtype="<f4").tobytes())
-                    # The same sound as 16-bit PCM beside it, for exports (`audio.write_wav`).
-                    pcm.writeframes((np.clip(samples, -1.0, 1.0) * 32767.0).round()
-                                    .astype("<i2").tobytes())
-            except BrokenPipeError:
-                pass
-            with contextlib.suppress(BrokenPipeError):
-                proc.stdin.close()
-            stderr = proc.stderr.read() if proc.stderr else b""
-            if proc.wait() != 0:
-                raise FfmpegError("ffmpeg failed encoding the film's sound",
-                                  stderr=stderr.decode("utf-8", errors="replace"))
-        os.replace(temp, target_path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
+        os.link(source, target)
+    except OSError:
+        target.write_bytes(source.read_bytes())
+
+
+def chunk_job(params: dict[str, object], piece_folder: Path, levels_folder: Path, out: Path,
+              store: Store) -> None:
+    """A `chunk` job: the piece levelled as its `levels` job decided, encoded into
+    `out/chunk.aac` (`link/aac.py`; empty when no frame of the film starts in it). The
+    film's gain changes the chunk job's key at every edit, so the encoded chunk is also
+    kept in the store under `_chunk_key`, what its bytes depend on, and found there when
+    the piece, its grid phase and its levels are what they were."""
+    import numpy as np
+
+    rate = int(str(params["rate"]))
+    piece = Piece.load(piece_folder)
+    chosen, limited_keys = read_levels(levels_folder)
+    limited = piece_folder.name in limited_keys
+    span = aac.span(int(str(params["start"])), piece.samples, piece.margin,
+                    int(str(params["total"])))
+    target = out / "chunk.aac"
+    if not span.keep:
+        target.write_bytes(b"")
+        return
+    key = _chunk_key(piece, span, limited, chosen, params)
+    if store.lookup(key).ok:
+        with contextlib.suppress(OSError):      # gone meanwhile (gc): encoded again
+            _place(store.path(key) / "chunk.aac", target)
+            return
+    samples = _levelled_range(piece, limited, chosen, rate, span.lo, span.hi)
+    if piece.channels == 1:
+        samples = np.repeat(samples, 2, axis=1)
+    pcm = np.ascontiguousarray(samples, dtype="<f4").tobytes()
+    del samples
+    target.write_bytes(aac.encode_chunk(pcm, span, rate, str(params["bitrate"])))
+    with contextlib.suppress(OSError), store.writing(key, "aac") as folder:
+        _place(target, folder / "chunk.aac")
+
+
+def join_job(params: dict[str, object], folders: list[Path], out: Path) -> None:
+    """The `mix` job: the chunks' packets joined by stream copy into `out/mix.m4a`."""
+    rate, total = int(str(params["rate"])), int(str(params["samples"]))
+    if total:
+        aac.join([folder / "chunk.aac" for folder in folders], total, rate, out / "mix.m4a")
+    else:
+        aac.silence(rate, str(params["bitrate"]), out / "mix.m4a")
+
+
+def master_job(params: dict[str, object], folders: list[Path], out: Path, store: Store,
+               memo: Path | None = None) -> None:
+    """The three jobs in one, in `out` (`levels.json`, `chunks/<i>/chunk.aac`, `mix.m4a`),
+    for a check or a tool: the build runs them as jobs of their own."""
+    levels_job(params, folders, out, memo)
+    total = sum(Piece.load(folder).samples for folder in folders)
+    chunks = []
+    start = 0
+    for index, folder in enumerate(folders):
+        chunk = out / "chunks" / str(index)
+        chunk.mkdir(parents=True)
+        chunk_job({**params, "start": start, "total": total}, folder, out, chunk, store)
+        start += Piece.load(folder).samples
+        chunks.append(chunk)
+    join_job({**params, "samples": total}, chunks, out)
+
+
+def film_sound(levels_folder: Path, folders: list[Path], rate: int) -> Floats:
+    """The film's levelled sound, whole, as its AAC was encoded from (for checks and for a
+    tool that wants PCM): the pieces (`folders`) at the levels a `levels` job decided.
+    Holds the whole film: not for the build."""
+    import numpy as np
+
+    chosen, limited = read_levels(levels_folder)
+    pieces = [Piece.load(folder) for folder in folders]
+    out = [_levelled_range(p, p.folder.name in limited, chosen, rate, p.margin,
+                           p.margin + p.samples) for p in pieces]
+    both = [np.repeat(s, 2, axis=1) if s.shape[1] == 1 else s for s in out]
+    return np.concatenate(both) if both else np.zeros((0, 2))

@@ -24,9 +24,9 @@ from filmlang.timeline import ShotTiming, Timeline
 
 LINK = "link@3"
 """The linker's jobs' backend (`filmlang.link.backend`): named, never imported, here."""
-MIX_VERSION = "3"
+MIX_VERSION = "4"
 PIECE_VERSION = "3"
-STEM_VERSION = "2"
+STEM_VERSION = "3"
 PIECE_SECONDS = 60.0
 """A scene longer than this is mixed in pieces of this length (from its own start)."""
 PIECE_MARGIN = 1.0
@@ -286,7 +286,8 @@ def _piece_clips(cues: list[tuple[AudioCue, int, float]], lo: int, hi: int, pad:
 
 def mix(a: Assembly) -> None:
     """A piece of the mix per scene (each relative to its own start: a scene that only
-    moves keeps its key), then the film's levelled sound from them."""
+    moves keeps its key), then the film's levels from them, each piece's AAC chunk and
+    their join (`link/master.py`)."""
     config, film = a.ctx.config, a.ctx.film
     rate = PREVIEW_AUDIO_RATE if config.preview else SAMPLE_RATE
     pad = round(PIECE_MARGIN * rate)
@@ -297,7 +298,8 @@ def mix(a: Assembly) -> None:
                   for s0, s1, g0, g1 in fades(a.timeline)]
     by_scene = {st.scene.name: st.scene for st in a.timeline.shots}
     pieces = []
-    for identity, lo, hi in _windows(a, rate):
+    windows = _windows(a, rate)
+    for identity, lo, hi in windows:
         clips = _piece_clips(cues, lo, hi, pad, rate)
         # The picture's fades within reach, in seconds from the piece's first margin sample.
         near = [[(f0 - lo + pad) / rate, (f1 - lo + pad) / rate, g0, g1]
@@ -314,14 +316,28 @@ def mix(a: Assembly) -> None:
                 t.frames / a.timeline.fps, 3) for t in a.timeline.shots
                 for shot in (t.shot,) if t.scene is scene})))
     bitrate = "96k" if config.preview else "192k"
+    sources = {"film loudness": film.loudness, **durations(a.timeline)}
+    levels = a.ctx.graph.add(Job(
+        kind="levels", backend=LINK,
+        params={"loudness": film.loudness, "rate": rate, "version": MIX_VERSION},
+        inputs=tuple(pieces), label="mix levels", identity="levels", sources=sources))
+    # Each piece's AAC on the film's frame grid (`link/aac.py`): its place in the film is
+    # its grid phase. The levels change its key at every edit; its runner finds the same
+    # encoded chunk in the store when the piece, phase and levels are unchanged.
+    total = windows[-1][2] if windows else 0
+    chunks = [a.ctx.graph.add(Job(
+        kind="chunk", backend=LINK,
+        params={"start": lo, "total": total, "rate": rate, "bitrate": bitrate,
+                "version": MIX_VERSION},
+        inputs=(levels, piece), label=f"encode {identity.split(':', 1)[1]}",
+        identity=f"chunk:{identity.split(':', 1)[1]}", sources=sources))
+        for (identity, lo, _), piece in zip(windows, pieces, strict=True)]
     a.outputs["mix"] = a.ctx.graph.add(Job(
         kind="mix", backend=LINK,
-        params={"pieces": len(pieces), "loudness": film.loudness, "rate": rate,
-                "bitrate": bitrate, "version": MIX_VERSION},
-        inputs=tuple(pieces), label="mix audio", identity="mix",
+        params={"samples": total, "rate": rate, "bitrate": bitrate, "version": MIX_VERSION},
+        inputs=tuple(chunks), label="mix audio", identity="mix",
         # Every sound on the film's timeline, unkeyed: what an export's audio tracks show.
-        payload={"clips": [c.params() for c, _, _ in cues]},
-        sources={"film loudness": film.loudness, **durations(a.timeline)}))
+        payload={"clips": [c.params() for c, _, _ in cues]}, sources=sources))
 
 
 def stem_mix(a: Assembly, stem: str) -> None:
