@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from filmlang import session
-from filmlang.jobs import Job, JobFailed
+from filmlang.jobs import Cancelled, Job, JobFailed, raise_if_stopped
 
 CPU_BATCH = 4
 MAX_BATCH = 16
@@ -195,17 +195,29 @@ def batch_limit(job: Job, device: str, store: Any = None) -> int:
     return images_that_fit(free, measured, job)
 
 
-def _measure(device: str, jobs: list[Job], before: int, store: Any) -> None:
-    """Record the bytes per pixel a call's images took at its peak (CUDA only)."""
+def measure(device: str, name: str, units: int, before: int, store: Any) -> None:
+    """Record the bytes per unit (pixel of a still, pixel-frame of a clip) a call took at
+    its peak, for the model family `name` (CUDA only)."""
     import torch
 
     peak = torch.cuda.max_memory_allocated(torch.device(device))
-    pixels = jobs[0].params["width"] * jobs[0].params["height"] * len(jobs)
     book = _costs(store)
-    if book is None or peak <= before or pixels <= 0:
+    if book is None or peak <= before or units <= 0:
         return
-    book.note_memory(family(jobs[0]), round((peak - before) / pixels, 3))
+    book.note_memory(name, round((peak - before) / units, 3))
     book.save()
+
+
+def stop_between_steps(pipe: Any, step: int, timestep: Any,
+                       tensors: dict[str, Any]) -> dict[str, Any]:
+    """diffusers' `callback_on_step_end`: a call of a build that is stopping ends at its
+    next step (`Cancelled`), not after all of them."""
+    try:
+        raise_if_stopped()
+    except Cancelled:
+        record("stopped", step=step, pid=os.getpid())
+        raise
+    return {}
 
 
 def generate(jobs: list[Job], lane: int, store: Any) -> Iterator[tuple[Job, Any]]:
@@ -272,10 +284,10 @@ def _call(pipe: Any, jobs: list[Job], device: str, store: Any) -> list[Any]:
                       negative_prompt=[job.params["negative"] or "" for job in jobs],
                       width=p["width"], height=p["height"], num_inference_steps=p["steps"],
                       guidance_scale=p["guidance"], generator=generators, output_type="pil",
-                      **kwargs)
+                      callback_on_step_end=stop_between_steps, **kwargs)
     if cuda:
         torch.cuda.synchronize(torch.device(device))
-        _measure(device, jobs, before, store)
+        measure(device, family(jobs[0]), p["width"] * p["height"] * len(jobs), before, store)
     record("call", batch=len(jobs), device=device,
            seconds=round(time.perf_counter() - start, 3))
     return list(result.images)
