@@ -22,7 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from filmlang.backends.protocol import Batcher
-from filmlang.jobs import Cancelled, Job, JobFailed
+from filmlang.jobs import Cancelled, Job, JobFailed, stopping_when
 
 if TYPE_CHECKING:
     from filmlang.exec.executor import Context, Outcome
@@ -124,7 +124,9 @@ def run_settled(batcher: Batcher, jobs: list[Job], lane: int, ctx: Context,
 def run_batch(batcher: Batcher, jobs: list[Job], lane: int, ctx: Context,
               pending: dict[str, Future[Outcome]], writer: ThreadPoolExecutor) -> None:
     """Generate `jobs` on a lane, each result written and committed on `writer` while the
-    next call samples; a job that cannot be made fails alone (its future says why)."""
+    next call samples; a job that cannot be made fails alone (its future says why). Once
+    the build stops (`ctx.stopping()`), the batch stops at its next diffusion step or item
+    with `Cancelled`: what it finished is committed whole, the rest is never written."""
     from filmlang.exec.executor import NODE, Outcome
 
     todo = list(jobs)
@@ -141,14 +143,18 @@ def run_batch(batcher: Batcher, jobs: list[Job], lane: int, ctx: Context,
         future.set_result(Outcome(seconds, NODE, os.getpid()))
 
     while todo:
-        if ctx.cancel.is_set():
+        if ctx.stopping():
             raise Cancelled()
         try:
-            for job, result in batcher.generate(todo, lane, ctx.store):
-                now = time.perf_counter()
-                writer.submit(commit, job, result, now - start)
-                start = now
-                todo = [other for other in todo if other.key != job.key]
+            # the batcher checks ctx.stopping() between diffusion steps (raise_if_stopped)
+            with stopping_when(ctx.stopping):
+                for job, result in batcher.generate(todo, lane, ctx.store):
+                    now = time.perf_counter()
+                    writer.submit(commit, job, result, now - start)
+                    start = now
+                    todo = [other for other in todo if other.key != job.key]
+                    if todo and ctx.stopping():
+                        raise Cancelled()
         except JobFailed as exc:  # one shot cannot be made: report it, go on
             future = pending.get(exc.job.key)
             if future is None or future.done():

@@ -95,7 +95,7 @@ def _where() -> tuple[str, int]:
 
 
 Result = tuple[str, str, float, str, int]
-"""(status 'ok' or 'failed', message, seconds, node, worker pid)."""
+"""(status 'ok', 'failed' or 'cancelled', message, seconds, node, worker pid)."""
 
 
 def cpu_job(job: Job, spec: StoreSpec) -> Result:
@@ -121,9 +121,15 @@ class GpuWorker:
         self.spec = spec
 
     def run(self, backend: str, kind: str, jobs: list[Job]) -> list[tuple[str, Result]]:
+        """The batch, each job committed to the store as it is made. `ray.cancel` of this
+        call (the driver's build stops) ends it at its next diffusion step or item: what
+        was finished is committed whole and reported; the rest says 'cancelled'."""
+        import ray
+
         batcher: Batcher = registry().get(backend).batchers()[kind]
         node, pid = _where()
-        ctx = Context(_worker_store(self.spec), registry().runner, threading.Event())
+        ctx = Context(_worker_store(self.spec), registry().runner, threading.Event(),
+                      stopped=ray.get_runtime_context().is_canceled)
         pending: dict[str, Future[Outcome]] = {job.key: Future() for job in jobs}
         run_settled(batcher, jobs, 0, ctx, pending)
         out: list[tuple[str, Result]] = []
@@ -131,6 +137,8 @@ class GpuWorker:
             error = future.exception()
             if error is None:
                 out.append((key, ("ok", "", future.result().seconds, node, pid)))
+            elif isinstance(error, Cancelled):
+                out.append((key, ("cancelled", "", 0.0, node, pid)))
             else:
                 message = error.message if isinstance(error, JobFailed) \
                     else f"{type(error).__name__}: {error}"
@@ -180,6 +188,8 @@ class RayExecutor:
             for kind, batcher in backend.batchers().items()}
         self._ctx: Context | None = None
         self._refs: dict[Future[Outcome], Any] = {}
+        self._batch_refs: dict[int, Any] = {}
+        """The actor calls in flight, by id: what `stop_batches` cancels."""
         self._gpu_futures: set[Future[Outcome]] = set()
         self._actors: list[Any] = []
         self._load: list[int] = []
@@ -189,6 +199,7 @@ class RayExecutor:
         self._lock = threading.Lock()
         self._task = self.ray.remote(max_retries=TASK_RETRIES)(cpu_job)
         self._slots = 1
+        self._stopping = False
 
     # ------------------------------------------------------------- the cluster
 
@@ -267,25 +278,32 @@ class RayExecutor:
                 self._load[lane] += len(chunk)
                 self._last[lane] = group
                 ref = self._actors[lane].run.remote(backend, kind, chunk)
+                ident = id(ref)
+                with self._lock:
+                    self._batch_refs[ident] = ref
                 ref.future().add_done_callback(
-                    lambda done, c=chunk, f=futures, n=lane: self._resolve_batch(c, f, n, done))
+                    lambda done, c=chunk, f=futures, n=lane, r=ident:
+                    self._resolve_batch(c, f, n, r, done))
         return out
 
     def _resolve_batch(self, chunk: list[Job], futures: dict[str, Future[Outcome]], lane: int,
-                       done: Future[Any]) -> None:
+                       ref: int, done: Future[Any]) -> None:
         with self._lock:
             self._load[lane] -= len(chunk)
+            self._batch_refs.pop(ref, None)
         try:
             results = dict(done.result())
         except Exception as exc:
             for job in chunk:
-                futures[job.key].set_exception(JobFailed(
+                futures[job.key].set_exception(Cancelled() if self._stopping else JobFailed(
                     job, f"the GPU worker failed: {type(exc).__name__}: {exc}"))
             return
         for job in chunk:
             status, message, seconds, node, pid = results[job.key]
             if status == "ok":
                 futures[job.key].set_result(Outcome(seconds, node, pid))
+            elif status == "cancelled":
+                futures[job.key].set_exception(Cancelled())
             else:
                 futures[job.key].set_exception(JobFailed(job, message))
 
@@ -296,6 +314,20 @@ class RayExecutor:
         for ref in list(self._refs.values()):
             try:
                 self.ray.cancel(ref, force=True)
+            except Exception:  # already finished
+                continue
+        self.stop_batches()
+
+    def stop_batches(self) -> None:
+        """Cancel the actor calls in flight: Ray sets their cancellation flag, which the
+        actor checks between diffusion steps and items (`GpuWorker.run`), so each ends
+        within a step, keeping its actor and its loaded pipeline."""
+        self._stopping = True
+        with self._lock:
+            refs = list(self._batch_refs.values())
+        for ref in refs:
+            try:
+                self.ray.cancel(ref, force=False, recursive=False)
             except Exception:  # already finished
                 continue
 

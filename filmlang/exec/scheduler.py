@@ -99,6 +99,8 @@ class Scheduler:
         self._cancel = cancel or threading.Event()
         self._on_cancel = on_cancel
         """Called while cancelled jobs still run: stops their child processes."""
+        self._halt = threading.Event()
+        """Set once the build stops (cancelled, or a job failed): batched work stops."""
         self._lookups: dict[str, Lookup] = {}
         self._done: set[str] = set()
         """Keys this scheduler already made or found cached, in an earlier `run` of the
@@ -163,7 +165,8 @@ class Scheduler:
         if pending:
             _import_shared_modules()
             self._rank = priorities(pending, self._estimator.cost, self._estimator.on_gpu)
-        self.executor.open(Context(self.store, self.runners, self._cancel, self._on_cancel))
+        self.executor.open(Context(self.store, self.runners, self._cancel, self._on_cancel,
+                                   halt=self._halt))
         goal = list(targets)
         self._loop(pending, waiting, running, goal)
         if (waiting or running) and not self.report.failures and not self.report.cancelled:
@@ -202,6 +205,7 @@ class Scheduler:
                 self.report.cancelled = True
                 waiting.clear()
                 self.executor.cancel()
+                self._stop_batches()
             self._start(pending, waiting, running)
             if not running:
                 break
@@ -212,7 +216,15 @@ class Scheduler:
                     for deps in waiting.values():
                         deps.discard(job.key)
             if self.report.failures:
-                waiting.clear()  # start nothing new; let running jobs finish
+                # start nothing new; let running CPU jobs finish, and stop GPU batches (each
+                # item they finished is committed; the rest would sample for nothing)
+                waiting.clear()
+                self._stop_batches()
+
+    def _stop_batches(self) -> None:
+        if not self._halt.is_set():
+            self._halt.set()
+            self.executor.stop_batches()
 
     def _start(self, pending: dict[str, Job], waiting: dict[str, set[str]],
                running: dict[Future[Outcome], Job]) -> None:
