@@ -212,14 +212,18 @@ class Scheduler:
             done, _ = wait(list(running), timeout=0.1, return_when=FIRST_COMPLETED)
             for future in done:
                 job = running.pop(future)
+                failed = len(self.report.failures)
                 if self._finished(job, future):
                     for deps in waiting.values():
                         deps.discard(job.key)
+                elif len(self.report.failures) > failed and not self.executor.batched([future]):
+                    # A CPU job failed: the build will stop, so GPU batches stop too (what
+                    # they finished is committed; the rest would sample for nothing). A
+                    # batched job's own failure lets its batch go on, so that every shot
+                    # that cannot be made is reported at once.
+                    self._stop_batches()
             if self.report.failures:
-                # start nothing new; let running CPU jobs finish, and stop GPU batches (each
-                # item they finished is committed; the rest would sample for nothing)
-                waiting.clear()
-                self._stop_batches()
+                waiting.clear()  # start nothing new; let running CPU jobs finish
 
     def _stop_batches(self) -> None:
         if not self._halt.is_set():
