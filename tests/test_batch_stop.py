@@ -120,3 +120,38 @@ def test_a_failed_cpu_job_stops_the_batch(slow_film: Path, events: Path,
     assert stopped[0]["time"] - began < 15.0
     assert not [e for e in read_events(events) if e["event"] == "call"]
     no_stills(store)
+
+
+def test_ctrl_c_stops_the_batch_and_filmc_exits(slow_film: Path, tmp_path: Path) -> None:
+    """`filmc build` as a user runs it, interrupted (SIGINT, as Ctrl-C sends) while its
+    stills sample: the lane stops at a step and the process exits, not after the batch."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    log = tmp_path / "diffusers.jsonl"
+    env = {**os.environ, "FILMC_DIFFUSERS_LOG": str(log), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "filmlang.cli", "build", str(slow_film),
+                             "--cache", str(tmp_path / "cache"), "-o", str(tmp_path / "o.mp4")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not any(e["event"] == "load" for e in read_events(log)) \
+                and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        time.sleep(1.0)
+        interrupted_at = time.time()
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130
+    assert time.time() - interrupted_at < 15.0
+    stopped = [e for e in read_events(log) if e["event"] == "stopped"]
+    assert len(stopped) == 1 and stopped[0]["step"] < STEPS - 100
+    assert not [e for e in read_events(log) if e["event"] == "call"]
+    no_stills(Store(tmp_path / "cache"))

@@ -169,6 +169,9 @@ class Scheduler:
                                    halt=self._halt))
         goal = list(targets)
         self._loop(pending, waiting, running, goal)
+        if self._cancel.is_set() and any(key not in self._done for key in pending):
+            # the batches may have seen the cancel (and stopped) before the loop did
+            self.report.cancelled = True
         if (waiting or running) and not self.report.failures and not self.report.cancelled:
             self._carry = ({k: pending[k] for k in waiting}, waiting, running)
         else:
