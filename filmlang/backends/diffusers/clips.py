@@ -290,7 +290,7 @@ def sample(pipe: Any, kwargs: dict[str, Any], batch: list[Job], device: str
     decoded at once exceed N."""
     import torch
 
-    from filmlang.backends.diffusers.run import OOM_ENV, SimulatedOOM, _is_oom, record
+    from filmlang.backends.diffusers.run import OOM_ENV, _is_oom, record, simulated_oom
     from filmlang.jobs import JobFailed
 
     generators = kwargs["generator"]
@@ -301,8 +301,8 @@ def sample(pipe: Any, kwargs: dict[str, Any], batch: list[Job], device: str
         limit = os.environ.get(OOM_ENV)
         try:
             if limit is not None and limit.isdigit() and len(batch) * (decode or 1) > int(limit):
-                raise SimulatedOOM(f"simulated out of memory: {len(batch)} clips, decoding "
-                                   f"{decode} frames")
+                raise simulated_oom(f"simulated out of memory: {len(batch)} clips, "
+                                    f"decoding {decode} frames")
             with torch.inference_mode():
                 return [list(frames) for frames in pipe(**kwargs).frames]
         except Exception as exc:
