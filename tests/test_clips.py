@@ -137,3 +137,32 @@ def test_clip_batch_sizes_come_from_the_memory_measured_per_family(tmp_path: Pat
     assert clips.clips_that_fit(6 * gib, measured, job) == 2
     assert clips.clips_that_fit(1 * gib, measured, job) == 1
     assert json.loads((tmp_path / "costs.json").read_text())["memory"]
+
+
+def test_clips_that_become_ready_while_the_lane_is_busy_share_a_call(
+        svd: Path, events: Path, tmp_path: Path) -> None:
+    """Through the GPU pool, as the scheduler hands clips over: one at a time, as their
+    stills finish. Those that wait for the busy lane are sampled together."""
+    import threading
+    import time
+
+    from filmlang.backends.diffusers import BACKEND
+    from filmlang.exec.executor import Context
+    from filmlang.exec.gpu import GpuPool
+
+    store = Store(tmp_path / "cache")
+    store.ensure()
+    jobs = clip_jobs(svd, store)
+    pool = GpuPool({("diffusers", "clip"): BACKEND.batchers()["clip"]})
+    ctx = Context(store, lambda job: None, threading.Event())
+    futures = pool.submit(jobs[:1], ctx)
+    deadline = time.monotonic() + 60
+    while not read_events(events) and time.monotonic() < deadline:
+        time.sleep(0.01)  # the lane has loaded the model and samples the first clip
+    for job in jobs[1:]:
+        futures += pool.submit([job], ctx)
+    for _, future in futures:
+        future.result(timeout=120)
+    assert all(store.lookup(job.key).ok for job in jobs)
+    # the first alone; the three that waited in one batch (two a call on the CPU)
+    assert [e["batch"] for e in read_events(events) if e["event"] == "clip"] == [1, 2, 1]
