@@ -221,6 +221,50 @@ def test_a_cancelled_build_stops_the_batch_running_in_its_gpu_actor(
     assert not list(store.tmp.glob("*")) if store.tmp.is_dir() else True
 
 
+def test_stills_handed_over_one_by_one_to_a_busy_actor_share_a_call(
+        cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Ray executor driven here as the scheduler drives it: five stills handed over
+    one at a time, as they become ready. The actor gets two calls at once; the three held
+    meanwhile go as one call."""
+    pytest.importorskip("torch", reason="torch is not installed")
+    pytest.importorskip("diffusers", reason="diffusers is not installed")
+    from test_diffusers import FILM, make_tiny_model
+
+    from filmlang.api import check_file
+    from filmlang.backends.diffusers.check import configure
+    from filmlang.build import runners
+    from filmlang.cache.store import Store
+    from filmlang.config import BuildConfig
+    from filmlang.exec.executor import Context
+    from filmlang.exec.ray_executor import RayExecutor, StoreSpec
+    from filmlang.plan.planner import plan_sources
+
+    shutil.copytree(make_tiny_model(tmp_path / "tiny"), tmp_path / "model")
+    film = tmp_path / "gen.film"
+    film.write_text(FILM, encoding="utf-8")
+    log = tmp_path / "diffusers.jsonl"
+    for name, value in cluster.env(FILMC_DIFFUSERS_LOG=str(log), HF_HUB_OFFLINE="1").items():
+        if name.startswith(("RAY_", "FILMC_", "HF_")):
+            monkeypatch.setenv(name, value)
+    checked = check_file(film)
+    assert checked.film is not None
+    sources = plan_sources(checked.film, configure(checked.film, BuildConfig(), film))
+    stills = [sources.graph.jobs[key] for key in sources.stills.values()]
+    store = Store(tmp_path / "cache")
+    store.ensure()
+    executor = RayExecutor(StoreSpec(str(store.root)))
+    try:
+        executor.open(Context(store, runners(), threading.Event()))
+        futures = [future for still in stills for _, future in executor.submit_batched([still])]
+        outcomes = [future.result(timeout=300) for future in futures]
+    finally:
+        executor.shutdown()
+    assert len(outcomes) == 5 and all(store.lookup(still.key).ok for still in stills)
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [c["batch"] for c in calls if c["event"] == "call"] == [1, 1, 3]
+    assert len({o.worker for o in outcomes}) == 1 and outcomes[0].worker != os.getpid()
+
+
 def test_plan_estimates_on_the_clusters_resources(cluster: Cluster, tmp_path: Path) -> None:
     film = tmp_path / "tiny.film"
     film.write_text(TINY_FILM, encoding="utf-8")

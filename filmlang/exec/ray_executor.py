@@ -9,7 +9,9 @@ order of ready jobs, cancellation, progress and the explanations. Ray runs the j
 - GPU jobs go to Ray actors (`GpuWorker`), one per GPU of the cluster, each holding one
   loaded pipeline (model affinity: its session keeps it between batches). The driver forms
   the batches (the GPU pool's groups, split over the actors in chunks) and each actor runs
-  them through the backend's batcher, which halves a batch that runs out of memory.
+  them through the backend's batcher, which halves a batch that runs out of memory. An
+  actor has at most two calls at once (`IN_FLIGHT`); later chunks wait in the driver and
+  are merged by group, so that jobs that become ready one by one share a call.
   Without GPUs in the cluster, one actor runs them on a CPU. `FILMC_RAY_GPU_RESOURCE`
   names a custom resource to place the actors by instead of `GPU` (the tests use it to run
   a GPU-type actor on a CPU).
@@ -51,6 +53,9 @@ CPU_NEEDS = {"speech": 2.0}
 CHUNK = 8
 """At most this many images per actor call: results come back, and are committed, as each
 chunk finishes; the actor's batcher splits a chunk further when memory asks for it."""
+IN_FLIGHT = 2
+"""Calls sent to an actor at once: the one it samples and the next, so it never waits for
+the driver; later chunks are held by the driver and merged by group before they are sent."""
 GPU_RESOURCE_ENV = "FILMC_RAY_GPU_RESOURCE"
 WORKER_CACHE_ENV = "FILMC_WORKER_CACHE"
 TASK_RETRIES = 3
@@ -111,6 +116,16 @@ def cpu_job(job: Job, spec: StoreSpec) -> Result:
     except Exception as exc:  # a bug in a backend: reported at its line by the driver
         return "failed", f"{type(exc).__name__}: {exc}", 0.0, node, pid
     return "ok", "", seconds, node, pid
+
+
+@dataclass(frozen=True, eq=False)
+class _Held:
+    """A chunk handed over for an actor and not yet sent: its call (backend, kind and the
+    group that shares a pipeline call), jobs and futures."""
+
+    call: tuple[str, str, Any]
+    jobs: list[Job]
+    futures: dict[str, Future[Outcome]]
 
 
 class GpuWorker:
@@ -193,6 +208,9 @@ class RayExecutor:
         self._gpu_futures: set[Future[Outcome]] = set()
         self._actors: list[Any] = []
         self._load: list[int] = []
+        self._in_flight: list[int] = []
+        self._held: list[list[_Held]] = []
+        """Per actor, the chunks handed over and not yet sent (it had `IN_FLIGHT` calls)."""
         self._last: list[Any] = []
         """The group each actor ran last: its pipeline is loaded (model affinity)."""
         self._widest = 1.0
@@ -227,6 +245,8 @@ class RayExecutor:
         self._actors = [actor.remote(self.spec) for _ in range(max(1, found.gpus))]
         self._load = [0] * len(self._actors)
         self._last = [None] * len(self._actors)
+        self._in_flight = [0] * len(self._actors)
+        self._held = [[] for _ in self._actors]
 
     # ------------------------------------------------------------- a run
 
@@ -272,25 +292,52 @@ class RayExecutor:
                 for job in chunk:
                     self._gpu_futures.add(futures[job.key])
                     out.append((job, futures[job.key]))
-                # the least loaded actor, and of those one with this group's model loaded
-                lane = min(range(len(self._actors)),
-                           key=lambda n: (self._load[n], self._last[n] != group))
-                self._load[lane] += len(chunk)
-                self._last[lane] = group
-                ref = self._actors[lane].run.remote(backend, kind, chunk)
-                ident = id(ref)
                 with self._lock:
-                    self._batch_refs[ident] = ref
-                ref.future().add_done_callback(
-                    lambda done, c=chunk, f=futures, n=lane, r=ident:
-                    self._resolve_batch(c, f, n, r, done))
+                    # the least loaded actor, and of those one with this group's model loaded
+                    lane = min(range(len(self._actors)),
+                               key=lambda n: (self._load[n], self._last[n] != group))
+                    self._load[lane] += len(chunk)
+                    self._last[lane] = group
+                    self._held[lane].append(_Held((backend, kind, group), chunk, futures))
+                self._pump(lane)
         return out
+
+    def _pump(self, lane: int) -> None:
+        """Send an actor its next calls, while it has fewer than `IN_FLIGHT`: each the first
+        held chunk with the later held chunks of its group (at most `CHUNK` jobs), so that
+        jobs handed over one by one while the actor is busy share a call."""
+        while True:
+            with self._lock:
+                if self._stopping or self._in_flight[lane] >= IN_FLIGHT \
+                        or not self._held[lane]:
+                    return
+                first = self._held[lane].pop(0)
+                taken = [first]
+                size = len(first.jobs)
+                for held in list(self._held[lane]):
+                    if held.call == first.call and size + len(held.jobs) <= CHUNK:
+                        taken.append(held)
+                        size += len(held.jobs)
+                        self._held[lane].remove(held)
+                self._in_flight[lane] += 1
+            chunk = [job for held in taken for job in held.jobs]
+            futures = {key: f for held in taken for key, f in held.futures.items()}
+            backend, kind, _ = first.call
+            ref = self._actors[lane].run.remote(backend, kind, chunk)
+            ident = id(ref)
+            with self._lock:
+                self._batch_refs[ident] = ref
+            ref.future().add_done_callback(
+                lambda done, c=chunk, f=futures, n=lane, r=ident:
+                self._resolve_batch(c, f, n, r, done))
 
     def _resolve_batch(self, chunk: list[Job], futures: dict[str, Future[Outcome]], lane: int,
                        ref: int, done: Future[Any]) -> None:
         with self._lock:
             self._load[lane] -= len(chunk)
+            self._in_flight[lane] -= 1
             self._batch_refs.pop(ref, None)
+        self._pump(lane)
         try:
             results = dict(done.result())
         except Exception as exc:
@@ -325,6 +372,12 @@ class RayExecutor:
         self._stopping = True
         with self._lock:
             refs = list(self._batch_refs.values())
+            held = [h for lane in self._held for h in lane]
+            for lane in self._held:
+                lane.clear()
+        for chunk in held:
+            for future in chunk.futures.values():
+                future.set_exception(Cancelled())
         for ref in refs:
             try:
                 self.ray.cancel(ref, force=False, recursive=False)
