@@ -169,6 +169,12 @@ def _build(path: Path, *, output: Path | None, cache: Path | None, jobs: int | N
             if plan.graph is None:
                 return result
             _run(plan.graph, scheduler, result, cancel)
+        except BaseException:
+            # Ctrl-C (KeyboardInterrupt) or a bug: the build stops, so do its batches, at
+            # their next step, rather than sampling on while the process waits to exit
+            scheduler.cancel()
+            executor.cancel()
+            raise
         finally:
             left = scheduler.finish()  # stills still sampling when planning stopped
             if left.records:

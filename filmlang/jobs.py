@@ -16,7 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -167,6 +169,28 @@ fix."""
 
 class Cancelled(Exception):
     """A job stopped because its build was cancelled: neither a success nor a failure."""
+
+
+_stop: ContextVar[Callable[[], bool] | None] = ContextVar("filmc_stop", default=None)
+
+
+@contextmanager
+def stopping_when(check: Callable[[], bool]) -> Iterator[None]:
+    """Within this block (on this thread), `raise_if_stopped` raises `Cancelled` once
+    `check()` is true: how a batch running deep in a backend learns that its build stops."""
+    token = _stop.set(check)
+    try:
+        yield
+    finally:
+        _stop.reset(token)
+
+
+def raise_if_stopped() -> None:
+    """`Cancelled` when the build running this work is stopping (see `stopping_when`);
+    backends call it between items and between diffusion steps."""
+    check = _stop.get()
+    if check is not None and check():
+        raise Cancelled()
 
 
 class JobFailed(Exception):

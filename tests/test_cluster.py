@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -161,6 +162,107 @@ def test_tiny_diffusers_stills_run_batched_in_a_gpu_type_actor(
     assert [c["batch"] for c in calls if c["event"] == "oom"] == [4]
     assert sorted(c["batch"] for c in calls if c["event"] == "call") == [1, 2, 2]
     assert [c["device"] for c in calls if c["event"] == "load"] == ["cpu"]
+
+
+def test_a_cancelled_build_stops_the_batch_running_in_its_gpu_actor(
+        cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The build is this process (a driver, as watch mode's builds are), cancelled while
+    its actor samples a batch of stills that takes far longer than the bound."""
+    pytest.importorskip("torch", reason="torch is not installed")
+    pytest.importorskip("diffusers", reason="diffusers is not installed")
+    from test_diffusers import FILM, make_tiny_model
+
+    from filmlang.build import BuildResult
+    from filmlang.cache.store import Store
+
+    steps = 900
+    model = shutil.copytree(make_tiny_model(tmp_path / "tiny"), tmp_path / "model")
+    (model / "filmlang.json").write_text(json.dumps({"steps": steps, "guidance": 5.0}))
+    film = tmp_path / "gen.film"
+    film.write_text(FILM, encoding="utf-8")
+    log = tmp_path / "diffusers.jsonl"
+    for name, value in cluster.env(FILMC_DIFFUSERS_LOG=str(log), HF_HUB_OFFLINE="1").items():
+        if name.startswith(("RAY_", "FILMC_", "HF_")):
+            monkeypatch.setenv(name, value)
+
+    def events() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in log.read_text().splitlines()] \
+            if log.is_file() else []
+
+    cancel = threading.Event()
+    results: list[BuildResult] = []
+    builder = threading.Thread(target=lambda: results.append(build(
+        film, cache=tmp_path / "cache", jobs=2, cluster="ray", cancel=cancel)))
+    builder.start()
+    deadline = time.monotonic() + 180
+    while not any(e["event"] == "load" for e in events()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert any(e["event"] == "load" for e in events()), "the actor never loaded the model"
+    time.sleep(2.0)  # well into the first call's steps
+    cancelled_at = time.time()
+    cancel.set()
+    builder.join(timeout=120)
+    assert not builder.is_alive()
+    returned = time.time() - cancelled_at
+    assert results and results[0].cancelled and results[0].output is None
+    # The actor stopped its call itself, at a step, soon after the cancel: no call ran
+    # to its end (one would take hundreds of steps more).
+    stopped = [e for e in events() if e["event"] == "stopped"]
+    assert len(stopped) == 1 and stopped[0]["step"] < steps - 100
+    assert stopped[0]["time"] - cancelled_at < 5.0 and returned < 15.0
+    assert stopped[0]["pid"] != os.getpid()
+    assert not [e for e in events() if e["event"] == "call"]
+    # Nothing of the batch is in the cache: no still, whole or partial, and every object
+    # there (the CPU jobs that finished) verifies.
+    store = Store(tmp_path / "cache")
+    objects = [folder.name for folder in store.objects.glob("*/*")]
+    assert all(store.lookup(key).ok for key in objects)
+    assert not [key for key in objects if (store.path(key) / "still.png").exists()]
+    assert not list(store.tmp.glob("*")) if store.tmp.is_dir() else True
+
+
+def test_stills_handed_over_one_by_one_to_a_busy_actor_share_a_call(
+        cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Ray executor driven here as the scheduler drives it: five stills handed over
+    one at a time, as they become ready. The actor gets two calls at once; the three held
+    meanwhile go as one call."""
+    pytest.importorskip("torch", reason="torch is not installed")
+    pytest.importorskip("diffusers", reason="diffusers is not installed")
+    from test_diffusers import FILM, make_tiny_model
+
+    from filmlang.api import check_file
+    from filmlang.backends.diffusers.check import configure
+    from filmlang.build import runners
+    from filmlang.cache.store import Store
+    from filmlang.config import BuildConfig
+    from filmlang.exec.executor import Context
+    from filmlang.exec.ray_executor import RayExecutor, StoreSpec
+    from filmlang.plan.planner import plan_sources
+
+    shutil.copytree(make_tiny_model(tmp_path / "tiny"), tmp_path / "model")
+    film = tmp_path / "gen.film"
+    film.write_text(FILM, encoding="utf-8")
+    log = tmp_path / "diffusers.jsonl"
+    for name, value in cluster.env(FILMC_DIFFUSERS_LOG=str(log), HF_HUB_OFFLINE="1").items():
+        if name.startswith(("RAY_", "FILMC_", "HF_")):
+            monkeypatch.setenv(name, value)
+    checked = check_file(film)
+    assert checked.film is not None
+    sources = plan_sources(checked.film, configure(checked.film, BuildConfig(), film))
+    stills = [sources.graph.jobs[key] for key in sources.stills.values()]
+    store = Store(tmp_path / "cache")
+    store.ensure()
+    executor = RayExecutor(StoreSpec(str(store.root)))
+    try:
+        executor.open(Context(store, runners(), threading.Event()))
+        futures = [future for still in stills for _, future in executor.submit_batched([still])]
+        outcomes = [future.result(timeout=300) for future in futures]
+    finally:
+        executor.shutdown()
+    assert len(outcomes) == 5 and all(store.lookup(still.key).ok for still in stills)
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [c["batch"] for c in calls if c["event"] == "call"] == [1, 1, 3]
+    assert len({o.worker for o in outcomes}) == 1 and outcomes[0].worker != os.getpid()
 
 
 def test_plan_estimates_on_the_clusters_resources(cluster: Cluster, tmp_path: Path) -> None:

@@ -95,6 +95,24 @@ def test_simulation_of_a_graph_on_workers() -> None:
                     phase_one=first).makespan == 8.0
 
 
+def test_the_stills_run_beside_the_speech_that_phase_two_waits_for() -> None:
+    graph = GraphBuilder()
+    speech = [graph.add(job("speech", text=f"line {n}", name=f"s{n}")) for n in range(4)]
+    still = graph.add(job("still", width=10, height=10, name="p"))
+    segment = graph.add(job("segment", (still,), name="seg"))
+    graph.add(job("mux", (segment, *speech), name="mux"))
+    costs = {"speech": 1.0, "still": 4.0, "segment": 0.5, "mux": 0.5}
+    cost = lambda j: costs[j.kind]  # noqa: E731
+    gpu = lambda j: j.kind == "still"  # noqa: E731
+    # the still samples on the GPU while the CPU speaks (4 s): then segment and mux
+    beside = simulate(graph.jobs, cost, gpu, cpus=1, gpus=1, phase_one=set(speech),
+                      early={still})
+    assert beside.makespan == 5.0
+    # had it waited for the speech, it would have started at 4 s
+    assert simulate(graph.jobs, cost, gpu, cpus=1, gpus=1,
+                    phase_one=set(speech)).makespan == 9.0
+
+
 def test_the_scheduler_starts_ready_jobs_by_their_share_of_the_critical_path(
         tmp_path: Path) -> None:
     store = Store(tmp_path / "cache")

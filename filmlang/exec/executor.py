@@ -6,9 +6,10 @@ cancellation, progress and the explanations; an executor only runs what it is ha
 - `submit(job)`: one CPU job, a future of its `Outcome` (seconds, node, worker process);
 - `submit_batched(jobs)`: of the ready jobs, those a GPU pool batches; a future per job;
 - `slots()`: how many CPU jobs may run at once (batched futures do not count);
-- `cancel()`: stop the children of running jobs; `close()`: nothing runs any more (a run
-  that leaves jobs in the background for the next does not close); `shutdown()`: the end
-  of the build.
+- `cancel()`: stop the children of running jobs; `stop_batches()`: the build stops (a job
+  failed): batched work stops at its next step, what it finished stays; `close()`:
+  nothing runs any more (a run that leaves jobs in the background for the next does not
+  close); `shutdown()`: the end of the build.
 
 `LocalExecutor` is the default: CPU jobs on threads in this process (the heavy work
 happens in ffmpeg, numpy and onnxruntime, which release the GIL) and batched jobs on the
@@ -24,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from filmlang.cache.store import Store
@@ -63,12 +64,22 @@ class Resources:
 @dataclass
 class Context:
     """What an executor is given for one run: the store, how each job is done, and the
-    build's cancel token (with what stops running children)."""
+    build's cancel token (with what stops running children). `halt` is set when the build
+    stops for any reason (cancelled, or a job failed): batched GPU work then stops between
+    items and diffusion steps, rather than sampling on for a build that will not use it;
+    `stopped` is a further such check (a Ray actor's: its task was cancelled)."""
 
     store: Store
     runners: Callable[[Job], Runner | None]
     cancel: threading.Event
     on_cancel: Callable[[], object] | None = None
+    halt: threading.Event = field(default_factory=threading.Event)
+    stopped: Callable[[], bool] | None = None
+
+    def stopping(self) -> bool:
+        """Batched work should stop: cancelled, halted, or told so by its host."""
+        return self.cancel.is_set() or self.halt.is_set() or (
+            self.stopped is not None and self.stopped())
 
 
 class Executor(Protocol):
@@ -85,6 +96,8 @@ class Executor(Protocol):
     def batched(self, futures: Iterable[Future[Outcome]]) -> int: ...
 
     def cancel(self) -> None: ...
+
+    def stop_batches(self) -> None: ...
 
     def close(self) -> None: ...
 
@@ -153,6 +166,9 @@ class LocalExecutor:
     def cancel(self) -> None:
         if self._ctx is not None and self._ctx.on_cancel is not None:
             self._ctx.on_cancel()
+
+    def stop_batches(self) -> None:
+        """Nothing more: the GPU pool's lanes watch the context's `halt` themselves."""
 
     def close(self) -> None:
         if self._pool is not None:

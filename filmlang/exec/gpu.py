@@ -3,10 +3,13 @@
 The scheduler offers the pool every ready job; the pool takes those whose backend it
 batches (generated stills, character sheets, clips), groups them by what lets them share a
 pipeline call (model, size, steps), splits each group over its lanes (one per visible
-GPU) and runs each part on a lane's thread. It gives the scheduler one future per job,
-so the scheduler's bookkeeping (records, failures, dependants) is the same as for CPU
-jobs, and these futures do not count against the CPU workers: speech, music and encoding
-go on while the GPU samples. Each result is written (PNG encoding, hashing, the rename
+GPU) and runs each part on a lane's thread. Parts wait for a free lane; the lane that
+starts one takes with it the parts of the same group handed over since (one of each later
+hand-over), so that jobs which become ready one by one while the lanes are busy (clips, as
+their stills finish) share a call rather than making one each. It gives the scheduler one
+future per job, so the scheduler's bookkeeping (records, failures, dependants) is the same
+as for CPU jobs, and these futures do not count against the CPU workers: speech, music and
+encoding go on while the GPU samples. Each result is written (PNG encoding, hashing, the rename
 into the cache) on a writer thread while the lane's next pipeline call samples, and its
 future is resolved once it is committed.
 """
@@ -19,10 +22,11 @@ import threading
 import time
 from collections.abc import Hashable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from filmlang.backends.protocol import Batcher
-from filmlang.jobs import Cancelled, Job, JobFailed
+from filmlang.jobs import Cancelled, Job, JobFailed, stopping_when
 
 if TYPE_CHECKING:
     from filmlang.exec.executor import Context, Outcome
@@ -49,6 +53,11 @@ class GpuPool:
         self._lanes: queue.Queue[int] = queue.Queue()
         self._count = 0
         self._lock = threading.Lock()
+        self._queued: dict[Hashable, list[_Part]] = {}
+        """Parts submitted and not yet started, by group: a lane that starts one takes the
+        others of its group queued since other submissions with it (one part of each, so
+        that a group split over lanes stays split)."""
+        self._calls = 0
 
     def owns(self, future: Future[Outcome]) -> bool:
         return future in self._futures
@@ -73,7 +82,8 @@ class GpuPool:
         first = next(iter(groups.values()))[0]
         executor = self._start(first)
         out: list[tuple[Job, Future[Outcome]]] = []
-        for (name, _), members in groups.items():
+        self._calls += 1
+        for (name, key), members in groups.items():
             batcher = self.batchers[name]
             parts = min(self._count, len(members))
             for i in range(parts):
@@ -82,7 +92,10 @@ class GpuPool:
                 for job, future in zip(part, futures, strict=True):
                     self._futures.add(future)
                     out.append((job, future))
-                executor.submit(self._run, batcher, part, futures, ctx)
+                entry = _Part(self._calls, part, futures)
+                with self._lock:
+                    self._queued.setdefault((name, key), []).append(entry)
+                executor.submit(self._run, batcher, (name, key), entry, ctx)
         return out
 
     def _start(self, job: Job) -> ThreadPoolExecutor:
@@ -95,14 +108,47 @@ class GpuPool:
                                                     thread_name_prefix="filmc-gpu")
             return self._executor
 
-    def _run(self, batcher: Batcher, jobs: list[Job], futures: list[Future[Outcome]],
-             ctx: Context) -> None:
-        pending = dict(zip((job.key for job in jobs), futures, strict=True))
+    def _run(self, batcher: Batcher, group: Hashable, own: _Part, ctx: Context) -> None:
         lane = self._lanes.get()
         try:
+            taken = self._take(group, own)
+            if not taken:
+                return  # a lane that started before this one took this part with its own
+            jobs = [job for part in taken for job in part.jobs]
+            futures = [future for part in taken for future in part.futures]
+            pending = dict(zip((job.key for job in jobs), futures, strict=True))
             run_settled(batcher, jobs, lane, ctx, pending)
         finally:
             self._lanes.put(lane)
+
+    def _take(self, group: Hashable, own: _Part) -> list[_Part]:
+        """This part, if no other lane took it, with one queued part of the same group from
+        each other submission: jobs that became ready while the lanes were busy (clips
+        whose stills finished one by one) are sampled together, not one call each."""
+        with self._lock:
+            queued = self._queued.get(group, [])
+            if own not in queued:
+                return []
+            taken, calls = [own], {own.call}
+            for part in queued:
+                if part.call not in calls:
+                    taken.append(part)
+                    calls.add(part.call)
+            left = [part for part in queued if part not in taken]
+            if left:
+                self._queued[group] = left
+            else:
+                self._queued.pop(group, None)
+            return taken
+
+
+@dataclass(eq=False)
+class _Part:
+    """Jobs of one group submitted together for one lane, and their futures."""
+
+    call: int
+    jobs: list[Job]
+    futures: list[Future[Outcome]]
 
 
 def run_settled(batcher: Batcher, jobs: list[Job], lane: int, ctx: Context,
@@ -124,7 +170,9 @@ def run_settled(batcher: Batcher, jobs: list[Job], lane: int, ctx: Context,
 def run_batch(batcher: Batcher, jobs: list[Job], lane: int, ctx: Context,
               pending: dict[str, Future[Outcome]], writer: ThreadPoolExecutor) -> None:
     """Generate `jobs` on a lane, each result written and committed on `writer` while the
-    next call samples; a job that cannot be made fails alone (its future says why)."""
+    next call samples; a job that cannot be made fails alone (its future says why). Once
+    the build stops (`ctx.stopping()`), the batch stops at its next diffusion step or item
+    with `Cancelled`: what it finished is committed whole, the rest is never written."""
     from filmlang.exec.executor import NODE, Outcome
 
     todo = list(jobs)
@@ -141,14 +189,18 @@ def run_batch(batcher: Batcher, jobs: list[Job], lane: int, ctx: Context,
         future.set_result(Outcome(seconds, NODE, os.getpid()))
 
     while todo:
-        if ctx.cancel.is_set():
+        if ctx.stopping():
             raise Cancelled()
         try:
-            for job, result in batcher.generate(todo, lane, ctx.store):
-                now = time.perf_counter()
-                writer.submit(commit, job, result, now - start)
-                start = now
-                todo = [other for other in todo if other.key != job.key]
+            # the batcher checks ctx.stopping() between diffusion steps (raise_if_stopped)
+            with stopping_when(ctx.stopping):
+                for job, result in batcher.generate(todo, lane, ctx.store):
+                    now = time.perf_counter()
+                    writer.submit(commit, job, result, now - start)
+                    start = now
+                    todo = [other for other in todo if other.key != job.key]
+                    if todo and ctx.stopping():
+                        raise Cancelled()
         except JobFailed as exc:  # one shot cannot be made: report it, go on
             future = pending.get(exc.job.key)
             if future is None or future.done():

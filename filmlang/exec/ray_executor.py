@@ -9,7 +9,9 @@ order of ready jobs, cancellation, progress and the explanations. Ray runs the j
 - GPU jobs go to Ray actors (`GpuWorker`), one per GPU of the cluster, each holding one
   loaded pipeline (model affinity: its session keeps it between batches). The driver forms
   the batches (the GPU pool's groups, split over the actors in chunks) and each actor runs
-  them through the backend's batcher, which halves a batch that runs out of memory.
+  them through the backend's batcher, which halves a batch that runs out of memory. An
+  actor has at most two calls at once (`IN_FLIGHT`); later chunks wait in the driver and
+  are merged by group, so that jobs that become ready one by one share a call.
   Without GPUs in the cluster, one actor runs them on a CPU. `FILMC_RAY_GPU_RESOURCE`
   names a custom resource to place the actors by instead of `GPU` (the tests use it to run
   a GPU-type actor on a CPU).
@@ -51,6 +53,9 @@ CPU_NEEDS = {"speech": 2.0}
 CHUNK = 8
 """At most this many images per actor call: results come back, and are committed, as each
 chunk finishes; the actor's batcher splits a chunk further when memory asks for it."""
+IN_FLIGHT = 2
+"""Calls sent to an actor at once: the one it samples and the next, so it never waits for
+the driver; later chunks are held by the driver and merged by group before they are sent."""
 GPU_RESOURCE_ENV = "FILMC_RAY_GPU_RESOURCE"
 WORKER_CACHE_ENV = "FILMC_WORKER_CACHE"
 TASK_RETRIES = 3
@@ -95,7 +100,7 @@ def _where() -> tuple[str, int]:
 
 
 Result = tuple[str, str, float, str, int]
-"""(status 'ok' or 'failed', message, seconds, node, worker pid)."""
+"""(status 'ok', 'failed' or 'cancelled', message, seconds, node, worker pid)."""
 
 
 def cpu_job(job: Job, spec: StoreSpec) -> Result:
@@ -113,6 +118,16 @@ def cpu_job(job: Job, spec: StoreSpec) -> Result:
     return "ok", "", seconds, node, pid
 
 
+@dataclass(frozen=True, eq=False)
+class _Held:
+    """A chunk handed over for an actor and not yet sent: its call (backend, kind and the
+    group that shares a pipeline call), jobs and futures."""
+
+    call: tuple[str, str, Any]
+    jobs: list[Job]
+    futures: dict[str, Future[Outcome]]
+
+
 class GpuWorker:
     """A Ray actor holding one loaded pipeline (in its process's session) that runs the
     batches the driver sends it."""
@@ -121,9 +136,15 @@ class GpuWorker:
         self.spec = spec
 
     def run(self, backend: str, kind: str, jobs: list[Job]) -> list[tuple[str, Result]]:
+        """The batch, each job committed to the store as it is made. `ray.cancel` of this
+        call (the driver's build stops) ends it at its next diffusion step or item: what
+        was finished is committed whole and reported; the rest says 'cancelled'."""
+        import ray
+
         batcher: Batcher = registry().get(backend).batchers()[kind]
         node, pid = _where()
-        ctx = Context(_worker_store(self.spec), registry().runner, threading.Event())
+        ctx = Context(_worker_store(self.spec), registry().runner, threading.Event(),
+                      stopped=ray.get_runtime_context().is_canceled)
         pending: dict[str, Future[Outcome]] = {job.key: Future() for job in jobs}
         run_settled(batcher, jobs, 0, ctx, pending)
         out: list[tuple[str, Result]] = []
@@ -131,6 +152,8 @@ class GpuWorker:
             error = future.exception()
             if error is None:
                 out.append((key, ("ok", "", future.result().seconds, node, pid)))
+            elif isinstance(error, Cancelled):
+                out.append((key, ("cancelled", "", 0.0, node, pid)))
             else:
                 message = error.message if isinstance(error, JobFailed) \
                     else f"{type(error).__name__}: {error}"
@@ -180,15 +203,21 @@ class RayExecutor:
             for kind, batcher in backend.batchers().items()}
         self._ctx: Context | None = None
         self._refs: dict[Future[Outcome], Any] = {}
+        self._batch_refs: dict[int, Any] = {}
+        """The actor calls in flight, by id: what `stop_batches` cancels."""
         self._gpu_futures: set[Future[Outcome]] = set()
         self._actors: list[Any] = []
         self._load: list[int] = []
+        self._in_flight: list[int] = []
+        self._held: list[list[_Held]] = []
+        """Per actor, the chunks handed over and not yet sent (it had `IN_FLIGHT` calls)."""
         self._last: list[Any] = []
         """The group each actor ran last: its pipeline is loaded (model affinity)."""
         self._widest = 1.0
         self._lock = threading.Lock()
         self._task = self.ray.remote(max_retries=TASK_RETRIES)(cpu_job)
         self._slots = 1
+        self._stopping = False
 
     # ------------------------------------------------------------- the cluster
 
@@ -216,6 +245,8 @@ class RayExecutor:
         self._actors = [actor.remote(self.spec) for _ in range(max(1, found.gpus))]
         self._load = [0] * len(self._actors)
         self._last = [None] * len(self._actors)
+        self._in_flight = [0] * len(self._actors)
+        self._held = [[] for _ in self._actors]
 
     # ------------------------------------------------------------- a run
 
@@ -261,31 +292,65 @@ class RayExecutor:
                 for job in chunk:
                     self._gpu_futures.add(futures[job.key])
                     out.append((job, futures[job.key]))
-                # the least loaded actor, and of those one with this group's model loaded
-                lane = min(range(len(self._actors)),
-                           key=lambda n: (self._load[n], self._last[n] != group))
-                self._load[lane] += len(chunk)
-                self._last[lane] = group
-                ref = self._actors[lane].run.remote(backend, kind, chunk)
-                ref.future().add_done_callback(
-                    lambda done, c=chunk, f=futures, n=lane: self._resolve_batch(c, f, n, done))
+                with self._lock:
+                    # the least loaded actor, and of those one with this group's model loaded
+                    lane = min(range(len(self._actors)),
+                               key=lambda n: (self._load[n], self._last[n] != group))
+                    self._load[lane] += len(chunk)
+                    self._last[lane] = group
+                    self._held[lane].append(_Held((backend, kind, group), chunk, futures))
+                self._pump(lane)
         return out
 
+    def _pump(self, lane: int) -> None:
+        """Send an actor its next calls, while it has fewer than `IN_FLIGHT`: each the first
+        held chunk with the later held chunks of its group (at most `CHUNK` jobs), so that
+        jobs handed over one by one while the actor is busy share a call."""
+        while True:
+            with self._lock:
+                if self._stopping or self._in_flight[lane] >= IN_FLIGHT \
+                        or not self._held[lane]:
+                    return
+                first = self._held[lane].pop(0)
+                taken = [first]
+                size = len(first.jobs)
+                for held in list(self._held[lane]):
+                    if held.call == first.call and size + len(held.jobs) <= CHUNK:
+                        taken.append(held)
+                        size += len(held.jobs)
+                        self._held[lane].remove(held)
+                self._in_flight[lane] += 1
+            chunk = [job for held in taken for job in held.jobs]
+            futures = {key: f for held in taken for key, f in held.futures.items()}
+            backend, kind, _ = first.call
+            ref = self._actors[lane].run.remote(backend, kind, chunk)
+            ident = id(ref)
+            with self._lock:
+                self._batch_refs[ident] = ref
+            ref.future().add_done_callback(
+                lambda done, c=chunk, f=futures, n=lane, r=ident:
+                self._resolve_batch(c, f, n, r, done))
+
     def _resolve_batch(self, chunk: list[Job], futures: dict[str, Future[Outcome]], lane: int,
-                       done: Future[Any]) -> None:
+                       ref: int, done: Future[Any]) -> None:
         with self._lock:
             self._load[lane] -= len(chunk)
+            self._in_flight[lane] -= 1
+            self._batch_refs.pop(ref, None)
+        self._pump(lane)
         try:
             results = dict(done.result())
         except Exception as exc:
             for job in chunk:
-                futures[job.key].set_exception(JobFailed(
+                futures[job.key].set_exception(Cancelled() if self._stopping else JobFailed(
                     job, f"the GPU worker failed: {type(exc).__name__}: {exc}"))
             return
         for job in chunk:
             status, message, seconds, node, pid = results[job.key]
             if status == "ok":
                 futures[job.key].set_result(Outcome(seconds, node, pid))
+            elif status == "cancelled":
+                futures[job.key].set_exception(Cancelled())
             else:
                 futures[job.key].set_exception(JobFailed(job, message))
 
@@ -296,6 +361,26 @@ class RayExecutor:
         for ref in list(self._refs.values()):
             try:
                 self.ray.cancel(ref, force=True)
+            except Exception:  # already finished
+                continue
+        self.stop_batches()
+
+    def stop_batches(self) -> None:
+        """Cancel the actor calls in flight: Ray sets their cancellation flag, which the
+        actor checks between diffusion steps and items (`GpuWorker.run`), so each ends
+        within a step, keeping its actor and its loaded pipeline."""
+        self._stopping = True
+        with self._lock:
+            refs = list(self._batch_refs.values())
+            held = [h for lane in self._held for h in lane]
+            for lane in self._held:
+                lane.clear()
+        for chunk in held:
+            for future in chunk.futures.values():
+                future.set_exception(Cancelled())
+        for ref in refs:
+            try:
+                self.ray.cancel(ref, force=False, recursive=False)
             except Exception:  # already finished
                 continue
 

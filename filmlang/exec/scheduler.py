@@ -99,6 +99,8 @@ class Scheduler:
         self._cancel = cancel or threading.Event()
         self._on_cancel = on_cancel
         """Called while cancelled jobs still run: stops their child processes."""
+        self._halt = threading.Event()
+        """Set once the build stops (cancelled, or a job failed): batched work stops."""
         self._lookups: dict[str, Lookup] = {}
         self._done: set[str] = set()
         """Keys this scheduler already made or found cached, in an earlier `run` of the
@@ -163,9 +165,13 @@ class Scheduler:
         if pending:
             _import_shared_modules()
             self._rank = priorities(pending, self._estimator.cost, self._estimator.on_gpu)
-        self.executor.open(Context(self.store, self.runners, self._cancel, self._on_cancel))
+        self.executor.open(Context(self.store, self.runners, self._cancel, self._on_cancel,
+                                   halt=self._halt))
         goal = list(targets)
         self._loop(pending, waiting, running, goal)
+        if self._cancel.is_set() and any(key not in self._done for key in pending):
+            # the batches may have seen the cancel (and stopped) before the loop did
+            self.report.cancelled = True
         if (waiting or running) and not self.report.failures and not self.report.cancelled:
             self._carry = ({k: pending[k] for k in waiting}, waiting, running)
         else:
@@ -202,17 +208,30 @@ class Scheduler:
                 self.report.cancelled = True
                 waiting.clear()
                 self.executor.cancel()
+                self._stop_batches()
             self._start(pending, waiting, running)
             if not running:
                 break
             done, _ = wait(list(running), timeout=0.1, return_when=FIRST_COMPLETED)
             for future in done:
                 job = running.pop(future)
+                failed = len(self.report.failures)
                 if self._finished(job, future):
                     for deps in waiting.values():
                         deps.discard(job.key)
+                elif len(self.report.failures) > failed and not self.executor.batched([future]):
+                    # A CPU job failed: the build will stop, so GPU batches stop too (what
+                    # they finished is committed; the rest would sample for nothing). A
+                    # batched job's own failure lets its batch go on, so that every shot
+                    # that cannot be made is reported at once.
+                    self._stop_batches()
             if self.report.failures:
-                waiting.clear()  # start nothing new; let running jobs finish
+                waiting.clear()  # start nothing new; let running CPU jobs finish
+
+    def _stop_batches(self) -> None:
+        if not self._halt.is_set():
+            self._halt.set()
+            self.executor.stop_batches()
 
     def _start(self, pending: dict[str, Job], waiting: dict[str, set[str]],
                running: dict[Future[Outcome], Job]) -> None:

@@ -60,6 +60,20 @@ def phase_one(jobs: dict[str, Job], ctx: PlanContext) -> set[str]:
     return seen
 
 
+def started_early(jobs: dict[str, Job], ctx: PlanContext) -> set[str]:
+    """The jobs that run beside phase one without waiting for it: the stills (and their
+    character sheets), planned before the speech and started with it."""
+    seen: set[str] = set()
+    todo = list(ctx.stills.values())
+    while todo:
+        key = todo.pop()
+        if key in seen or key not in jobs:
+            continue
+        seen.add(key)
+        todo.extend(jobs[key].inputs)
+    return seen
+
+
 class Estimated:
     """Each line's length: the cached speech's where it is cached (then `exact` stays
     True), otherwise an estimate from its words and its voice's rate."""
@@ -155,11 +169,12 @@ def describe_plan(path: Path, *, cache: Path | None, config: BuildConfig, as_jso
                      "gpu": estimator.on_gpu(job), "measured": estimator.measured(job),
                      "estimate": 0.0 if cached else round(estimator.cost(job), 3)})
     first = phase_one(graph, plan.context)
+    early = started_early(graph, plan.context)
     overhead = book.overhead() or 0.0
     run = simulate(todo, estimator.cost, estimator.on_gpu, cpus=workers.cpus,
-                   gpus=workers.gpus, phase_one=first & set(todo))
+                   gpus=workers.gpus, phase_one=first & set(todo), early=early)
     clean = simulate(graph, estimator.cost, estimator.on_gpu, cpus=workers.cpus,
-                     gpus=workers.gpus, phase_one=first)
+                     gpus=workers.gpus, phase_one=first, early=early)
     costs = {"cpu_seconds": round(run.cpu_seconds, 2), "gpu_seconds": round(run.gpu_seconds, 2),
              "wall_seconds": round(run.makespan + (overhead if todo else 0.0), 2),
              "clean_wall_seconds": round(clean.makespan + overhead, 2),

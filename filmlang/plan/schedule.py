@@ -52,16 +52,18 @@ class Simulation:
 
 def simulate(jobs: Mapping[str, Job], cost: Callable[[Job], float],
              on_gpu: Callable[[Job], bool], *, cpus: int, gpus: int,
-             phase_one: set[str] | frozenset[str] = frozenset()) -> Simulation:
+             phase_one: set[str] | frozenset[str] = frozenset(),
+             early: set[str] | frozenset[str] = frozenset()) -> Simulation:
     """List-schedule `jobs` (inputs first) on `cpus` + `gpus` workers in rank order; GPU
-    jobs on CPUs where there is no GPU. Jobs outside `phase_one` wait for all of it."""
+    jobs on CPUs where there is no GPU. Jobs outside `phase_one` wait for all of it, but
+    for those in `early`: planned in phase one, started beside it (the stills)."""
     cpus, gpus = max(1, cpus), max(0, gpus)
     rank = priorities(jobs, cost, on_gpu)
     waiting = {key: {d for d in job.inputs if d in jobs} for key, job in jobs.items()}
     barrier = {key for key in jobs if key in phase_one}
     if barrier:
         for key in jobs:
-            if key not in barrier:
+            if key not in barrier and key not in early:
                 waiting[key] |= barrier
     users: dict[str, list[str]] = {key: [] for key in jobs}
     for key, deps in waiting.items():

@@ -8,10 +8,19 @@ families). The segment then stretches the clip over the shot's frames (the clip'
 is adapted to the film's). The clip is its own cached stage: frames as PNGs, between the
 still and the segment, so a change in post never re-runs the video model.
 
-A call that runs out of GPU memory is made again from the same noise with less at once
-(`sample`: the frames the VAE decodes together halved, then the VAE sliced); a clip that
-still does not fit fails at its shot's line. Each clip is its own call: a clip is already
-a batch of frames, and the video pipelines condition on one image each.
+Clips that share a model, size, frame count, chunks and steps (`group`) are sampled
+together: one pipeline call per chunk with a list of stills (or prompts) and a list of
+per-clip CPU generators, so a clip's frames depend on its seed and still, not on its batch
+neighbours' (up to floating-point rounding in batched kernels: at most one level of 255
+on the CPU). How many clips a call takes comes from free GPU memory and the memory a
+pixel-frame of the family was measured to take at the peak of earlier calls (kept in the
+cache, `cache/costs.py`), else `DEFAULT_BYTES_PER_VOXEL`; on the CPU it is `CPU_BATCH`.
+
+A batch that runs out of GPU memory is made again with half the clips, from fresh
+generators (so from the same noise), down to one clip; one clip is made again with less at
+once (`sample`: the frames the VAE decodes together halved, then the VAE sliced); a clip
+that still does not fit fails at its shot's line. A build that stops ends a call at its
+next diffusion step (`run.stop_between_steps`).
 
 torch and diffusers are imported inside the runner only.
 """
@@ -133,6 +142,19 @@ def clip_job(info: ModelInfo, family: Family, longest: int, shot: ir.Shot, scene
 
 # ------------------------------------------------------------------ running
 
+CPU_BATCH = 2
+MAX_BATCH = 8
+DEFAULT_BYTES_PER_VOXEL = 8.0 * 2**30 / (1024 * 576 * 25)
+"""For a video family never measured: about 8 GiB of activations for one 1024x576 clip of
+25 frames in half precision (an estimate of Stable Video Diffusion XT's peak with its
+frames decoded at once, not a measurement): a safe start, which the halving corrects and
+the first measured call replaces."""
+
+
+class _BatchOutOfMemory(Exception):
+    """A call of several clips ran out of memory: the caller halves the batch."""
+
+
 def _pipeline(model: str, device: str) -> Any:
     """The video pipeline, loaded once per session; one video model at a time (they are
     large): loading another lets the last go first."""
@@ -149,82 +171,157 @@ def _pipeline(model: str, device: str) -> Any:
 
 
 def group(job: Job) -> Any:
-    return job.key  # each clip is its own call
+    """Clips that can share a pipeline call (their stills, prompts and seeds differ)."""
+    p = job.params
+    return (job.payload["model"], p["width"], p["height"], p["frames"], p["chunks"],
+            p["steps"], p["image"])
+
+
+def family(job: Job) -> str:
+    """What memory per pixel-frame is measured and looked up by: the video pipeline class."""
+    return f"clip|{job.params['model']['class']}"
+
+
+def clips_that_fit(free: float, per_voxel: float | None, job: Job) -> int:
+    """How many clips of `job`'s size and frames fit in `free` bytes (80% of it), from the
+    measured bytes per pixel-frame of its family, else the default."""
+    p = job.params
+    voxels = p["width"] * p["height"] * p["frames"]
+    per = per_voxel if per_voxel is not None else DEFAULT_BYTES_PER_VOXEL
+    return max(1, min(MAX_BATCH, int(free * 0.8 / (per * voxels))))
+
+
+def batch_limit(job: Job, device: str, store: Any) -> int:
+    """How many clips one call makes: `FILMC_DIFFUSERS_BATCH` when set; on CUDA from free
+    memory and the family's measured memory; else `CPU_BATCH`."""
+    from filmlang.backends.diffusers.run import _costs
+
+    env = os.environ.get("FILMC_DIFFUSERS_BATCH")
+    if env and env.isdigit() and int(env) > 0:
+        return int(env)
+    if not device.startswith("cuda"):
+        return CPU_BATCH
+    import torch
+
+    free, _ = torch.cuda.mem_get_info(torch.device(device))
+    book = _costs(store)
+    return clips_that_fit(free, book.memory_per_image(family(job)) if book else None, job)
 
 
 def generate(jobs: list[Job], lane: int, store: Any) -> Iterator[tuple[Job, Any]]:
-    import torch
-    from PIL import Image
-
+    """Frames for compatible clips, yielded as each batch finishes."""
     from filmlang.backends.diffusers.run import device_for, record
     from filmlang.jobs import JobFailed
 
     device = device_for(lane)
-    for job in jobs:
-        p = job.params
+    first = jobs[0]
+    try:
+        pipe = _pipeline(first.payload["model"], device)
+    except Exception as exc:
+        raise JobFailed(first, f"cannot load the clip model {first.payload['model']}: "
+                        f"{type(exc).__name__}: {exc}") from None
+    size = batch_limit(first, device, store)
+    todo = list(jobs)
+    while todo:
+        batch = todo[:size]
         try:
-            pipe = _pipeline(job.payload["model"], device)
-        except Exception as exc:
-            raise JobFailed(job, f"cannot load the clip model {job.payload['model']}: "
-                            f"{type(exc).__name__}: {exc}") from None
+            videos = make_batch(pipe, batch, device, store)
+        except _BatchOutOfMemory:
+            record("clip-oom", batch=len(batch), decode=None)
+            size = max(1, len(batch) // 2)
+            continue
+        todo = todo[len(batch):]
+        yield from zip(batch, videos, strict=True)
+
+
+def make_batch(pipe: Any, batch: list[Job], device: str, store: Any) -> list[list[Any]]:
+    """The frames of each clip of a batch: one call per chunk, each clip's next chunk
+    starting from its last frame; each clip has its own generator, seeded by its shot."""
+    import torch
+    from PIL import Image
+
+    from filmlang.backends.diffusers.run import measure, record, stop_between_steps
+    from filmlang.jobs import raise_if_stopped
+
+    p = batch[0].params
+    images = []
+    for job in batch:
         with Image.open(store.path(job.inputs[0]) / "still.png") as still:
-            image = still.convert("RGB")
-        generator = torch.Generator("cpu").manual_seed(p["seed"])
-        frames: list[Any] = []
-        start = time.perf_counter()
-        for chunk in range(p["chunks"]):
-            kwargs: dict[str, Any] = {
-                "width": p["width"], "height": p["height"], "num_frames": p["frames"],
-                "num_inference_steps": p["steps"], "generator": generator,
-                "output_type": "pil"}
-            if p["image"]:
-                kwargs["image"] = image
-            if "StableVideoDiffusion" not in p["model"]["class"]:
-                kwargs["prompt"] = p["prompt"]
-            else:
-                kwargs["decode_chunk_size"] = p["frames"]
-            out = sample(pipe, kwargs, job, device)
-            frames.extend(out if chunk == 0 else out[1:])
-            image = out[-1]
-        record("clip", frames=len(frames), device=device,
-               seconds=round(time.perf_counter() - start, 3))
-        yield job, frames
+            images.append(still.convert("RGB"))
+    generators = [torch.Generator("cpu").manual_seed(job.params["seed"]) for job in batch]
+    videos: list[list[Any]] = [[] for _ in batch]
+    start = time.perf_counter()
+    cuda = device.startswith("cuda")
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(torch.device(device))
+        before = torch.cuda.memory_allocated(torch.device(device))
+    for chunk in range(p["chunks"]):
+        raise_if_stopped()
+        kwargs: dict[str, Any] = {
+            "width": p["width"], "height": p["height"], "num_frames": p["frames"],
+            "num_inference_steps": p["steps"], "generator": generators,
+            "output_type": "pil", "callback_on_step_end": stop_between_steps}
+        if p["image"]:
+            kwargs["image"] = images
+        if "StableVideoDiffusion" not in p["model"]["class"]:
+            kwargs["prompt"] = [job.params["prompt"] for job in batch]
+        else:
+            kwargs["decode_chunk_size"] = p["frames"]
+        out = sample(pipe, kwargs, batch, device)
+        for video, frames in zip(videos, out, strict=True):
+            video.extend(frames if chunk == 0 else frames[1:])
+        images = [frames[-1] for frames in out]
+    if cuda:
+        torch.cuda.synchronize(torch.device(device))
+        measure(device, family(batch[0]), p["width"] * p["height"] * p["frames"] * len(batch),
+                before, store)
+    record("clip", batch=len(batch), frames=len(videos[0]), device=device,
+           seconds=round(time.perf_counter() - start, 3))
+    return videos
 
 
-def sample(pipe: Any, kwargs: dict[str, Any], job: Job, device: str) -> list[Any]:
-    """One call of the video pipeline. Out of memory, it is tried again with less at once
-    (the frames the VAE decodes together halved, then the VAE sliced), from the same noise;
-    a clip that does not fit even so fails at its shot's line."""
+def sample(pipe: Any, kwargs: dict[str, Any], batch: list[Job], device: str
+           ) -> list[list[Any]]:
+    """One call of the video pipeline: each clip's frames. Out of memory, a call of
+    several clips raises `_BatchOutOfMemory` (the batch is halved); a call of one is tried
+    again with less at once (the frames the VAE decodes together halved, then the VAE
+    sliced), from the same noise; a clip that does not fit even so fails at its line.
+    Under `FILMC_SIMULATE_OOM=N`, a call runs out of memory when clips times the frames
+    decoded at once exceed N."""
     import torch
 
-    from filmlang.backends.diffusers.run import OOM_ENV, SimulatedOOM, _is_oom, record
+    from filmlang.backends.diffusers.run import OOM_ENV, _is_oom, record, simulated_oom
     from filmlang.jobs import JobFailed
 
-    generator = kwargs["generator"]
-    state = generator.get_state()
+    generators = kwargs["generator"]
+    states = [generator.get_state() for generator in generators]
     sliced = False
     while True:
         decode = kwargs.get("decode_chunk_size")
         limit = os.environ.get(OOM_ENV)
         try:
-            if limit is not None and limit.isdigit() and (decode or 1) > int(limit):
-                raise SimulatedOOM(f"simulated out of memory decoding {decode} frames")
+            if limit is not None and limit.isdigit() and len(batch) * (decode or 1) > int(limit):
+                raise simulated_oom(f"simulated out of memory: {len(batch)} clips, "
+                                    f"decoding {decode} frames")
             with torch.inference_mode():
-                return list(pipe(**kwargs).frames[0])
+                return [list(frames) for frames in pipe(**kwargs).frames]
         except Exception as exc:
             if not _is_oom(exc, torch):
                 raise
             if device.startswith("cuda"):
                 torch.cuda.empty_cache()
-            record("clip-oom", decode=decode)
-            generator.set_state(state)
+            for generator, state in zip(generators, states, strict=True):
+                generator.set_state(state)
+            if len(batch) > 1:
+                raise _BatchOutOfMemory() from None
+            record("clip-oom", batch=1, decode=decode)
             if decode is not None and decode > 1:
                 kwargs["decode_chunk_size"] = max(1, decode // 2)
             elif not sliced and callable(getattr(pipe, "enable_vae_slicing", None)):
                 pipe.enable_vae_slicing()
                 sliced = True
             else:
-                raise JobFailed(job, "out of GPU memory generating this shot's clip at "
+                raise JobFailed(batch[0], "out of GPU memory generating this shot's clip at "
                                 f"{kwargs['width']}x{kwargs['height']}, {kwargs['num_frames']} "
                                 "frames; build with --preview (smaller frames), shorten the "
                                 "shot, or free GPU memory") from None

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from filmlang import session
-from filmlang.jobs import Job, JobFailed
+from filmlang.jobs import Cancelled, Job, JobFailed, raise_if_stopped
 
 CPU_BATCH = 4
 MAX_BATCH = 16
@@ -43,8 +43,13 @@ _log_lock = threading.Lock()
 IP_SCALE = 0.6
 
 
-class SimulatedOOM(RuntimeError):
-    """Raised instead of torch.cuda.OutOfMemoryError under FILMC_SIMULATE_OOM."""
+def simulated_oom(message: str) -> BaseException:
+    """What a call raises under FILMC_SIMULATE_OOM: torch's own out-of-memory error (made
+    without a GPU), so the tests take the very path a GPU that runs out of memory takes."""
+    import torch
+
+    error: BaseException = torch.cuda.OutOfMemoryError(message)
+    return error
 
 
 def record(event: str, **values: Any) -> None:
@@ -195,17 +200,29 @@ def batch_limit(job: Job, device: str, store: Any = None) -> int:
     return images_that_fit(free, measured, job)
 
 
-def _measure(device: str, jobs: list[Job], before: int, store: Any) -> None:
-    """Record the bytes per pixel a call's images took at its peak (CUDA only)."""
+def measure(device: str, name: str, units: int, before: int, store: Any) -> None:
+    """Record the bytes per unit (pixel of a still, pixel-frame of a clip) a call took at
+    its peak, for the model family `name` (CUDA only)."""
     import torch
 
     peak = torch.cuda.max_memory_allocated(torch.device(device))
-    pixels = jobs[0].params["width"] * jobs[0].params["height"] * len(jobs)
     book = _costs(store)
-    if book is None or peak <= before or pixels <= 0:
+    if book is None or peak <= before or units <= 0:
         return
-    book.note_memory(family(jobs[0]), round((peak - before) / pixels, 3))
+    book.note_memory(name, round((peak - before) / units, 3))
     book.save()
+
+
+def stop_between_steps(pipe: Any, step: int, timestep: Any,
+                       tensors: dict[str, Any]) -> dict[str, Any]:
+    """diffusers' `callback_on_step_end`: a call of a build that is stopping ends at its
+    next step (`Cancelled`), not after all of them."""
+    try:
+        raise_if_stopped()
+    except Cancelled:
+        record("stopped", step=step, pid=os.getpid())
+        raise
+    return {}
 
 
 def generate(jobs: list[Job], lane: int, store: Any) -> Iterator[tuple[Job, Any]]:
@@ -243,7 +260,7 @@ def generate(jobs: list[Job], lane: int, store: Any) -> Iterator[tuple[Job, Any]
 
 
 def _is_oom(exc: BaseException, torch: Any) -> bool:
-    return isinstance(exc, SimulatedOOM | torch.cuda.OutOfMemoryError)
+    return isinstance(exc, torch.cuda.OutOfMemoryError)
 
 
 def _call(pipe: Any, jobs: list[Job], device: str, store: Any) -> list[Any]:
@@ -251,7 +268,7 @@ def _call(pipe: Any, jobs: list[Job], device: str, store: Any) -> list[Any]:
 
     limit = os.environ.get(OOM_ENV)
     if limit is not None and limit.isdigit() and len(jobs) > int(limit):
-        raise SimulatedOOM(f"simulated out of memory at batch {len(jobs)}")
+        raise simulated_oom(f"simulated out of memory at batch {len(jobs)}")
     p = jobs[0].params
     generators = [torch.Generator("cpu").manual_seed(job.params["seed"]) for job in jobs]
     kwargs: dict[str, Any] = {}
@@ -272,10 +289,10 @@ def _call(pipe: Any, jobs: list[Job], device: str, store: Any) -> list[Any]:
                       negative_prompt=[job.params["negative"] or "" for job in jobs],
                       width=p["width"], height=p["height"], num_inference_steps=p["steps"],
                       guidance_scale=p["guidance"], generator=generators, output_type="pil",
-                      **kwargs)
+                      callback_on_step_end=stop_between_steps, **kwargs)
     if cuda:
         torch.cuda.synchronize(torch.device(device))
-        _measure(device, jobs, before, store)
+        measure(device, family(jobs[0]), p["width"] * p["height"] * len(jobs), before, store)
     record("call", batch=len(jobs), device=device,
            seconds=round(time.perf_counter() - start, 3))
     return list(result.images)
