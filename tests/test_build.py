@@ -286,14 +286,14 @@ def test_identical_segments_are_encoded_once(tmp_path: Path) -> None:
     assert film is not None
     plan = plan_film(film, BuildConfig(), lambda ctx: dict.fromkeys(ctx.speech, 1.0))
     assert plan.graph is not None
-    video = plan.graph.jobs[plan.graph.outputs["video"]]
-    segments = [plan.graph.jobs[key] for key in video.inputs]
+    mux = plan.graph.jobs[plan.graph.outputs["film"]]
+    segments = [plan.graph.jobs[key] for key in mux.inputs[1:]]   # after the mix
     dawn = [job for job in plan.graph.jobs.values()
             if job.kind == "segment" and job.identity.startswith("segment:dawn/")]
     # the first two dawn shots are alike (the third fades out): one job, used twice
     assert len(dawn) == 2
     assert [job.key for job in segments].count(dawn[0].key) == 2
-    assert len(video.inputs) == len(set(video.inputs)) + 1
+    assert len(mux.inputs) == len(set(mux.inputs)) + 1
 
 
 def test_two_builds_of_one_cache_wait_for_each_other(tmp_path: Path,

@@ -50,7 +50,7 @@ def test_a_look_names_the_character(tmp_path: Path) -> None:
 def test_a_duration_names_the_shot_and_both_lengths(tmp_path: Path) -> None:
     ran = rebuild(tmp_path, TINY_FILM.replace("shot wide 2s {", "shot wide 3s {"))
     assert ran["segment storm/1 wide"] == "scene storm shot 1 duration 2s → 3s"
-    assert ran["video join video"] == "scene storm shot 1 duration 2s → 3s"
+    assert ran["mux mux film"] == "scene storm shot 1 duration 2s → 3s"
     assert not any(k.startswith("still") for k in ran)    # a length is not drawn
 
 

@@ -42,7 +42,7 @@ from filmlang.link.loudness import (
     normalize,
     true_peak_dbtp,
 )
-from filmlang.link.mux import PREVIEW_AUDIO, mux
+from filmlang.link.mux import PREVIEW_AUDIO, encode_audio, mux
 from filmlang.link.segments import SegmentEncoder, concat_segments, encode_segment
 from filmlang.link.subtitles import (
     Cue,
@@ -512,6 +512,25 @@ CUES = [Cue(0.25, 0.9, "The light has to stay on.", "MARA"),
         Cue(1.0, 1.6666, "It will.", "TOM")]
 
 
+def test_mux_joins_the_segments_as_it_writes_the_film(segments: list[Path], joined: Path,
+                                                     tmp_path: Path) -> None:
+    """The build's mux takes the segments themselves: the same packets, in order, as the
+    joined video, with no joined video written first; the AAC is copied."""
+    seconds = sum(SEGMENT_FRAMES) / FPS
+    wav = tmp_path / "mix.wav"
+    write_wav(wav, sine(440, seconds, -20.0).astype(np.float32))
+    m4a = encode_audio(wav, tmp_path / "mix.m4a", bitrate="128k", rate=RATE)
+    out = mux(segments, m4a, tmp_path / "film.mp4", chapters=CHAPTERS, title="T")
+    info = probe(out)
+    assert info.video is not None and info.video.frames == sum(SEGMENT_FRAMES)
+    assert packets(out) == packets(joined)                           # copied, in order
+    assert decoded_md5s(out) == decoded_md5s(joined)
+    assert [(a.codec, a.sample_rate) for a in info.audio] == [("aac", RATE)]
+    assert not list(tmp_path.glob("*.concat.txt"))                  # no listing left behind
+    with pytest.raises(ValueError, match="no video"):
+        mux([], m4a, tmp_path / "none.mp4")
+
+
 def test_mux_mp4_streams_chapters_and_subtitles(joined: Path, tmp_path: Path) -> None:
     srt = write_srt(CUES, tmp_path / "film.srt")
     seconds = sum(SEGMENT_FRAMES) / FPS
@@ -646,10 +665,10 @@ def test_preview_mix_and_mux_meet_the_loudness_target(joined: Path, tmp_path: Pa
     assert [(a.codec, a.sample_rate) for a in encoded.audio] == [("aac", PREVIEW_RATE)]
     tail, body = np.abs(mixed[-48:]).max(), np.abs(mixed[-PREVIEW_RATE // 2:]).max()
     assert tail < 0.05 * body                                    # faded out at the cut
-    video_key = "c" * 64
-    store.path(video_key).mkdir(parents=True)
-    (store.path(video_key) / "video.mp4").write_bytes(joined.read_bytes())
-    mux_job = Job(kind="mux", backend="ffmpeg@test", inputs=(video_key, mix_job.key), params={
+    segment_key = "c" * 64
+    store.path(segment_key).mkdir(parents=True)
+    (store.path(segment_key) / "segment.mp4").write_bytes(joined.read_bytes())
+    mux_job = Job(kind="mux", backend="ffmpeg@test", inputs=(mix_job.key, segment_key), params={
         "title": "T", "subtitles": "track", "cues": [], "chapters": [], "audio": "preview"})
     out = tmp_path / "mux"
     out.mkdir()

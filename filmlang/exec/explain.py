@@ -11,7 +11,7 @@ record against the job now and names the input that changed:
     backend music version 1 → 2
     file music/FluidR3_GM.sf2
 
-A job made from other jobs whose own sources did not change (the joined video, the mix)
+A job made from other jobs whose own sources did not change (the mux, the mix)
 names what changed in those inputs. `last.json` holds only the last build's identities;
 `BuildLog` keeps `log.jsonl` to the last few builds (ninja recompacts `.ninja_log` too).
 """

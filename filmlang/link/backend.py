@@ -1,5 +1,5 @@
-"""The linker's jobs: a shot's segment, a transition, the joined video, the mix (its pieces,
-their levels, each piece's AAC chunk and the join), an export's stems, the mux.
+"""The linker's jobs: a shot's segment, a transition, the mix (its pieces, their levels,
+each piece's AAC chunk and the join), an export's stems, the mux (which joins the segments).
 
 Registered like any backend (`link@VERSION`, no role: every build uses it). A segment's
 frames come from the composing backend its parameters name (`composer`, found through the
@@ -75,12 +75,6 @@ def run_transition(job: Job, out: Path, store: Store) -> None:
     _encode(job, out, blended())
 
 
-def run_video(job: Job, out: Path, store: Store) -> None:
-    from filmlang.link.segments import concat_segments
-
-    concat_segments([store.path(key) / "segment.mp4" for key in job.inputs], out / "video.mp4")
-
-
 def run_piece(job: Job, out: Path, store: Store) -> None:
     from filmlang.link.pieces import piece_job
 
@@ -124,10 +118,11 @@ def run_mux(job: Job, out: Path, store: Store) -> None:
     srt = out / "film.srt"
     write_srt(cues, srt)
     bitrate, rate = PREVIEW_AUDIO if p.get("audio") == "preview" else FILM_AUDIO
-    mixed = store.path(job.inputs[1]) / "mix.m4a"     # encoded by the mix job: copied
+    mix, *segments = job.inputs  # the mix, then the segments in film order
+    mixed = store.path(mix) / "mix.m4a"     # encoded by the mix job: copied
     if not mixed.is_file():
         mixed = mixed.with_suffix(".wav")
-    mux(store.path(job.inputs[0]) / "video.mp4", mixed,
+    mux([store.path(key) / "segment.mp4" for key in segments], mixed,
         out / "film.mp4", subtitles=srt if p["subtitles"] == "track" and cues else None,
         chapters=[tuple(c) for c in p["chapters"]], title=p["title"],
         audio_bitrate=bitrate, audio_rate=rate)
@@ -149,7 +144,7 @@ class Link(Base):
     name = "link"
     version = VERSION
     runners: Mapping[str, Runner] = {"segment": run_segment, "transition": run_transition,
-                                     "video": run_video, "piece": run_piece, "levels": run_levels,
+                                     "piece": run_piece, "levels": run_levels,
                                      "chunk": run_chunk, "mix": run_mix,
                                      "stem": run_stem, "mux": run_mux,
                                      "picture": run_picture, "footage": run_footage}

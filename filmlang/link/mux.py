@@ -1,6 +1,7 @@
 """The last step of a build: video, sound, subtitles and chapters into one film file.
 
-Takes the joined video (stream-copied, never re-encoded), the mixed audio (an array or a
+Takes the video (one file, or the segments, joined as they are read; stream-copied, never
+re-encoded), the mixed audio (an array or a
 WAV file; encoded to AAC and cut or padded to the video's exact length), an optional
 `.srt` file (a `mov_text` track in MP4, `subrip` in Matroska), chapters and a title, and
 gives the film. It is written to a temp file beside `out` and moved into place only when
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from filmlang.audio import SAMPLE_RATE
 from filmlang.link.ffmpeg import probe, run_ffmpeg, temp_path_beside
+from filmlang.link.segments import concat_listing
 from filmlang.link.subtitles import chapters_metadata, parse_srt, write_text_atomic
 
 if TYPE_CHECKING:
@@ -83,31 +85,48 @@ def encode_audio(wav: Path, out: Path, *, bitrate: str = PREVIEW_AUDIO[0],
     return out
 
 
-def mux(video: Path, audio: Samples | Path, out: Path, *, subtitles: Path | None = None,
+def mux(video: Path | Sequence[Path], audio: Samples | Path, out: Path, *,
+        subtitles: Path | None = None,
         chapters: Sequence[tuple[str, float, float]] = (), title: str | None = None,
         audio_bitrate: str = "192k", audio_rate: int = SAMPLE_RATE, language: str = "und",
         timeout: float | None = 600.0) -> Path:
     """Write the film `out` (MP4, MOV or MKV by its suffix); returns `out`.
 
-    `audio` is float samples at `SAMPLE_RATE`, (n,) or (n, channels), or a WAV path; it is
-    padded with silence or cut to the video's exact duration. `subtitles` is an `.srt`
+    `video` is one file, or the film's segments in order (made with one `SegmentFormat`),
+    joined here by stream copy as they are read: the film is written once, with no joined
+    video written before it. `audio` is float samples at `SAMPLE_RATE`, (n,) or
+    (n, channels), or a WAV path; it is padded with silence or cut to the video's exact
+    duration. `subtitles` is an `.srt`
     file (a file with no cues adds no track). `chapters` are (title, start, end) seconds.
     `audio_rate` is the AAC's sample rate (a preview uses 24 kHz: half the encoding).
     An `.m4a` audio path (from `encode_audio`, exactly the video's length) is copied.
     """
     import numpy as np
 
-    video, out = Path(video), Path(out)
+    out = Path(out)
     form = container_for(out)
-    info = probe(video)
-    if info.video is None:
-        raise ValueError(f"{video} has no video stream")
-    seconds = info.video.duration or info.duration or 0.0
-    total = round(seconds * audio_rate)
+    parts = [Path(video)] if isinstance(video, str | Path) else [Path(p) for p in video]
+    if not parts:
+        raise ValueError("no video to mux")
+    copied = isinstance(audio, Path | str) and Path(audio).suffix.lower() == ".m4a"
+    total = 0
+    if not copied or len(parts) == 1:  # the video's length, to pad or cut the audio to
+        seconds = 0.0
+        for part in parts:
+            info = probe(part)
+            if info.video is None:
+                raise ValueError(f"{part} has no video stream")
+            seconds += info.video.duration or info.duration or 0.0
+        total = round(seconds * audio_rate)
     temp = temp_path_beside(out, out.suffix + ".part")
     scratch: list[Path] = [temp]
     try:
-        inputs: list[list[str]] = [["-i", str(video)]]
+        inputs: list[list[str]] = [["-i", str(parts[0])]]
+        if len(parts) > 1:
+            listing = temp_path_beside(out, ".concat.txt")
+            scratch.append(listing)
+            write_text_atomic(listing, concat_listing(parts))
+            inputs = [["-f", "concat", "-safe", "0", "-i", str(listing)]]
         if isinstance(audio, Path | str):
             inputs.append(["-i", str(audio)])
         else:
@@ -124,7 +143,7 @@ def mux(video: Path, audio: Samples | Path, out: Path, *, subtitles: Path | None
         codecs = ["-c:v", "copy", "-c:a", "aac", "-aac_coder", "fast", "-b:a", audio_bitrate,
                   "-af", f"aresample={audio_rate},apad=whole_len={total},"
                          f"atrim=end_sample={total}"]
-        if isinstance(audio, Path | str) and Path(audio).suffix.lower() == ".m4a":
+        if copied:
             codecs = ["-c:v", "copy", "-c:a", "copy"]
         if subtitles is not None and parse_srt(Path(subtitles).read_text(encoding="utf-8-sig")):
             inputs.append(["-f", "srt", "-i", str(subtitles)])

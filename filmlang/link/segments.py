@@ -197,9 +197,13 @@ class SegmentEncoder:
             self._log.close()
 
 
-def _concat_line(path: Path) -> str:
-    quoted = str(path.resolve()).replace("'", "'\\''")
-    return f"file '{quoted}'\n"
+def concat_listing(paths: Sequence[Path]) -> str:
+    """An ffconcat listing of `paths`, for ffmpeg's concat demuxer (`-safe 0`)."""
+    lines = []
+    for path in paths:
+        quoted = str(Path(path).resolve()).replace("'", "'\\''")
+        lines.append(f"file '{quoted}'\n")
+    return "ffconcat version 1.0\n" + "".join(lines)
 
 
 def concat_segments(paths: Sequence[Path], out: Path, *, timeout: float | None = 600.0) -> Path:
@@ -210,9 +214,7 @@ def concat_segments(paths: Sequence[Path], out: Path, *, timeout: float | None =
     temp = temp_path_beside(out, ".mp4.part")
     listing = temp_path_beside(out, ".concat.txt")
     try:
-        listing.write_text("ffconcat version 1.0\n" + "".join(_concat_line(Path(p))
-                                                                for p in paths),
-                           encoding="utf-8")
+        listing.write_text(concat_listing(paths), encoding="utf-8")
         run_ffmpeg(["-f", "concat", "-safe", "0", "-i", str(listing), "-map", "0", "-c", "copy",
                     "-map_metadata", "-1", "-movflags", "+faststart", "-f", "mp4", str(temp)],
                    timeout=timeout)

@@ -2,8 +2,9 @@
 
 One short pure function per job kind, in `PASSES`, run in that order after the backends'
 timed passes (clips, music, ambience, effects): a segment per shot (and per dissolve or
-wipe), the joined video, the mix of every sound and the mux. Identical segments merge
-like identical stills: the same picture for the same frames is encoded once.
+wipe), the mix of every sound and the mux (which joins the segments as it writes the
+film). Identical segments merge like identical stills: the same picture for the same
+frames is encoded once.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def chapters(timeline: Timeline) -> list[tuple[str, float, float]]:
 
 
 def durations(timeline: Timeline) -> dict[str, Any]:
-    """Every shot's solved length, by name: what moves the joined video and the mix."""
+    """Every shot's solved length, by name: what moves the mux and the mix."""
     return {f"{shot_name(t.scene.name, t.shot.index)} duration":
             round(t.frames / timeline.fps, 3) for t in timeline.shots}
 
@@ -190,13 +191,6 @@ def _transition(a: Assembly, timing: ShotTiming, pic: dict[str, Any], nxt: ShotT
         label=f"{transition.kind} to {nxt.scene.name}/{nxt.shot.index + 1}",
         identity=f"transition:{nxt.scene.name}/{nxt.shot.index}", origin=transition.origin,
         sources=_sources(ctx, timeline, timing, nxt)))
-
-
-def video(a: Assembly) -> None:
-    a.outputs["video"] = a.ctx.graph.add(Job(
-        kind="video", backend=LINK, params={"segments": len(a.segments)},
-        inputs=tuple(a.segments), label="join video", identity="video",
-        sources=durations(a.timeline)))
 
 
 def _cues(a: Assembly) -> list[AudioCue]:
@@ -373,7 +367,8 @@ def mux(a: Assembly) -> None:
                 "chapters": [list(c) for c in chapters(timeline)],
                 # Only a preview names its audio: the film's keys stay as they were.
                 **({"audio": "preview"} if a.ctx.config.preview else {})},
-        inputs=(a.outputs["video"], a.outputs["mix"]), label="mux film", identity="mux",
+        # the segments are joined as the film is written: no joined video before it
+        inputs=(a.outputs["mix"], *a.segments), label="mux film", identity="mux",
         sources={"film title": film.title, "film subtitles": film.subtitles,
                  **durations(timeline)}))
 
@@ -399,6 +394,6 @@ def _footage(a: Assembly) -> None:
     footage(a.ctx, a.timeline)
 
 
-PASSES: tuple[Callable[[Assembly], None], ...] = (_footage, segments, video, mix, mux,
+PASSES: tuple[Callable[[Assembly], None], ...] = (_footage, segments, mix, mux,
                                                   shot_media, stems)
 """Phase two's passes, in order; each reads what the ones before it made."""

@@ -34,9 +34,8 @@ DEFAULTS: dict[str, tuple[float, float]] = {
     "ambience": (0.01, 0.05),      # per second
     "segment": (0.09, 0.15),       # per frame-megapixel
     "transition": (0.18, 0.15),    # per frame-megapixel (two pictures blended)
-    "video": (0.02, 0.1),          # per segment joined
     "mix": (0.03, 0.3),            # per second of film
-    "mux": (0.1, 0.3),             # per input
+    "mux": (0.02, 0.4),            # per input: the mix and each segment joined
 }
 FALLBACK = (0.0, 0.5)
 
