@@ -58,6 +58,11 @@ def wait_diagnostics(stream: IO[bytes], uri: str) -> list[Any]:
             return list(message["params"]["diagnostics"])
 
 
+def errors(diagnostics: list[Any]) -> list[Any]:
+    """The errors among published diagnostics (the generated cast's voices are alike: W0003)."""
+    return [d for d in diagnostics if d.get("severity") == 1]
+
+
 def baseline(path: Path, text: str, runs: int) -> tuple[float, float]:
     """Median wall and CPU seconds of a full load + check, as `filmc check` does it."""
     from filmlang.semantic.checker import check
@@ -117,7 +122,7 @@ def main() -> None:
         start = time.perf_counter()
         send(proc.stdin, {"method": "textDocument/didOpen", "params": {"textDocument": {
             "uri": uri, "languageId": "film", "version": 1, "text": text}}})
-        assert wait_diagnostics(proc.stdout, uri) == []
+        assert errors(wait_diagnostics(proc.stdout, uri)) == []
         opened = time.perf_counter() - start
         typed, newline, declared = [], [], []
         current = text
@@ -142,7 +147,7 @@ def main() -> None:
                 "contentChanges": [{"text": edited}]}})
             diagnostics = wait_diagnostics(proc.stdout, uri)
             kind.append(time.perf_counter() - start)
-            assert diagnostics == [], diagnostics
+            assert errors(diagnostics) == [], diagnostics
             current = edited
             edits.append(("a letter" if kind is typed else "a newline" if kind is newline
                           else "a look", edited))
