@@ -135,6 +135,34 @@ def edits(text: str) -> list[tuple[str, str]]:
     step("the other's value", replace(text, "let long = 4s", "let long = 5s"))
     step("a template names a let not declared", replace(text, "{{ town }}", "{{ harbour }}"))
     step("the let declared", after(text, "let short", 'let harbour = "the old harbour"\n'))
+    # A let, the film block and shot types are read per shot too (issue 17): a prompt is
+    # rendered again, and its action staged again, without checking the rest of the shot.
+    step("the let every setting reads", replace(text, '"a mining town"', '"a mining townx"'))
+    step("an action a let stages", replace(text, "ELSA looks at MARA in {{ scene.setting }}",
+                                           "ELSA {{ verb }} MARA in {{ scene.setting }}"))
+    step("its let declared", after(text, "let short", 'let verb = "waves at"\n'))
+    step("the let changes the verb", replace(text, '"waves at"', '"hugs"'))
+    step("the let's verb unknown (W0005)", replace(text, '"hugs"', '"blorfs"'))
+    step("and known again", replace(text, '"blorfs"', '"walks to"'))
+    step("the film's style", replace(text, 'style "cinematic"', 'style "cinematic, grainy"'))
+    step("the film's size", replace(text, "size 640x360", "size 640x480"))
+    step("the film's fps", replace(text, "fps 24", "fps 25"))
+    step("the film's seed", replace(text, "seed 7", "seed 8"))
+    step("a template reads the film's title",
+         replace(text, "MARA looks at TOM in", "MARA looks at TOM in {{ film.title }},"))
+    step("the film's title", replace(text, 'film "Memo"', 'film "Memo two"'))
+    step("a scene's time, read by its prompts", replace(text, "QUAY 0 - DAY", "QUAY 0 - NIGHT"))
+    step("a shot type's prompt", replace(text, "a lookout shot of", "a high lookout shot of"))
+    step("a shot type's camera", replace(text, "shottype lookout {\n",
+                                                     "shottype lookout {\n    camera high\n"))
+    step("a shot type's prompt fails", replace(text, "a high lookout shot of {{ scene.",
+                                               "a high lookout shot of {{ scene.x"))
+    step("and renders again", replace(text, "{{ scene.xnowhere }}", "{{ scene.setting }}"))
+    step("a line above the shot type", after(text, "shottype lookout", "\n"))
+    step("the style of a scene", replace(text, 'QUAY 1 - DAWN" {\n    setting town',
+                                         'QUAY 1 - DAWN" {\n    style "foggy"\n'
+                                         "    setting town"))
+    step("that style's text", replace(text, 'style "foggy"', 'style "foggy, wet"'))
     return out
 
 

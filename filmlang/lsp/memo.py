@@ -73,12 +73,52 @@ def freeze(value: Any, seen: dict[int, tuple[Any, Any]] | None = None) -> Any:
     return out
 
 
+def _fields_read(tree: Any, names: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """The names of `names` that the template reads only as `name.FIELD` (or with a constant
+    `name["FIELD"]`), with the fields read."""
+    from jinja2 import nodes
+
+    under: dict[int, str] = {}  # a Name node's id -> the field read of it
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        inner = node.node
+        if not isinstance(inner, nodes.Name):
+            continue
+        if isinstance(node, nodes.Getattr):
+            under[id(inner)] = node.attr
+        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            under[id(inner)] = node.arg.value
+    fields: dict[str, set[str]] = {n: set() for n in names}
+    for name in tree.find_all(nodes.Name):
+        if name.name not in fields:
+            continue
+        field = under.get(id(name))
+        if field is None or name.ctx != "load":
+            fields.pop(name.name)  # read whole (printed, iterated, passed to a filter)
+        else:
+            fields[name.name].add(field)
+    return {n: tuple(sorted(f)) for n, f in fields.items() if f}
+
+
+def _plain_record(value: Any, fields: tuple[str, ...]) -> bool:
+    """Whether reading `value.FIELD` in a template gives `value[FIELD]` for each field: a
+    record's own fields, or a dictionary's keys that are no attribute of a dictionary."""
+    if type(value) is Obj:
+        own = value._fields
+        return all(f in own and not f.startswith("_") and not hasattr(Obj, f) for f in fields)
+    if isinstance(value, dict):
+        return all(dict.__contains__(value, f) and not hasattr(dict, f) for f in fields)
+    return False
+
+
 class MemoTemplates(Templates):
     """Templates that remember their outputs; one for the server's lifetime."""
 
     def __init__(self) -> None:
         super().__init__()
         self._names: dict[str, tuple[str, ...] | None] = {}
+        self._paths: dict[str, dict[str, tuple[str, ...]]] = {}
+        """A template's names that it reads only as `name.FIELD` or `name["FIELD"]`, with
+        those fields."""
         self._outputs: dict[Any, str] = {}
         self.hits = 0
         self.seen: dict[int, tuple[Any, Any]] = {}
@@ -90,10 +130,31 @@ class MemoTemplates(Templates):
                 from jinja2 import meta
 
                 tree = self._environment().parse(text)
-                self._names[text] = tuple(sorted(meta.find_undeclared_variables(tree)))
+                names = tuple(sorted(meta.find_undeclared_variables(tree)))
+                self._names[text] = names
+                self._paths[text] = _fields_read(tree, names)
             except Exception:  # a syntax error: the checker reports it, uncached
                 self._names[text] = None
         return self._names[text]
+
+    def _key(self, text: str, names: tuple[str, ...], context: Mapping[str, Any]) -> Any:
+        """What the output of `text` depends on: for each name it uses, the value, or only
+        the fields read where the template reads nothing but `name.FIELD` of a record
+        (`scene.setting`: not the scene's name, so one rendering serves every scene)."""
+        paths = self._paths.get(text, {})
+        parts: list[Any] = []
+        for n in names:
+            if n not in context:
+                parts.append((n, _ABSENT))
+                continue
+            value = context[n]
+            fields = paths.get(n)
+            if fields is not None and _plain_record(value, fields):
+                parts.append((n, "fields", tuple(
+                    (f, freeze(value[f], self.seen)) for f in fields)))
+            else:
+                parts.append((n, freeze(value, self.seen)))
+        return (text, tuple(parts))
 
     def render(self, text: str, context: Mapping[str, Any], span: Span) -> str:
         if "{" not in text:
@@ -104,8 +165,7 @@ class MemoTemplates(Templates):
         if names is None:
             return super().render(text, context, span)
         try:
-            key = (text, tuple((n, freeze(context[n], self.seen) if n in context else _ABSENT)
-                               for n in names))
+            key = self._key(text, names, context)
         except _Unhashable:
             return super().render(text, context, span)
         out = self._outputs.get(key)

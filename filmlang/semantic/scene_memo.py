@@ -26,6 +26,10 @@ V = TypeVar("V")
 LET = "let:"
 """In a set of names used: the prefix of a `let` constant's name (`let:town`)."""
 
+FILM = LET + "film"
+"""In a set of names used: the film's title and style (templates name them `film`; every
+prompt ends with the film's style)."""
+
 
 def exists(name: str) -> str:
     """In a set of names used: only whether `name` is declared was read."""
@@ -129,6 +133,16 @@ class Prompting(NamedTuple):
     style: str
 
 
+class Staging(NamedTuple):
+    """What a shot's staging is read from besides its action, its subjects and its lines
+    (`Shots.stage`): kept to stage it again when only its action's text changed."""
+
+    action: Span | None
+    """Where its action is written; None: it has none."""
+    head_props: tuple[str, ...]
+    """The props its head names (`shot insert LANTERN`)."""
+
+
 @dataclass
 class ShotMemo:
     """One shot's check inside a remembered scene: reused when its scene is checked again
@@ -149,6 +163,13 @@ class ShotMemo:
     prompting: Prompting | None = None
     rendered: tuple[int, int] = (0, 0)
     """The diagnostics (from, to) that rendering the prompt made."""
+    staged: int = 0
+    """The end of the diagnostics staging the action made (they start where `rendered`
+    ends)."""
+    staging: Staging | None = None
+    inputs: Any = None
+    """What its prompt was rendered in besides the characters and lets it read: the scene's
+    style, its time and its record (`scene.setting`...)."""
     spans: list[Span] | None = None
 
     def move(self) -> None:
@@ -158,7 +179,7 @@ class ShotMemo:
         if not d_offset and not d_line:
             return
         if self.spans is None:
-            self.spans = made_spans(self.statement, (self.shot, self.prompting),
+            self.spans = made_spans(self.statement, (self.shot, self.prompting, self.staging),
                                     self.diagnostics, self.start, self.end)
         _shift(self.spans, d_offset, d_line)
         self.start, self.end, self.line = now.start, now.end, now.line
@@ -207,7 +228,7 @@ class Remembered:
             return
         if self.spans is None:
             self.spans = made_spans(self.statement, (self.scene, [
-                (m.shot, m.prompting) for m in self.shots.values()]), self.diagnostics,
+                (m.shot, m.prompting, m.staging) for m in self.shots.values()]), self.diagnostics,
                 self.start, self.end)
         _shift(self.spans, d_offset, d_line)
         self.start, self.end, self.line = now.start, now.end, now.line
@@ -241,6 +262,18 @@ class SceneMemo:
     misses: int = 0
     patched: int = 0
     """Scenes reused with some shots' prompts rendered again (not counted as misses)."""
+    readings: tuple[Any, dict[Any, Any]] = (None, {})
+    """Action texts read for staging (`staging.Reader`), while the film's characters and
+    props are the same: (their names, text and subjects -> the reading and the names it
+    asked about)."""
+    reshot: int = 0
+    """Shots reused with their prompt rendered (and action staged) again."""
+
+    def readings_for(self, names: Any) -> dict[Any, Any]:
+        """The remembered readings of action texts, for a film of these characters and props."""
+        if self.readings[0] != names:
+            self.readings = (names, {})
+        return self.readings[1]
 
 
 _LEAVES = frozenset({str, int, float, bool, type(None)})

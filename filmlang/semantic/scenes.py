@@ -80,8 +80,9 @@ class Scenes:
         names: dict[str, dict[str, Any]] = {
             "characters": {name: c.model_dump(exclude={"origin"})  # no scene reads where
                            for name, c in dict.items(self.characters)},
-            "lets": {name: (self.lets.get(name), let.model_dump())
-                     for name, let in dict.items(self.checker.scope.lets)}}
+            "lets": {"film": (self.film.title, self.film.style),  # a name no let has
+                     **{name: (self.lets.get(name), let.model_dump())
+                        for name, let in dict.items(self.checker.scope.lets)}}}
         known = self.memo.films.get(entry)
         self._old = known[2] if known is not None and known[0] == environment else {}
         self._changed = set() if known is None else changed_names(
@@ -96,8 +97,8 @@ class Scenes:
     def _environment(self) -> Any:
         """By value, all a scene's check reads besides its own statement and the characters
         (see SceneMemo)."""
-        return (
-            self.film.model_dump(),
+        return (  # the film's title and style are read as the name `film` (`FILM`)
+            self.film.model_dump(include={"fps", "seed", "motion", "props"}),
             [(n, t.model_dump(), prompt_span(self.checker, t).model_dump())
              for n, t in self.shottypes.items()],
         )
@@ -174,7 +175,8 @@ class Scenes:
         self.memo.misses += 1
         mark = len(self.checker.diagnostics)
         uses: set[str] = set()
-        self.shots.old = remembered.shots if remembered is not None and same else {}
+        self.shots.old = remembered.shots if remembered is not None \
+            and remembered.statement is statement else {}
         self.shots.new = {}
         self.shots.changed = self._changed
         self.shots.prompt_reads = set()
@@ -193,48 +195,43 @@ class Scenes:
         return scene
 
     def _patch(self, old: Remembered) -> bool:
-        """The scene as last checked, with the prompts of the shots whose characters changed
-        rendered again: when only those prompts read the changed characters, and rendering
-        them makes no diagnostic (then the scene is checked again). True when done."""
+        """The scene as last checked, with the prompts of the shots whose characters or lets
+        changed rendered again (`Shots.again`): when only those prompts read the changed
+        names, and their diagnostics stay the same (else the scene is checked again). True
+        when done."""
         changed = self._changed
         if old.scene is None or old.context is None or not still_valid(old.outside, changed):
             return False
         stale = [m for m in old.shots.values() if not still_valid(m.uses, changed)]
-        if any(m.prompting is None or not still_valid(m.outside, changed)
-               or m.rendered[0] != m.rendered[1] for m in stale):
+        if any(m.prompting is None or m.staging is None or m.shot is None
+               or not still_valid(m.outside, changed) for m in stale):
             return False
         old.move()
-        context = {**self.lets, "film": old.context["film"], "characters": self.character_objs,
+        context = {**self.lets, "film": self._film_obj(), "characters": self.character_objs,
                    "scene": old.context["scene"]}  # as `_scene_body` makes it
-        diagnostics = self.checker.diagnostics
-        mark = len(diagnostics)
         shots = list(old.scene.shots)
         place = {id(shot.origin): n for n, shot in enumerate(shots)}
         memos = dict(old.shots)
+        outside = set(old.outside)
         for memo in stale:
-            assert memo.prompting is not None
-            inside: set[str] = set()
-            self._watch(inside)
-            try:
-                action, prompt = self.shots.prompt(memo.prompting, context)
-            finally:
-                self._watch(None)
-            if len(diagnostics) != mark:  # a template fails now: check the scene again
-                del diagnostics[mark:]
+            again = self.shots.again(memo, context, memo.inputs)
+            if again.diagnostics != memo.diagnostics:
                 return False
-            update = {"action": action, "prompt": prompt}
             n = place.get(id(memo.statement.span))
-            if n is not None:
-                shots[n] = shots[n].model_copy(update=update)
-            memos[id(memo.statement)] = replace(
-                memo, shot=memo.shot.model_copy(update=update) if memo.shot else None,
-                uses=memo.outside | inside)
-        diagnostics.extend(old.diagnostics)
-        uses = old.outside.union(*(m.uses for m in memos.values()))
+            if n is not None and again.shot is not None:
+                shots[n] = shots[n].model_copy(update={
+                    k: getattr(again.shot, k) for k in ("action", "prompt", "beats", "props")})
+            memos[id(memo.statement)] = again
+            outside |= again.outside
+        self.checker.diagnostics.extend(old.diagnostics)
+        uses = frozenset(outside).union(*(m.uses for m in memos.values()))
         self._new[id(old.statement)] = replace(
             old, scene=old.scene.model_copy(update={"shots": tuple(shots)}), uses=uses,
-            shots=memos)
+            shots=memos, outside=frozenset(outside), context={**old.context, **context})
         return True
+
+    def _film_obj(self) -> Obj:
+        return Obj("film", self.film.title, title=self.film.title, style=self.film.style)
 
     def _watch(self, uses: set[str] | None) -> None:
         watch(self.watched, uses)
@@ -276,8 +273,7 @@ class Scenes:
         setting_raw = str(values["setting"].arg()) if "setting" in values else \
             heading.location.lower()
         scene_obj = Obj("scene", name, name=name, heading=heading_text or "", setting="", time=time)
-        context = {**self.lets, "film": Obj("film", self.film.title, title=self.film.title,
-                                            style=self.film.style),
+        context = {**self.lets, "film": self._film_obj(),
                    "characters": self.character_objs, "scene": scene_obj}
         setting_span = values["setting"].arg_span() if "setting" in values else statement.span
         setting = checker.render(setting_raw, context, setting_span)

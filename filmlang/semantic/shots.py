@@ -7,6 +7,7 @@ is `scenes.Scenes._sequence`'s.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from filmlang import ir
@@ -16,7 +17,15 @@ from filmlang.semantic.bind import Bound
 from filmlang.semantic.cast import parenthetical
 from filmlang.semantic.declarations import body_of, prompt_span
 from filmlang.semantic.files import audio_file, is_file_name
-from filmlang.semantic.scene_memo import Prompting, ShotMemo, Watched, still_valid, watch
+from filmlang.semantic.scene_memo import (
+    FILM,
+    Prompting,
+    ShotMemo,
+    Staging,
+    Watched,
+    still_valid,
+    watch,
+)
 from filmlang.semantic.templates import Obj
 from filmlang.semantic.values import did_you_mean, fix_to, shown
 from filmlang.syntax import ast
@@ -51,6 +60,10 @@ class Shots:
         """What `_watch` notes the reads of (`scene_memo.watch`)."""
         """The characters the prompts of the scene being checked read."""
         self.rendered: tuple[int, int] = (0, 0)
+        self.staging: Staging | None = None
+        self.staged = 0
+        """The last fresh shot's: what its staging read, and where the diagnostics it made
+        end."""
         self.prop_names = {p.name: p.kind for p in film.props}
         self._head_props: list[str] = []
 
@@ -60,31 +73,40 @@ class Shots:
     def shot(self, statement: ast.Property | ast.Block, scene: str, index: int,
              context: dict[str, Any], style: str, motion: str, time: str) -> ir.Shot | None:
         """The shot's check; in the language server, the last one while all it read is
-        unchanged (its scene is checked again because other characters changed)."""
+        unchanged (its scene is checked again because other characters changed), or the last
+        one with its prompt rendered again when only what its prompt reads changed."""
         table = self.characters
         if not isinstance(table, Watched) or table.uses is None:
             return self._shot(statement, scene, index, context, style, motion, time)
         scene_obj = context.get("scene")
-        key = (scene, index, style, motion, time,
-               tuple(scene_obj._fields.items()) if isinstance(scene_obj, Obj) else None)
+        key = (scene, index, motion)
+        inputs = (style, time,
+                  tuple(scene_obj._fields.items()) if isinstance(scene_obj, Obj) else None)
         outer = table.uses
         remembered = self.old.get(id(statement))
         if remembered is not None and remembered.statement is statement \
                 and remembered.key == key:
-            if still_valid(remembered.uses, self.changed):
+            if remembered.inputs == inputs and still_valid(remembered.uses, self.changed):
                 remembered.move()
                 self.checker.diagnostics.extend(remembered.diagnostics)
                 outer.update(remembered.outside)
                 self.prompt_reads.update(remembered.uses)
                 self.new[id(statement)] = remembered
                 return remembered.shot
-            if remembered.prompting is not None and _plain(remembered.prompting.action) \
+            if remembered.prompting is not None and remembered.staging is not None \
+                    and remembered.shot is not None \
                     and still_valid(remembered.outside, self.changed):
-                return self._prompt_again(remembered, context, outer)
+                again = self.again(remembered, context, inputs)
+                self.checker.diagnostics.extend(again.diagnostics)
+                outer.update(again.outside)
+                self.prompt_reads.update(again.uses)
+                self.new[id(statement)] = again
+                return again.shot
         mark = len(self.checker.diagnostics)
         uses: set[str] = set()
         self._watch(uses)
         self.prompting, self.rendered, self.inside = None, (mark, mark), frozenset()
+        self.staging, self.staged = None, mark
         try:
             shot = self._shot(statement, scene, index, context, style, motion, time)
         finally:
@@ -97,43 +119,58 @@ class Shots:
             statement, key, shot, self.checker.diagnostics[mark:], everything,
             where.start, where.end, where.line, outside=frozenset(uses),
             prompting=self.prompting,
-            rendered=(self.rendered[0] - mark, self.rendered[1] - mark))
+            rendered=(self.rendered[0] - mark, self.rendered[1] - mark),
+            staged=self.staged - mark, staging=self.staging, inputs=inputs)
         return shot
 
-    def _prompt_again(self, remembered: ShotMemo, context: dict[str, Any], outer: set[str]
-                      ) -> ir.Shot | None:
-        """A remembered shot whose characters changed only for its prompt's templates: its
-        prompt rendered again, the rest of its check (and its other diagnostics) kept."""
-        assert remembered.prompting is not None
+    def again(self, remembered: ShotMemo, context: dict[str, Any], inputs: Any) -> ShotMemo:
+        """A remembered shot whose prompt's inputs changed, but nothing else it read: its
+        prompt rendered again in `context` (with the scene's style and time of `inputs`), its
+        action staged again if its text changed, the rest of its check kept. Reports
+        nothing: the diagnostics are the new memo's."""
+        assert remembered.prompting is not None and remembered.staging is not None
+        assert remembered.shot is not None
+        style, time = inputs[0], inputs[1]
+        prompting = remembered.prompting._replace(time=time, style=style)
         remembered.move()
+        old = remembered.diagnostics
         before, after = remembered.rendered
         diagnostics = self.checker.diagnostics
-        diagnostics.extend(remembered.diagnostics[:before])
         mark = len(diagnostics)
+        table = self.characters
+        outer = table.uses if isinstance(table, Watched) else None
         inside: set[str] = set()
-        self._watch(inside)
-        try:
-            action, prompt = self.prompt(remembered.prompting, context)
-        finally:
-            self._watch(outer)
-        rendered = diagnostics[mark:]
-        diagnostics.extend(remembered.diagnostics[after:])
+        staged_reads: set[str] = set()
         shot = remembered.shot
-        if shot is not None:
-            shot = shot.model_copy(update={"action": action, "prompt": prompt})
-        uses = remembered.outside | inside
-        outer.update(remembered.outside)
-        self.prompt_reads.update(inside)
+        staged = old[after:remembered.staged]
+        try:
+            self._watch(inside)
+            action, prompt = self.prompt(prompting, context)
+            rendered = diagnostics[mark:]
+            update: dict[str, Any] = {"action": action, "prompt": prompt}
+            if action != shot.action:
+                del diagnostics[mark:]
+                self._watch(staged_reads)
+                update["beats"], update["props"] = self.stage(
+                    action, remembered.staging, shot.subjects, shot.lines)
+                staged = diagnostics[mark:]
+        finally:
+            del diagnostics[mark:]
+            self._watch(outer)
+        outside = remembered.outside | staged_reads
+        new = [*rendered, *staged]
+        made = new != old[before:remembered.staged]
         where = remembered.statement.span
-        self.new[id(remembered.statement)] = ShotMemo(
-            remembered.statement, remembered.key, shot,
-            [*remembered.diagnostics[:before], *rendered, *remembered.diagnostics[after:]],
-            uses, where.start, where.end, where.line, outside=remembered.outside,
-            prompting=remembered.prompting, rendered=(before, before + len(rendered)),
-            # The same spans as before (the copy shares them), unless rendering made new
-            # diagnostics: then they are found again when the shot next moves.
-            spans=None if rendered else remembered.spans)
-        return shot
+        self.checker.scene_memo.reshot += 1  # type: ignore[union-attr]
+        return ShotMemo(
+            remembered.statement, remembered.key, shot.model_copy(update=update),
+            [*old[:before], *new, *old[remembered.staged:]], outside | inside,
+            where.start, where.end, where.line, outside=outside, prompting=prompting,
+            rendered=(before, before + len(rendered)), staged=before + len(new),
+            staging=remembered.staging, inputs=inputs,
+            # The same spans as before (the copy shares them), unless the diagnostics
+            # changed: then they are found again when the shot next moves.
+            spans=None if made else remembered.spans)
 
     def _prompt_watched(self, prompting: Prompting, context: dict[str, Any]) -> tuple[str, str]:
         """`prompt`, noting for the language server what it read and reported apart from
@@ -156,6 +193,9 @@ class Shots:
     def prompt(self, prompting: Prompting, context: dict[str, Any]) -> tuple[str, str]:
         """The shot's action and prompt, rendered in the scene's `context`."""
         subjects, type_name, camera = prompting.subjects, prompting.type, prompting.camera
+        reads = self.checker.templates.reads
+        if reads is not None:
+            reads.add(FILM)  # the film's style, below
         subject_objs = [self.character_objs[s] for s in subjects if s in self.character_objs]
         shot_context = {**context, "subjects": subject_objs,
                         "shot": Obj("shot", type_name, type=type_name, camera=camera, action="")}
@@ -201,7 +241,10 @@ class Shots:
             if "prompt" in values else (shottype.prompt, prompt_span(self.checker, shottype)),
             time, style)
         action, prompt = self._prompt_watched(prompting, context)
-        beats, held = self._staging(action, values, tuple(subjects), lines)
+        staging = Staging(values["action"][0].arg_span() if "action" in values else None,
+                          tuple(self._head_props))
+        beats, held = self.stage(action, staging, tuple(subjects), lines)
+        self.staging, self.staged = staging, len(self.checker.diagnostics)
         titles = tuple(self._title(b, duration) for b in values.get("title", []))
         picture = pictures.picture(self.checker, values["picture"][0], duration) \
             if "picture" in values else None
@@ -271,18 +314,22 @@ class Shots:
         return ir.Music(mood=str(bound.arg()), origin=bound.span,
                         **{k: v for k, v in bound.kwargs.items() if v is not None})
 
-    def _staging(self, action: str, values: dict[str, list[Bound]], subjects: tuple[str, ...],
-                 lines: list[ir.Line]) -> tuple[tuple[ir.Beat, ...], tuple[str, ...]]:
+    def stage(self, action: str, staging: Staging, subjects: tuple[str, ...],
+              lines: Sequence[ir.Line]) -> tuple[tuple[ir.Beat, ...], tuple[str, ...]]:
         """The action's and parentheticals' beats, the props shown; hints at unknown verbs."""
-        from filmlang.semantic.staging import KNOWN_VERBS, Reader, parenthetical_beats
+        from filmlang.semantic.staging import KNOWN_VERBS, Reader, RememberingReader, \
+            parenthetical_beats
 
-        reader = Reader(self.characters, self.prop_names)  # asks of names only: `?NAME`
+        memo = self.checker.scene_memo  # asks of names only: `?NAME`
+        reader = Reader(self.characters, self.prop_names) if memo is None else \
+            RememberingReader(self.characters, self.prop_names, memo.readings_for(
+                (frozenset(dict.keys(self.characters)), tuple(self.prop_names.items()))))
         reading = reader.read(action, subjects)
-        if reading.unknown and "action" in values:
+        if reading.unknown and staging.action is not None:
             words = ", ".join(dict.fromkeys(reading.unknown))
             self.report(warning(
                 "W0005", f"the animatic does not stage '{words}'",
-                values["action"][0].arg_span(), label="not a verb it knows",
+                staging.action, label="not a verb it knows",
                 help=f"it stages: {KNOWN_VERBS}; other words only go to the prompt"))
         beats = list(reading.beats)
         for k, line in enumerate(lines):
@@ -290,7 +337,8 @@ class Shots:
                 share = 1.0 / len(lines)
                 beats += parenthetical_beats(reader, line.parenthetical, line.speaker,
                                              round(k * share, 4), round((k + 1) * share, 4))
-        shown = [*self._head_props, *(p for p in reading.props if p not in self._head_props)]
+        head = staging.head_props
+        shown = [*head, *(p for p in reading.props if p not in head)]
         return tuple(beats), tuple(shown)
 
     def _shot_head(self, statement: ast.Property | ast.Block
@@ -441,8 +489,3 @@ class Shots:
                         volume=float(volume) if volume is not None else 1.0,  # type: ignore[arg-type]
                         file=file, origin=bound.span)
 
-
-def _plain(action: tuple[str, Any] | None) -> bool:
-    """An action with no template in it: rendering it again gives the same text, so the
-    staging read from it (`Shots._staging`) stays as it was."""
-    return action is None or ("{{" not in action[0] and "{%" not in action[0])
