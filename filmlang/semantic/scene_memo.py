@@ -26,6 +26,13 @@ V = TypeVar("V")
 LET = "let:"
 """In a set of names used: the prefix of a `let` constant's name (`let:town`)."""
 
+TYPE = "type:"
+"""In a set of names used: the prefix of a shot type's name (its declaration read)."""
+
+TYPE_SPAN = "typespan:"
+"""In a set of names used: the prefix of a shot type whose prompt's place was read (where a
+template error in it is reported)."""
+
 FILM = LET + "film"
 """In a set of names used: the film's title and style (templates name them `film`; every
 prompt ends with the film's style)."""
@@ -89,6 +96,10 @@ class WatchedLets(Watched[V]):
     prefix = LET
 
 
+class WatchedTypes(Watched[V]):
+    prefix = TYPE
+
+
 def watch(tables: list[Any], uses: set[str] | None) -> None:
     """Note what is read from now on in `uses` (None: stop noting): the `Watched` tables,
     and the names the prompt templates use (a `Templates` with `reads`)."""
@@ -131,6 +142,8 @@ class Prompting(NamedTuple):
     """The prompt's template (the shot's own, or its shot type's) and where it is written."""
     time: str
     style: str
+    from_type: bool = False
+    """Whether `base` is the shot type's prompt (not the shot's own)."""
 
 
 class Staging(NamedTuple):

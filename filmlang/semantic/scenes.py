@@ -21,10 +21,13 @@ from filmlang.semantic.files import audio_file, is_file_name
 from filmlang.semantic.headings import Heading, parse_heading
 from filmlang.semantic.scene_memo import (
     LET,
+    TYPE,
+    TYPE_SPAN,
     Remembered,
     SceneMemo,
     Watched,
     WatchedLets,
+    WatchedTypes,
     changed_names,
     still_valid,
     watch,
@@ -54,10 +57,11 @@ class Scenes:
             self.character_objs = Watched(self.character_objs)
             scope_lets: WatchedLets[ast.Let] = WatchedLets(checker.scope.lets)
             checker.scope.lets = checker.binder.lets.values = scope_lets
+            self.shottypes = WatchedTypes(shottypes)
             self.watched = [self.characters, self.character_objs, scope_lets,
-                            checker.templates]
+                            self.shottypes, checker.templates]
         self.joins = Joins(checker, film)
-        self.shots = Shots(checker, film, self.characters, shottypes, self.character_objs)
+        self.shots = Shots(checker, film, self.characters, self.shottypes, self.character_objs)
         self.shots.watched = self.watched
         self._old: dict[int, Remembered] = {}
         self._new: dict[int, Remembered] = {}
@@ -82,12 +86,18 @@ class Scenes:
                            for name, c in dict.items(self.characters)},
             "lets": {"film": (self.film.title, self.film.style),  # a name no let has
                      **{name: (self.lets.get(name), let.model_dump())
-                        for name, let in dict.items(self.checker.scope.lets)}}}
+                        for name, let in dict.items(self.checker.scope.lets)}},
+            "types": {name: t.model_dump(exclude={"origin"})
+                      for name, t in dict.items(self.shottypes)},
+            "spans": {name: prompt_span(self.checker, t).model_dump()
+                      for name, t in dict.items(self.shottypes)}}
         known = self.memo.films.get(entry)
         self._old = known[2] if known is not None and known[0] == environment else {}
         self._changed = set() if known is None else changed_names(
             known[1]["characters"], names["characters"]) | changed_names(
-            known[1]["lets"], names["lets"], LET)
+            known[1]["lets"], names["lets"], LET) | changed_names(
+            known[1]["types"], names["types"], TYPE) | changed_names(
+            known[1]["spans"], names["spans"], TYPE_SPAN)
         self._new = {}
         try:
             return self._build(items)
@@ -95,13 +105,11 @@ class Scenes:
             self.memo.films[entry] = (environment, names, self._new)
 
     def _environment(self) -> Any:
-        """By value, all a scene's check reads besides its own statement and the characters
-        (see SceneMemo)."""
-        return (  # the film's title and style are read as the name `film` (`FILM`)
-            self.film.model_dump(include={"fps", "seed", "motion", "props"}),
-            [(n, t.model_dump(), prompt_span(self.checker, t).model_dump())
-             for n, t in self.shottypes.items()],
-        )
+        """By value, all a scene's check reads besides its own statement and the names it
+        reads (characters, lets, shot types: see SceneMemo)."""
+        # the film's title and style are read as the name `film` (`FILM`), the shot types
+        # by name (`TYPE`, `TYPE_SPAN`)
+        return self.film.model_dump(include={"fps", "seed", "motion", "props"})
 
     def _build(self, items: list[Item]) -> list[ir.Scene]:
         scenes: list[ir.Scene] = []

@@ -19,6 +19,7 @@ from filmlang.semantic.declarations import body_of, prompt_span
 from filmlang.semantic.files import audio_file, is_file_name
 from filmlang.semantic.scene_memo import (
     FILM,
+    TYPE_SPAN,
     Prompting,
     ShotMemo,
     Staging,
@@ -145,6 +146,10 @@ class Shots:
         staged = old[after:remembered.staged]
         try:
             self._watch(inside)
+            if prompting.from_type:  # its place may have moved
+                shottype = self.shottypes[prompting.type]
+                prompting = prompting._replace(base=(shottype.prompt,
+                                                     prompt_span(self.checker, shottype)))
             action, prompt = self.prompt(prompting, context)
             rendered = diagnostics[mark:]
             update: dict[str, Any] = {"action": action, "prompt": prompt}
@@ -196,6 +201,8 @@ class Shots:
         reads = self.checker.templates.reads
         if reads is not None:
             reads.add(FILM)  # the film's style, below
+            if prompting.from_type:  # where its template is written
+                reads.add(TYPE_SPAN + type_name)
         subject_objs = [self.character_objs[s] for s in subjects if s in self.character_objs]
         shot_context = {**context, "subjects": subject_objs,
                         "shot": Obj("shot", type_name, type=type_name, camera=camera, action="")}
@@ -239,7 +246,7 @@ class Shots:
             if "action" in values else None,
             (str(values["prompt"][0].arg()), values["prompt"][0].arg_span())
             if "prompt" in values else (shottype.prompt, prompt_span(self.checker, shottype)),
-            time, style)
+            time, style, from_type="prompt" not in values)
         action, prompt = self._prompt_watched(prompting, context)
         staging = Staging(values["action"][0].arg_span() if "action" in values else None,
                           tuple(self._head_props))
