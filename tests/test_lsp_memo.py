@@ -163,6 +163,18 @@ def edits(text: str) -> list[tuple[str, str]]:
                                          'QUAY 1 - DAWN" {\n    style "foggy"\n'
                                          "    setting town"))
     step("that style's text", replace(text, 'style "foggy"', 'style "foggy, wet"'))
+    # A let that only moved changes nothing but the diagnostics that point at it.
+    step("a let a scene cannot use", replace(text, 'style "foggy, wet"\n    setting town',
+                                             'style "foggy, wet"\n    setting short'))
+    step("a let a shot cannot use", replace(text, "    shot wide MARA TOM 0.2s {\n",
+                                            "    shot wide MARA TOM 0.2s {\n"
+                                            "        camera town\n"))
+    step("lines above the lets", after(text, "let town", "\n\n"))
+    step("the film's style longer, which moves them", replace(text, "grainy", "grainyy"))
+    step("a let above them longer", replace(text, '"a mining townx"', '"a mining townxy"'))
+    step("the misused lets fixed", replace(replace(text, "setting short", "setting town"),
+                                           "        camera town\n", ""))
+    step("lines above the lets again", after(text, "let town", "\n"))
     return out
 
 
@@ -190,7 +202,8 @@ def test_remembered_scenes_match_full_checks(tmp_path: Path) -> None:
             # Only the edited scene is checked again; the others are remembered.
             assert templates.scenes.hits - hits >= 5, what
     # The series did make the errors it meant to, so spans of remembered errors were compared.
-    assert {"E0102", "E0105", "E0107", "E0202", "E0203", "E0502"} <= codes, codes
+    assert {"E0102", "E0105", "E0107", "E0202", "E0203", "E0502", "W0005"} <= codes, codes
+    assert templates.scenes.reshot > 0  # shots whose prompts only were rendered again
 
 
 def test_remembered_errors_move_with_their_scene(tmp_path: Path) -> None:

@@ -122,6 +122,22 @@ def changed_names(before: dict[str, Any], now: dict[str, Any], prefix: str = "")
     return changed
 
 
+def unplaced(dump: Any) -> Any:
+    """A dumped declaration without its spans: what it says, not where it stands."""
+    if isinstance(dump, dict):
+        return {k: unplaced(v) for k, v in dump.items() if not k.endswith("span")}
+    if isinstance(dump, list | tuple):
+        return [unplaced(v) for v in dump]
+    return dump
+
+
+def changed_for(diagnostics: list[Diagnostic], changed: set[str], moved: set[str]) -> set[str]:
+    """The names changed for a result with these diagnostics: a declaration that only moved
+    (`moved`: its text the same, lines added or removed above it) changes only results
+    with diagnostics, which may point at it; the IR holds no span of a `let`."""
+    return changed | moved if diagnostics and moved else changed
+
+
 def still_valid(uses: frozenset[str], changed: set[str]) -> bool:
     """A result that read `uses` is still right after `changed` characters changed."""
     if not changed:

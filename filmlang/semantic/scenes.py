@@ -28,8 +28,10 @@ from filmlang.semantic.scene_memo import (
     Watched,
     WatchedLets,
     WatchedTypes,
+    changed_for,
     changed_names,
     still_valid,
+    unplaced,
     watch,
 )
 from filmlang.semantic.shots import Shots
@@ -66,6 +68,8 @@ class Scenes:
         self._old: dict[int, Remembered] = {}
         self._new: dict[int, Remembered] = {}
         self._changed: set[str] = set()
+        self._moved: set[str] = set()
+        """The lets moved or changed (`scene_memo.changed_for`)."""
         self._context: dict[str, Any] | None = None
         """The templates' context of the scene being checked (for `Remembered`)."""
         """The characters changed since the last check (see `scene_memo.still_valid`)."""
@@ -93,6 +97,12 @@ class Scenes:
                       for name, t in dict.items(self.shottypes)}}
         known = self.memo.films.get(entry)
         self._old = known[2] if known is not None and known[0] == environment else {}
+        lets = names["lets"]
+        names["placed"] = {name: value for name, value in lets.items()}
+        names["lets"] = {name: (value[0], unplaced(value[1])) if name != "film" else value
+                         for name, value in lets.items()}
+        self._moved = set() if known is None else changed_names(
+            known[1]["placed"], names["placed"], LET)
         self._changed = set() if known is None else changed_names(
             known[1]["characters"], names["characters"]) | changed_names(
             known[1]["lets"], names["lets"], LET) | changed_names(
@@ -171,7 +181,8 @@ class Scenes:
         remembered = self._old.get(id(statement))
         same = remembered is not None and remembered.statement is statement \
             and remembered.previous_time == previous_time
-        if remembered is not None and same and still_valid(remembered.uses, self._changed):
+        if remembered is not None and same and still_valid(remembered.uses, changed_for(
+                remembered.diagnostics, self._changed, self._moved)):
             remembered.move()
             self.checker.diagnostics.extend(remembered.diagnostics)
             self._new[id(statement)] = remembered
@@ -187,6 +198,7 @@ class Scenes:
             and remembered.statement is statement else {}
         self.shots.new = {}
         self.shots.changed = self._changed
+        self.shots.moved = self._moved
         self.shots.prompt_reads = set()
         self._context = None
         self._watch(uses)
@@ -207,7 +219,7 @@ class Scenes:
         changed rendered again (`Shots.again`): when only those prompts read the changed
         names, and their diagnostics stay the same (else the scene is checked again). True
         when done."""
-        changed = self._changed
+        changed = changed_for(old.diagnostics, self._changed, self._moved)
         if old.scene is None or old.context is None or not still_valid(old.outside, changed):
             return False
         stale = [m for m in old.shots.values() if not still_valid(m.uses, changed)]

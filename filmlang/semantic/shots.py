@@ -24,6 +24,7 @@ from filmlang.semantic.scene_memo import (
     ShotMemo,
     Staging,
     Watched,
+    changed_for,
     still_valid,
     watch,
 )
@@ -52,6 +53,7 @@ class Shots:
         """The language server's: the shots of the last check of the scene being checked."""
         self.new: dict[int, ShotMemo] = {}
         self.changed: set[str] = set()
+        self.moved: set[str] = set()
         self.prompting: Prompting | None = None
         """The last fresh shot's: what its prompt was rendered from, what it read before,
         and the diagnostics rendering it made (for `ShotMemo`)."""
@@ -87,7 +89,8 @@ class Shots:
         remembered = self.old.get(id(statement))
         if remembered is not None and remembered.statement is statement \
                 and remembered.key == key:
-            if remembered.inputs == inputs and still_valid(remembered.uses, self.changed):
+            changed = changed_for(remembered.diagnostics, self.changed, self.moved)
+            if remembered.inputs == inputs and still_valid(remembered.uses, changed):
                 remembered.move()
                 self.checker.diagnostics.extend(remembered.diagnostics)
                 outer.update(remembered.outside)
@@ -96,7 +99,7 @@ class Shots:
                 return remembered.shot
             if remembered.prompting is not None and remembered.staging is not None \
                     and remembered.shot is not None \
-                    and still_valid(remembered.outside, self.changed):
+                    and still_valid(remembered.outside, changed):
                 again = self.again(remembered, context, inputs)
                 self.checker.diagnostics.extend(again.diagnostics)
                 outer.update(again.outside)
