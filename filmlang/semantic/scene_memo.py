@@ -196,6 +196,10 @@ class ShotMemo:
     """The end of the diagnostics staging the action made (they start where `rendered`
     ends)."""
     staging: Staging | None = None
+    parts: tuple[str, str] | None = None
+    """The action and the prompt's template, rendered (None: rendering them reported)."""
+    template_reads: frozenset[str] = frozenset()
+    """What rendering them read."""
     inputs: Any = None
     """What its prompt was rendered in besides the characters and lets it read: the scene's
     style, its time and its record (`scene.setting`...)."""

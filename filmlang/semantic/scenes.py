@@ -108,6 +108,7 @@ class Scenes:
             known[1]["lets"], names["lets"], LET) | changed_names(
             known[1]["types"], names["types"], TYPE) | changed_names(
             known[1]["spans"], names["spans"], TYPE_SPAN)
+        self.shots.changed, self.shots.moved = self._changed, self._moved
         self._new = {}
         try:
             return self._build(items)
@@ -197,8 +198,6 @@ class Scenes:
         self.shots.old = remembered.shots if remembered is not None \
             and remembered.statement is statement else {}
         self.shots.new = {}
-        self.shots.changed = self._changed
-        self.shots.moved = self._moved
         self.shots.prompt_reads = set()
         self._context = None
         self._watch(uses)

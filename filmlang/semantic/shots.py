@@ -25,6 +25,7 @@ from filmlang.semantic.scene_memo import (
     Staging,
     Watched,
     changed_for,
+    exists,
     still_valid,
     watch,
 )
@@ -39,6 +40,8 @@ LEAD_IN = 0.5
 GAP = 0.3
 TAIL = 0.7
 DEFAULT_SHOT_LENGTH = 3.0
+_JOINED = frozenset({FILM})
+"""What joining a prompt reads (`Shots.join`)."""
 
 
 class Shots:
@@ -65,6 +68,8 @@ class Shots:
         self.rendered: tuple[int, int] = (0, 0)
         self.staging: Staging | None = None
         self.staged = 0
+        self.parts: tuple[str, str] | None = None
+        self.template_reads: frozenset[str] = frozenset()
         """The last fresh shot's: what its staging read, and where the diagnostics it made
         end."""
         self.prop_names = {p.name: p.kind for p in film.props}
@@ -111,6 +116,7 @@ class Shots:
         self._watch(uses)
         self.prompting, self.rendered, self.inside = None, (mark, mark), frozenset()
         self.staging, self.staged = None, mark
+        self.parts, self.template_reads = None, frozenset()
         try:
             shot = self._shot(statement, scene, index, context, style, motion, time)
         finally:
@@ -124,58 +130,78 @@ class Shots:
             where.start, where.end, where.line, outside=frozenset(uses),
             prompting=self.prompting,
             rendered=(self.rendered[0] - mark, self.rendered[1] - mark),
-            staged=self.staged - mark, staging=self.staging, inputs=inputs)
+            staged=self.staged - mark, staging=self.staging, inputs=inputs,
+            parts=self.parts, template_reads=self.template_reads)
         return shot
 
     def again(self, remembered: ShotMemo, context: dict[str, Any], inputs: Any) -> ShotMemo:
         """A remembered shot whose prompt's inputs changed, but nothing else it read: its
-        prompt rendered again in `context` (with the scene's style and time of `inputs`), its
-        action staged again if its text changed, the rest of its check kept. Reports
-        nothing: the diagnostics are the new memo's."""
+        prompt made again in `context` (with the scene's style and time of `inputs`): its
+        templates rendered again unless nothing they read changed, its action staged again
+        if its text changed, the rest of its check kept. Reports nothing: the diagnostics
+        are the new memo's."""
         assert remembered.prompting is not None and remembered.staging is not None
         assert remembered.shot is not None
         style, time = inputs[0], inputs[1]
-        prompting = remembered.prompting._replace(time=time, style=style)
+        prompting = remembered.prompting
+        if prompting.time != time or prompting.style != style:
+            prompting = prompting._replace(time=time, style=style)
         remembered.move()
         old = remembered.diagnostics
         before, after = remembered.rendered
-        diagnostics = self.checker.diagnostics
-        mark = len(diagnostics)
-        table = self.characters
-        outer = table.uses if isinstance(table, Watched) else None
-        inside: set[str] = set()
-        staged_reads: set[str] = set()
         shot = remembered.shot
         staged = old[after:remembered.staged]
-        try:
-            self._watch(inside)
-            if prompting.from_type:  # its place may have moved
-                shottype = self.shottypes[prompting.type]
-                prompting = prompting._replace(base=(shottype.prompt,
-                                                     prompt_span(self.checker, shottype)))
-            action, prompt = self.prompt(prompting, context)
-            rendered = diagnostics[mark:]
-            update: dict[str, Any] = {"action": action, "prompt": prompt}
-            if action != shot.action:
+        changed = changed_for(old, self.changed, self.moved)
+        outside = remembered.outside
+        parts = remembered.parts
+        if parts is not None and remembered.inputs == inputs \
+                and still_valid(remembered.template_reads, changed):
+            # The templates would give what they gave: the film's style or the scene's
+            # changed, or what they read only moved.
+            reads = remembered.template_reads
+            prompt = self.join(prompting, parts[0], parts[1])
+            rendered: list[Any] = []
+            update: dict[str, Any] = {"prompt": prompt}
+        else:
+            diagnostics = self.checker.diagnostics
+            mark = len(diagnostics)
+            table = self.characters
+            outer = table.uses if isinstance(table, Watched) else None
+            inside: set[str] = set()
+            staged_reads: set[str] = set()
+            try:
+                self._watch(inside)
+                if prompting.from_type and TYPE_SPAN + prompting.type in changed:
+                    shottype = self.shottypes[prompting.type]  # its place moved
+                    prompting = prompting._replace(base=(shottype.prompt,
+                                                         prompt_span(self.checker, shottype)))
+                parts = self.render_parts(prompting, context)
+                rendered = diagnostics[mark:]
+                reads = frozenset(inside)
+                prompt = self.join(prompting, parts[0], parts[1])
+                update = {"action": parts[0], "prompt": prompt}
+                if parts[0] != shot.action:
+                    del diagnostics[mark:]
+                    self._watch(staged_reads)
+                    update["beats"], update["props"] = self.stage(
+                        parts[0], remembered.staging, shot.subjects, shot.lines)
+                    staged = diagnostics[mark:]
+            finally:
                 del diagnostics[mark:]
-                self._watch(staged_reads)
-                update["beats"], update["props"] = self.stage(
-                    action, remembered.staging, shot.subjects, shot.lines)
-                staged = diagnostics[mark:]
-        finally:
-            del diagnostics[mark:]
-            self._watch(outer)
-        outside = remembered.outside | staged_reads
+                self._watch(outer)
+            if staged_reads:
+                outside = outside | staged_reads
         new = [*rendered, *staged]
         made = new != old[before:remembered.staged]
         where = remembered.statement.span
         self.checker.scene_memo.reshot += 1  # type: ignore[union-attr]
         return ShotMemo(
             remembered.statement, remembered.key, shot.model_copy(update=update),
-            [*old[:before], *new, *old[remembered.staged:]], outside | inside,
+            [*old[:before], *new, *old[remembered.staged:]], outside | reads | _JOINED,
             where.start, where.end, where.line, outside=outside, prompting=prompting,
             rendered=(before, before + len(rendered)), staged=before + len(new),
             staging=remembered.staging, inputs=inputs,
+            parts=None if rendered else parts, template_reads=reads,
             # The same spans as before (the copy shares them), unless the diagnostics
             # changed: then they are found again when the shot next moves.
             spans=None if made else remembered.spans)
@@ -192,20 +218,26 @@ class Shots:
         self.prompting = prompting
         self._watch(inside)
         try:
-            return self.prompt(prompting, context)
+            parts = self.render_parts(prompting, context)
+            self.template_reads = frozenset(inside)
+            return parts[0], self.join(prompting, parts[0], parts[1])
         finally:
             self._watch(outer)
             self.inside = frozenset(inside)
             self.rendered = (start, len(self.checker.diagnostics))
+            self.parts = parts if self.rendered[0] == self.rendered[1] else None
 
     def prompt(self, prompting: Prompting, context: dict[str, Any]) -> tuple[str, str]:
         """The shot's action and prompt, rendered in the scene's `context`."""
+        action, base = self.render_parts(prompting, context)
+        return action, self.join(prompting, action, base)
+
+    def render_parts(self, prompting: Prompting, context: dict[str, Any]) -> tuple[str, str]:
+        """The shot's action and its prompt's template (its own, or its type's), rendered."""
         subjects, type_name, camera = prompting.subjects, prompting.type, prompting.camera
         reads = self.checker.templates.reads
-        if reads is not None:
-            reads.add(FILM)  # the film's style, below
-            if prompting.from_type:  # where its template is written
-                reads.add(TYPE_SPAN + type_name)
+        if reads is not None and prompting.from_type:  # where its template is written
+            reads.add(TYPE_SPAN + type_name)
         subject_objs = [self.character_objs[s] for s in subjects if s in self.character_objs]
         shot_context = {**context, "subjects": subject_objs,
                         "shot": Obj("shot", type_name, type=type_name, camera=camera, action="")}
@@ -214,9 +246,23 @@ class Shots:
             action = self.checker.render(prompting.action[0], shot_context, prompting.action[1])
         shot_context["shot"] = Obj("shot", type_name, type=type_name, camera=camera, action=action)
         base = self.checker.render(prompting.base[0], shot_context, prompting.base[1])
+        return action, base
+
+    def join(self, prompting: Prompting, action: str, base: str) -> str:
+        """The prompt: the rendered template, the action, the time, the film's and the
+        scene's style."""
+        reads = self.checker.templates.reads
+        if reads is not None:
+            reads.add(FILM)
         parts = [base, action, prompting.time, self.film.style, prompting.style]
-        prompt = ", ".join(p.strip().strip(",").strip() for p in parts if p and p.strip())
-        return action, prompt
+        return ", ".join(p.strip().strip(",").strip() for p in parts if p and p.strip())
+
+    def _note_asked(self, names: tuple[str, ...]) -> None:
+        """Note that these names were asked about (`?NAME`), as the table would."""
+        table = self.characters
+        uses = table.uses if isinstance(table, Watched) else None
+        if uses is not None:
+            uses.update([exists(name) for name in names])
 
     def _watch(self, uses: set[str] | None) -> None:
         watch(self.watched, uses)
@@ -333,7 +379,8 @@ class Shots:
         memo = self.checker.scene_memo  # asks of names only: `?NAME`
         reader = Reader(self.characters, self.prop_names) if memo is None else \
             RememberingReader(self.characters, self.prop_names, memo.readings_for(
-                (frozenset(dict.keys(self.characters)), tuple(self.prop_names.items()))))
+                (frozenset(dict.keys(self.characters)), tuple(self.prop_names.items()))),
+                self._note_asked)
         reading = reader.read(action, subjects)
         if reading.unknown and staging.action is not None:
             words = ", ".join(dict.fromkeys(reading.unknown))

@@ -16,7 +16,7 @@ would cost far more than the few word lookups this does.
 from __future__ import annotations
 
 import re
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -361,9 +361,12 @@ class RememberingReader(Reader):
     lists are not to be changed."""
 
     def __init__(self, characters: Container[str], props: dict[str, str],
-                 known: dict[Any, tuple[Reading, tuple[str, ...]]]) -> None:
+                 known: dict[Any, tuple[Reading, tuple[str, ...]]],
+                 note: Callable[[tuple[str, ...]], None] | None = None) -> None:
         super().__init__(characters, props)
         self.known = known
+        self.note = note
+        """Notes the names asked about on reuse, in place of asking them again."""
 
     def read(self, text: str, subjects: tuple[str, ...], *, actor: str = "") -> Reading:
         key = (text, subjects, actor)
@@ -375,6 +378,9 @@ class RememberingReader(Reader):
                 self.known.clear()
             self.known[key] = found = (reading, tuple(asking.asked))
             return reading
-        for name in found[1]:
-            name in self.characters  # noqa: B015 (noted by a watching table)
+        if self.note is not None:
+            self.note(found[1])
+        else:
+            for name in found[1]:
+                name in self.characters  # noqa: B015 (noted by a watching table)
         return found[0]
