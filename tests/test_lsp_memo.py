@@ -252,3 +252,42 @@ def test_templates_have_no_random_filter(tmp_path: Path) -> None:
     line = text[:text.index("| random")].count("\n") + 1
     assert [(d.code, d.span.line) for d in diagnostics] == [("E0501", line)]
     assert "random" in diagnostics[0].message
+
+
+class _Cycle:
+    loop: object = None
+
+
+def test_the_server_freezes_what_checks_leave_and_collects_it_later(tmp_path: Path) -> None:
+    """With `freeze_heap` (the server's), the collector skips what a check leaves, so it does
+    not walk the remembered film after every edit; `collect` (the server's, when idle, or
+    the check after MAX_FROZEN_CHECKS without one) frees the garbage cycles all the same."""
+    import gc
+    import weakref
+
+    path = tmp_path / "memo.film"
+    (tmp_path / "part.film").write_text(PART)
+    text = base_film()
+    parser, templates = IncrementalParser(), memo.MemoTemplates(freeze_heap=True)
+    try:
+        for bound in (False, True):
+            gc.disable()  # no collection before the check freezes it
+            garbage = _Cycle()
+            garbage.loop = garbage
+            gone = weakref.ref(garbage)
+            del garbage
+            if bound:
+                templates.frozen_checks = memo.MAX_FROZEN_CHECKS
+            film, _ = memo.check(load(path, text=text, parser=parser.parse), templates)
+            gc.enable()
+            assert film is not None and gc.get_freeze_count() > 0
+            if bound:  # collected before that check
+                assert gone() is None and templates.frozen_checks == 1
+                continue
+            gc.collect()
+            assert gone() is not None  # frozen with the check's objects: left alone
+            memo.collect(templates)
+            assert gone() is None and templates.frozen_checks == 0
+    finally:
+        gc.enable()
+        gc.unfreeze()

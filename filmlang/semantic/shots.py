@@ -29,6 +29,7 @@ from filmlang.semantic.scene_memo import (
     still_valid,
     watch,
 )
+from filmlang.semantic.staging import Reader
 from filmlang.semantic.templates import Obj
 from filmlang.semantic.values import did_you_mean, fix_to, shown
 from filmlang.syntax import ast
@@ -73,6 +74,8 @@ class Shots:
         """The last fresh shot's: what its staging read, and where the diagnostics it made
         end."""
         self.prop_names = {p.name: p.kind for p in film.props}
+        self._reader: Reader | None = None
+        """Reads actions for staging: one a check (the film's characters and props)."""
         self._head_props: list[str] = []
 
     def report(self, diagnostic: Any) -> None:
@@ -373,14 +376,17 @@ class Shots:
     def stage(self, action: str, staging: Staging, subjects: tuple[str, ...],
               lines: Sequence[ir.Line]) -> tuple[tuple[ir.Beat, ...], tuple[str, ...]]:
         """The action's and parentheticals' beats, the props shown; hints at unknown verbs."""
-        from filmlang.semantic.staging import KNOWN_VERBS, Reader, RememberingReader, \
+        from filmlang.semantic.staging import KNOWN_VERBS, RememberingReader, \
             parenthetical_beats
 
-        memo = self.checker.scene_memo  # asks of names only: `?NAME`
-        reader = Reader(self.characters, self.prop_names) if memo is None else \
-            RememberingReader(self.characters, self.prop_names, memo.readings_for(
-                (frozenset(dict.keys(self.characters)), tuple(self.prop_names.items()))),
-                self._note_asked)
+        reader = self._reader
+        if reader is None:
+            memo = self.checker.scene_memo  # asks of names only: `?NAME`
+            reader = Reader(self.characters, self.prop_names) if memo is None else \
+                RememberingReader(self.characters, self.prop_names, memo.readings_for(
+                    (frozenset(dict.keys(self.characters)), tuple(self.prop_names.items()))),
+                    self._note_asked)
+            self._reader = reader
         reading = reader.read(action, subjects)
         if reading.unknown and staging.action is not None:
             words = ", ".join(dict.fromkeys(reading.unknown))
