@@ -102,11 +102,11 @@ class WatchedTypes(Watched[V]):
 
 def watch(tables: list[Any], uses: set[str] | None) -> None:
     """Note what is read from now on in `uses` (None: stop noting): the `Watched` tables,
-    and the names the prompt templates use (a `Templates` with `reads`)."""
+    and the names the prompt templates use (a `Templates`: its `reads`)."""
     for table in tables:
-        if isinstance(table, Watched):
+        if table.__class__ is not dict and isinstance(table, Watched):
             table.uses = uses
-        elif hasattr(table, "reads"):
+        else:
             table.reads = uses
 
 
@@ -160,6 +160,11 @@ class Prompting(NamedTuple):
     style: str
     from_type: bool = False
     """Whether `base` is the shot type's prompt (not the shot's own)."""
+
+    @property
+    def noted(self) -> tuple[str, ...]:
+        """What looking its subjects up notes: `?NAME` and `NAME` for each."""
+        return tuple(n for s in self.subjects for n in (exists(s), s))
 
 
 class Staging(NamedTuple):

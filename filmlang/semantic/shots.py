@@ -241,7 +241,11 @@ class Shots:
         reads = self.checker.templates.reads
         if reads is not None and prompting.from_type:  # where its template is written
             reads.add(TYPE_SPAN + type_name)
-        subject_objs = [self.character_objs[s] for s in subjects if s in self.character_objs]
+        objs = self.character_objs
+        uses = objs.uses if isinstance(objs, Watched) else None
+        if uses is not None:  # what `objs[s] for s in subjects if s in objs` notes
+            uses.update(prompting.noted)
+        subject_objs = [dict.__getitem__(objs, s) for s in subjects if dict.__contains__(objs, s)]
         shot_context = {**context, "subjects": subject_objs,
                         "shot": Obj("shot", type_name, type=type_name, camera=camera, action="")}
         action = ""
@@ -260,12 +264,12 @@ class Shots:
         parts = [base, action, prompting.time, self.film.style, prompting.style]
         return ", ".join(p.strip().strip(",").strip() for p in parts if p and p.strip())
 
-    def _note_asked(self, names: tuple[str, ...]) -> None:
-        """Note that these names were asked about (`?NAME`), as the table would."""
+    def _note_asked(self, noted: tuple[str, ...]) -> None:
+        """Note that names were asked about (`?NAME`, as given), as the table would."""
         table = self.characters
         uses = table.uses if isinstance(table, Watched) else None
         if uses is not None:
-            uses.update([exists(name) for name in names])
+            uses.update(noted)
 
     def _watch(self, uses: set[str] | None) -> None:
         watch(self.watched, uses)
@@ -385,7 +389,7 @@ class Shots:
             reader = Reader(self.characters, self.prop_names) if memo is None else \
                 RememberingReader(self.characters, self.prop_names, memo.readings_for(
                     (frozenset(dict.keys(self.characters)), tuple(self.prop_names.items()))),
-                    self._note_asked)
+                    self._note_asked, exists)
             self._reader = reader
         reading = reader.read(action, subjects)
         if reading.unknown and staging.action is not None:

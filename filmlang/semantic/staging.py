@@ -361,12 +361,15 @@ class RememberingReader(Reader):
     lists are not to be changed."""
 
     def __init__(self, characters: Container[str], props: dict[str, str],
-                 known: dict[Any, tuple[Reading, tuple[str, ...]]],
-                 note: Callable[[tuple[str, ...]], None] | None = None) -> None:
+                 known: dict[Any, tuple[Reading, tuple[Any, ...]]],
+                 note: Callable[[tuple[Any, ...]], None] | None = None,
+                 noted: Callable[[str], Any] | None = None) -> None:
         super().__init__(characters, props)
         self.known = known
         self.note = note
-        """Notes the names asked about on reuse, in place of asking them again."""
+        """Notes the names asked about on reuse (as `noted` writes each), in place of asking
+        them again."""
+        self.noted = noted
 
     def read(self, text: str, subjects: tuple[str, ...], *, actor: str = "") -> Reading:
         key = (text, subjects, actor)
@@ -376,7 +379,9 @@ class RememberingReader(Reader):
             reading = Reader(asking, self.props).read(text, subjects, actor=actor)
             if len(self.known) >= 100_000:
                 self.known.clear()
-            self.known[key] = found = (reading, tuple(asking.asked))
+            noted = self.noted
+            self.known[key] = (reading, tuple(asking.asked) if noted is None
+                               else tuple(noted(name) for name in asking.asked))
             return reading
         if self.note is not None:
             self.note(found[1])
