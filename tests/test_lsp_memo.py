@@ -140,6 +140,8 @@ def edits(text: str) -> list[tuple[str, str]]:
     step("the let every setting reads", replace(text, '"a mining town"', '"a mining townx"'))
     step("an action a let stages", replace(text, "ELSA looks at MARA in {{ scene.setting }}",
                                            "ELSA {{ verb }} MARA in {{ scene.setting }}"))
+    step("a parenthetical that stages a beat", replace(text, 'ELSA: "Line 2 of scene 0."',
+                                                       'ELSA (nodding): "Line 2 of scene 0."'))
     step("its let declared", after(text, "let short", 'let verb = "waves at"\n'))
     step("the let changes the verb", replace(text, '"waves at"', '"hugs"'))
     step("the let's verb unknown (W0005)", replace(text, '"hugs"', '"blorfs"'))
@@ -176,6 +178,74 @@ def edits(text: str) -> list[tuple[str, str]]:
                                            "        camera town\n", ""))
     step("lines above the lets again", after(text, "let town", "\n"))
     return out
+
+
+def prompt_edits(text: str) -> list[tuple[str, str]]:
+    """Edits of what prompts are made from (issue 17), each leaving a film without errors,
+    so that the films are compared too, not only the diagnostics."""
+    out: list[tuple[str, str]] = []
+
+    def step(what: str, new: str) -> None:
+        nonlocal text
+        assert new != text, what
+        text = new
+        out.append((what, text))
+
+    step("the let every setting reads", replace(text, '"a harbour town"', '"a harbour townx"'))
+    step("again", replace(text, '"a harbour townx"', '"a harbour townxy"'))
+    step("a let for a verb", after(text, "let short", 'let verb = "waves at"\n'))
+    step("an action the let stages", replace(text, "ELSA looks at MARA in {{ scene.setting }}",
+                                             "ELSA {{ verb }} MARA in {{ scene.setting }}"))
+    step("a parenthetical that stages a beat", replace(text, 'ELSA: "Line 2 of scene 0."',
+                                                       'ELSA (nodding): "Line 2 of scene 0."'))
+    step("the let changes the verb", replace(text, '"waves at"', '"hugs"'))
+    step("a verb the animatic does not stage (W0005)", replace(text, '"hugs"', '"blorfs"'))
+    step("and one it does", replace(text, '"blorfs"', '"walks to"'))
+    step("the setting again, the verb staged", replace(text, "townxy", "townxyz"))
+    step("the film's style", replace(text, 'style "cinematic"', 'style "cinematic, grainy"'))
+    step("the film's size", replace(text, "size 640x360", "size 640x480"))
+    step("the film's fps", replace(text, "fps 24", "fps 25"))
+    step("the film's seed", replace(text, "seed 7", "seed 8"))
+    step("a template reads the film's title",
+         replace(text, "MARA looks at TOM in", "MARA looks at TOM in {{ film.title }},"))
+    step("the film's title", replace(text, 'film "Memo"', 'film "Memo two"'))
+    step("a heading's time, read by the next scene's prompts",
+         replace(text, "QUAY 1 - NIGHT", "QUAY 1 - DUSK"))
+    step("a shot type's prompt", replace(text, "a lookout shot of", "a high lookout shot of"))
+    step("a shot type's camera", replace(text, "shottype lookout {\n",
+                                         "shottype lookout {\n    camera tilt_up\n"))
+    step("a line above the shot type", after(text, "shottype lookout", "\n"))
+    step("a scene's own style", replace(text, 'QUAY 4 - DAY" {\n', 'QUAY 4 - DAY" {\n'
+                                        '    style "foggy"\n'))
+    step("its text", replace(text, 'style "foggy"', 'style "foggy, wet"'))
+    step("lines above the lets", after(text, "let town", "\n\n"))
+    step("the film's style longer, which moves the lets", replace(text, "grainy", "grainyy"))
+    step("a character's look, read by prompts", replace(text, '"person 1"', '"person one"'))
+    return out
+
+
+def test_prompt_edits_match_full_checks(tmp_path: Path) -> None:
+    """Lets, the film block, shot types, a scene's time and style: a shot whose prompt reads
+    them has its prompt made again (and its action staged again), the rest of its check
+    kept; its film and diagnostics are a full check's."""
+    path = tmp_path / "memo.film"
+    (tmp_path / "part.film").write_text(PART)
+    text = base_film()
+    parser, templates = IncrementalParser(), memo.MemoTemplates()
+    memo.check(load(path, text=text, parser=parser.parse), templates)
+    codes: set[str] = set()
+    for what, edited in prompt_edits(text):
+        reshot = templates.scenes.reshot
+        film, diagnostics = memo.check(load(path, text=edited, parser=parser.parse), templates)
+        want = check(load(path, text=edited))
+        assert want[0] is not None, (what, want[1])
+        assert dump(film, diagnostics) == dump(*want), what
+        codes.update(d.code for d in diagnostics)
+        if what.startswith(("the let", "the film's style", "the film's title")):
+            assert templates.scenes.reshot > reshot, what  # prompts made again, not checked
+    assert codes == {"W0005"}
+    staged = film.scenes[0].shots[2]
+    assert [b.verb for b in staged.beats] == ["walk_to", "nod"]  # the let's verb, the line's
 
 
 def dump(film: Any, diagnostics: list[Any]) -> tuple[Any, list[Any]]:

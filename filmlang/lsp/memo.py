@@ -59,6 +59,8 @@ def freeze(value: Any, seen: dict[int, tuple[Any, Any]] | None = None) -> Any:
     if kind is Obj:
         out: Any = ("obj", str(value),
                     tuple([(k, freeze(v, seen)) for k, v in value._fields.items()]))
+    elif kind is list or kind is tuple:  # the shot's subjects: the commonest after records
+        out = (kind.__name__, tuple([freeze(v, seen) for v in value]))
     elif isinstance(value, str):
         out = value
     elif isinstance(value, int | float):
@@ -161,7 +163,7 @@ class MemoTemplates(Templates):
                     own = value._fields
                     if as_record and all(f in own for f in fields):
                         parts.append((n, "fields", tuple(
-                            (f, freeze(own[f], seen)) for f in fields)))
+                            [(f, freeze(own[f], seen)) for f in fields])))
                         continue
                 elif as_keys and isinstance(value, dict) and all(
                         dict.__contains__(value, f) for f in fields):

@@ -175,6 +175,8 @@ class Staging(NamedTuple):
     """Where its action is written; None: it has none."""
     head_props: tuple[str, ...]
     """The props its head names (`shot insert LANTERN`)."""
+    line_beats: tuple[ir.Beat, ...] | None = None
+    """The beats of its lines' parentheticals, once read."""
 
 
 @dataclass

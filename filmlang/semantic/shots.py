@@ -75,6 +75,8 @@ class Shots:
         end."""
         self.prop_names = {p.name: p.kind for p in film.props}
         self._reader: Reader | None = None
+        self._noted: dict[tuple[str, ...], tuple[str, ...]] = {}
+        """Subjects -> what looking them up notes (`Prompting.noted`), for this check."""
         """Reads actions for staging: one a check (the film's characters and props)."""
         self._head_props: list[str] = []
 
@@ -186,7 +188,7 @@ class Shots:
                 if parts[0] != shot.action:
                     del diagnostics[mark:]
                     self._watch(staged_reads)
-                    update["beats"], update["props"] = self.stage(
+                    update["beats"], update["props"], _ = self.stage(
                         parts[0], remembered.staging, shot.subjects, shot.lines)
                     staged = diagnostics[mark:]
             finally:
@@ -244,7 +246,10 @@ class Shots:
         objs = self.character_objs
         uses = objs.uses if isinstance(objs, Watched) else None
         if uses is not None:  # what `objs[s] for s in subjects if s in objs` notes
-            uses.update(prompting.noted)
+            noted = self._noted.get(subjects)
+            if noted is None:
+                noted = self._noted[subjects] = prompting.noted
+            uses.update(noted)
         subject_objs = [dict.__getitem__(objs, s) for s in subjects if dict.__contains__(objs, s)]
         shot_context = {**context, "subjects": subject_objs,
                         "shot": Obj("shot", type_name, type=type_name, camera=camera, action="")}
@@ -306,8 +311,9 @@ class Shots:
         action, prompt = self._prompt_watched(prompting, context)
         staging = Staging(values["action"][0].arg_span() if "action" in values else None,
                           tuple(self._head_props))
-        beats, held = self.stage(action, staging, tuple(subjects), lines)
-        self.staging, self.staged = staging, len(self.checker.diagnostics)
+        beats, held, line_beats = self.stage(action, staging, tuple(subjects), lines)
+        self.staging = staging._replace(line_beats=line_beats)
+        self.staged = len(self.checker.diagnostics)
         titles = tuple(self._title(b, duration) for b in values.get("title", []))
         picture = pictures.picture(self.checker, values["picture"][0], duration) \
             if "picture" in values else None
@@ -378,8 +384,11 @@ class Shots:
                         **{k: v for k, v in bound.kwargs.items() if v is not None})
 
     def stage(self, action: str, staging: Staging, subjects: tuple[str, ...],
-              lines: Sequence[ir.Line]) -> tuple[tuple[ir.Beat, ...], tuple[str, ...]]:
-        """The action's and parentheticals' beats, the props shown; hints at unknown verbs."""
+              lines: Sequence[ir.Line]
+              ) -> tuple[tuple[ir.Beat, ...], tuple[str, ...], tuple[ir.Beat, ...]]:
+        """The action's and parentheticals' beats, the props shown, and the parentheticals'
+        beats alone (`Staging.line_beats`, read again only when not given); hints at
+        unknown verbs."""
         from filmlang.semantic.staging import KNOWN_VERBS, RememberingReader, \
             parenthetical_beats
 
@@ -398,15 +407,18 @@ class Shots:
                 "W0005", f"the animatic does not stage '{words}'",
                 staging.action, label="not a verb it knows",
                 help=f"it stages: {KNOWN_VERBS}; other words only go to the prompt"))
-        beats = list(reading.beats)
-        for k, line in enumerate(lines):
-            if line.parenthetical:
-                share = 1.0 / len(lines)
-                beats += parenthetical_beats(reader, line.parenthetical, line.speaker,
-                                             round(k * share, 4), round((k + 1) * share, 4))
+        line_beats = staging.line_beats
+        if line_beats is None:
+            found: list[ir.Beat] = []
+            for k, line in enumerate(lines):
+                if line.parenthetical:
+                    share = 1.0 / len(lines)
+                    found += parenthetical_beats(reader, line.parenthetical, line.speaker,
+                                                 round(k * share, 4), round((k + 1) * share, 4))
+            line_beats = tuple(found)
         head = staging.head_props
         shown = [*head, *(p for p in reading.props if p not in head)]
-        return tuple(beats), tuple(shown)
+        return (*reading.beats, *line_beats), tuple(shown), line_beats
 
     def _shot_head(self, statement: ast.Property | ast.Block
                    ) -> tuple[str | None, list[str], float | None, bool]:
