@@ -154,21 +154,22 @@ class MemoTemplates(Templates):
         seen = self.seen
         parts: list[Any] = []
         for n, fields, as_record, as_keys in steps:
-            if n not in context:
+            value = context.get(n, _ABSENT)
+            if value is _ABSENT:
                 parts.append((n, _ABSENT))
                 continue
-            value = context[n]
             if fields is not None:
-                if type(value) is Obj:
+                if value.__class__ is Obj:
                     own = value._fields
                     if as_record and all(f in own for f in fields):
-                        parts.append((n, "fields", tuple(
-                            [(f, freeze(own[f], seen)) for f in fields])))
+                        parts.append((n, "fields", tuple([
+                            (f, v if (v := own[f]).__class__ is str else freeze(v, seen))
+                            for f in fields])))
                         continue
                 elif as_keys and isinstance(value, dict) and all(
                         dict.__contains__(value, f) for f in fields):
                     parts.append((n, "fields", tuple(  # value[f]: a watching table notes it
-                        (f, freeze(value[f], seen)) for f in fields)))
+                        [(f, freeze(value[f], seen)) for f in fields])))
                     continue
             parts.append((n, freeze(value, seen)))
         return (text, tuple(parts))

@@ -76,6 +76,7 @@ class Shots:
         self.prop_names = {p.name: p.kind for p in film.props}
         self._reader: Reader | None = None
         self._noted: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._subject_objs: dict[tuple[str, ...], list[Obj]] = {}
         """Subjects -> what looking them up notes (`Prompting.noted`), for this check."""
         """Reads actions for staging: one a check (the film's characters and props)."""
         self._head_props: list[str] = []
@@ -250,7 +251,10 @@ class Shots:
             if noted is None:
                 noted = self._noted[subjects] = prompting.noted
             uses.update(noted)
-        subject_objs = [dict.__getitem__(objs, s) for s in subjects if dict.__contains__(objs, s)]
+        subject_objs = self._subject_objs.get(subjects)
+        if subject_objs is None:  # one list for each set of subjects: the templates cannot
+            subject_objs = self._subject_objs[subjects] = [  # change it (an immutable sandbox)
+                dict.__getitem__(objs, s) for s in subjects if dict.__contains__(objs, s)]
         shot_context = {**context, "subjects": subject_objs,
                         "shot": Obj("shot", type_name, type=type_name, camera=camera, action="")}
         action = ""
