@@ -27,11 +27,12 @@ LET = "let:"
 """In a set of names used: the prefix of a `let` constant's name (`let:town`)."""
 
 TYPE = "type:"
-"""In a set of names used: the prefix of a shot type's name (its declaration read)."""
+"""In a set of names used: the prefix of a shot type's name (its declaration read, but its
+prompt)."""
 
 TYPE_SPAN = "typespan:"
-"""In a set of names used: the prefix of a shot type whose prompt's place was read (where a
-template error in it is reported)."""
+"""In a set of names used: the prefix of a shot type whose prompt was rendered: its text,
+and its place (where a template error in it is reported)."""
 
 FILM = LET + "film"
 """In a set of names used: the film's title and style (templates name them `film`; every

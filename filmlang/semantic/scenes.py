@@ -91,9 +91,9 @@ class Scenes:
             "lets": {"film": (self.film.title, self.film.style),  # a name no let has
                      **{name: (self.lets.get(name), let.model_dump())
                         for name, let in dict.items(self.checker.scope.lets)}},
-            "types": {name: t.model_dump(exclude={"origin"})
+            "types": {name: t.model_dump(exclude={"origin", "prompt"})
                       for name, t in dict.items(self.shottypes)},
-            "spans": {name: prompt_span(self.checker, t).model_dump()
+            "spans": {name: (t.prompt, prompt_span(self.checker, t).model_dump())
                       for name, t in dict.items(self.shottypes)}}
         known = self.memo.films.get(entry)
         self._old = known[2] if known is not None and known[0] == environment else {}

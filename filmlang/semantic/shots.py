@@ -178,7 +178,7 @@ class Shots:
             try:
                 self._watch(inside)
                 if prompting.from_type and TYPE_SPAN + prompting.type in changed:
-                    shottype = self.shottypes[prompting.type]  # its place moved
+                    shottype = self.shottypes[prompting.type]  # its prompt changed or moved
                     prompting = prompting._replace(base=(shottype.prompt,
                                                          prompt_span(self.checker, shottype)))
                 parts = self.render_parts(prompting, context)
