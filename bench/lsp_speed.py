@@ -13,8 +13,8 @@ same text, as `filmc check` does it without the server's caches.
 Targets: under 300 ms for a one-character change (issue 7); any single edit, a `look` edit
 included, at most 100 ms of CPU (issue 17): the last line reports the worst case of the
 kinds measured (a letter in a line, a newline, a letter in a look, a letter in a `let` every
-scene reads, a letter in the film's style, its size, a shot type of the film's own added, a
-letter in its prompt).
+scene reads, a letter in the film's style, its size, seed and frame rate, a shot type of the
+film's own added, a letter in its prompt).
 """
 
 from __future__ import annotations
@@ -176,6 +176,12 @@ def main() -> None:
         for width in (1281, 1282, 1283):  # its size, which no scene reads
             current = current.replace(f"size {width - 1}x720", f"size {width}x720")
             edits.append(("film size", current))
+        for seed in (2, 3, 4):  # its seed, which every shot's derives from
+            current = current.replace(f"seed {seed - 1}\n", f"seed {seed}\n", 1)
+            edits.append(("film seed", current))
+        for fps in (25, 26, 27):  # its frame rate, which every transition reads
+            current = current.replace(f"fps {fps - 1}\n", f"fps {fps}\n", 1)
+            edits.append(("film fps", current))
         anchor = current.index("character MARA")  # a shot type of the film's own, in place
         current = current[:anchor] + SHOTTYPE + current[anchor:]  # of the standard `wide`
         edits.append(("shot type added", current))

@@ -150,6 +150,7 @@ def edits(text: str) -> list[tuple[str, str]]:
     step("the film's size", replace(text, "size 640x360", "size 640x480"))
     step("the film's fps", replace(text, "fps 24", "fps 25"))
     step("the film's seed", replace(text, "seed 7", "seed 8"))
+    step("the film's motion", replace(text, "seed 8", "seed 8\n    motion generative"))
     step("a template reads the film's title",
          replace(text, "MARA looks at TOM in", "MARA looks at TOM in {{ film.title }},"))
     step("the film's title", replace(text, 'film "Memo"', 'film "Memo two"'))
@@ -206,6 +207,7 @@ def prompt_edits(text: str) -> list[tuple[str, str]]:
     step("the film's size", replace(text, "size 640x360", "size 640x480"))
     step("the film's fps", replace(text, "fps 24", "fps 25"))
     step("the film's seed", replace(text, "seed 7", "seed 8"))
+    step("the film's motion", replace(text, "seed 8", "seed 8\n    motion generative"))
     step("a template reads the film's title",
          replace(text, "MARA looks at TOM in", "MARA looks at TOM in {{ film.title }},"))
     step("the film's title", replace(text, 'film "Memo"', 'film "Memo two"'))

@@ -38,6 +38,18 @@ FILM = LET + "film"
 """In a set of names used: the film's title and style (templates name them `film`; every
 prompt ends with the film's style)."""
 
+FILM_SEED, FILM_FPS, FILM_MOTION = LET + "\0seed", LET + "\0fps", LET + "\0motion"
+"""In a set of names used: the film's seed (a shot's own derives from it), frame rate and
+default motion (names no let has)."""
+FILM_NAMES = ("film", "\0seed", "\0fps", "\0motion")
+
+
+def note(templates: Any, name: str) -> None:
+    """Note `name` among what is being read, where reads are noted (the language server)."""
+    reads = templates.reads
+    if reads is not None:
+        reads.add(name)
+
 
 def exists(name: str) -> str:
     """In a set of names used: only whether `name` is declared was read."""
@@ -208,6 +220,8 @@ class ShotMemo:
     """The action and the prompt's template, rendered (None: rendering them reported)."""
     template_reads: frozenset[str] = frozenset()
     """What rendering them read."""
+    derived_seed: bool = False
+    """Whether its seed is derived from the film's (it has none of its own)."""
     inputs: Any = None
     """What its prompt was rendered in besides the characters and lets it read: the scene's
     style, its time and its record (`scene.setting`...)."""

@@ -20,6 +20,8 @@ from filmlang.semantic.declarations import body_of, prompt_span
 from filmlang.semantic.files import audio_file, is_file_name
 from filmlang.semantic.headings import Heading, parse_heading
 from filmlang.semantic.scene_memo import (
+    FILM_MOTION,
+    FILM_NAMES,
     LET,
     TYPE,
     TYPE_SPAN,
@@ -30,6 +32,7 @@ from filmlang.semantic.scene_memo import (
     WatchedTypes,
     changed_for,
     changed_names,
+    note,
     still_valid,
     unplaced,
     watch,
@@ -88,7 +91,9 @@ class Scenes:
         names: dict[str, dict[str, Any]] = {
             "characters": {name: c.model_dump(exclude={"origin"})  # no scene reads where
                            for name, c in dict.items(self.characters)},
-            "lets": {"film": (self.film.title, self.film.style),  # a name no let has
+            "lets": {"film": (self.film.title, self.film.style),  # names no let has
+                     "\0seed": self.film.seed, "\0fps": self.film.fps,
+                     "\0motion": self.film.motion,
                      **{name: (self.lets.get(name), let.model_dump())
                         for name, let in dict.items(self.checker.scope.lets)}},
             "types": {name: t.model_dump(exclude={"origin", "prompt"})
@@ -99,7 +104,7 @@ class Scenes:
         self._old = known[2] if known is not None and known[0] == environment else {}
         lets = names["lets"]
         names["placed"] = {name: value for name, value in lets.items()}
-        names["lets"] = {name: (value[0], unplaced(value[1])) if name != "film" else value
+        names["lets"] = {name: value if name in FILM_NAMES else (value[0], unplaced(value[1]))
                          for name, value in lets.items()}
         self._moved = set() if known is None else changed_names(
             known[1]["placed"], names["placed"], LET)
@@ -118,9 +123,10 @@ class Scenes:
     def _environment(self) -> Any:
         """By value, all a scene's check reads besides its own statement and the names it
         reads (characters, lets, shot types: see SceneMemo)."""
-        # the film's title and style are read as the name `film` (`FILM`), the shot types
-        # by name (`TYPE`, `TYPE_SPAN`)
-        return self.film.model_dump(include={"fps", "seed", "motion", "props"})
+        # the film's title and style are read as the name `film` (`FILM`), its seed, frame
+        # rate and motion as names too (`FILM_SEED`...), the shot types by name (`TYPE`,
+        # `TYPE_SPAN`): what is left is the props' names and kinds (for staging)
+        return [(p.name, p.kind) for p in self.film.props]
 
     def _build(self, items: list[Item]) -> list[ir.Scene]:
         scenes: list[ir.Scene] = []
@@ -239,7 +245,8 @@ class Scenes:
             n = place.get(id(memo.statement.span))
             if n is not None and again.shot is not None:
                 shots[n] = shots[n].model_copy(update={
-                    k: getattr(again.shot, k) for k in ("action", "prompt", "beats", "props")})
+                    k: getattr(again.shot, k)
+                    for k in ("action", "prompt", "beats", "props", "seed")})
             memos[id(memo.statement)] = again
             outside |= again.outside
         self.checker.diagnostics.extend(old.diagnostics)
@@ -315,6 +322,8 @@ class Scenes:
                 if is_file_name(text) else None
             ambience = ir.Ambience(name=text, origin=bound.span, file=file,
                                    **{k: v for k, v in bound.kwargs.items() if v is not None})
+        if "motion" not in values:
+            note(checker.templates, FILM_MOTION)
         motion = str(values["motion"].arg()) if "motion" in values else self.film.motion
         self._context = context
         shots = self._sequence(sequence, name, context, style, motion, time)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from filmlang import ir
 from filmlang.diagnostics import Edit, Fix, Label, error, point, warning
+from filmlang.ir import derive_seed
 from filmlang.semantic import pictures, schema
 from filmlang.semantic.bind import Bound
 from filmlang.semantic.cast import parenthetical
@@ -19,6 +20,8 @@ from filmlang.semantic.declarations import body_of, prompt_span
 from filmlang.semantic.files import audio_file, is_file_name
 from filmlang.semantic.scene_memo import (
     FILM,
+    FILM_FPS,
+    FILM_SEED,
     TYPE_SPAN,
     Prompting,
     ShotMemo,
@@ -26,6 +29,7 @@ from filmlang.semantic.scene_memo import (
     Watched,
     changed_for,
     exists,
+    note,
     still_valid,
     watch,
 )
@@ -43,6 +47,8 @@ TAIL = 0.7
 DEFAULT_SHOT_LENGTH = 3.0
 _JOINED = frozenset({FILM})
 """What joining a prompt reads (`Shots.join`)."""
+_SEEDED = frozenset({FILM_SEED})
+"""What a shot with no seed of its own reads to derive one."""
 
 
 class Shots:
@@ -69,6 +75,7 @@ class Shots:
         self.rendered: tuple[int, int] = (0, 0)
         self.staging: Staging | None = None
         self.staged = 0
+        self.derived_seed = False
         self.parts: tuple[str, str] | None = None
         self.template_reads: frozenset[str] = frozenset()
         """The last fresh shot's: what its staging read, and where the diagnostics it made
@@ -123,11 +130,14 @@ class Shots:
         self.prompting, self.rendered, self.inside = None, (mark, mark), frozenset()
         self.staging, self.staged = None, mark
         self.parts, self.template_reads = None, frozenset()
+        self.derived_seed = False
         try:
             shot = self._shot(statement, scene, index, context, style, motion, time)
         finally:
             self._watch(outer)
         everything = frozenset(uses) | self.inside  # the prompt's reads went to `inside`
+        if self.derived_seed:  # made again by `again`, like the prompt
+            everything |= _SEEDED
         outer.update(uses)
         self.prompt_reads.update(self.inside)
         where = statement.span
@@ -137,7 +147,8 @@ class Shots:
             prompting=self.prompting,
             rendered=(self.rendered[0] - mark, self.rendered[1] - mark),
             staged=self.staged - mark, staging=self.staging, inputs=inputs,
-            parts=self.parts, template_reads=self.template_reads)
+            parts=self.parts, template_reads=self.template_reads,
+            derived_seed=self.derived_seed)
         return shot
 
     def again(self, remembered: ShotMemo, context: dict[str, Any], inputs: Any) -> ShotMemo:
@@ -197,17 +208,24 @@ class Shots:
                 self._watch(outer)
             if staged_reads:
                 outside = outside | staged_reads
+        seeded: frozenset[str] = frozenset()
+        if remembered.derived_seed:
+            seeded = _SEEDED
+            if FILM_SEED in changed:
+                update["seed"] = derive_seed(self.film.seed, remembered.key[0],
+                                             remembered.key[1])
         new = [*rendered, *staged]
         made = new != old[before:remembered.staged]
         where = remembered.statement.span
         self.checker.scene_memo.reshot += 1  # type: ignore[union-attr]
         return ShotMemo(
             remembered.statement, remembered.key, shot.model_copy(update=update),
-            [*old[:before], *new, *old[remembered.staged:]], outside | reads | _JOINED,
+            [*old[:before], *new, *old[remembered.staged:]], outside | reads | _JOINED | seeded,
             where.start, where.end, where.line, outside=outside, prompting=prompting,
             rendered=(before, before + len(rendered)), staged=before + len(new),
             staging=remembered.staging, inputs=inputs,
             parts=None if rendered else parts, template_reads=reads,
+            derived_seed=remembered.derived_seed,
             # The same spans as before (the copy shares them), unless the diagnostics
             # changed: then they are found again when the shot next moves.
             spans=None if made else remembered.spans)
@@ -285,7 +303,6 @@ class Shots:
 
     def _shot(self, statement: ast.Property | ast.Block, scene: str, index: int,
               context: dict[str, Any], style: str, motion: str, time: str) -> ir.Shot | None:
-        from filmlang.ir import derive_seed
 
         # The body is checked whatever the head's problems: every error that can be known.
         type_name, subjects, duration, ok = self._shot_head(statement)
@@ -303,8 +320,11 @@ class Shots:
         camera = str(values["camera"][0].arg()) if "camera" in values else shottype.camera
         shot_motion = str(values["motion"][0].arg()) if "motion" in values else motion
         seed_value = values["seed"][0].arg() if "seed" in values else None
+        self.derived_seed = not isinstance(seed_value, int | float)  # read as `FILM_SEED`
         seed = int(seed_value) if isinstance(seed_value, int | float) else derive_seed(
             self.film.seed, scene, index)
+        if duration:
+            note(self.checker.templates, FILM_FPS)  # its frames
         prompting = Prompting(
             tuple(subjects), type_name, camera,
             (str(values["action"][0].arg()), values["action"][0].arg_span())
