@@ -83,6 +83,10 @@ class Shots:
         self.prop_names = {p.name: p.kind for p in film.props}
         self._reader: Reader | None = None
         self._noted: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._inputs: tuple[Any, Any, Any] | None = None
+        """The last scene's record, style and time, and the inputs of its shots' prompts."""
+        self._joined: dict[tuple[str, ...], str] = {}
+        """Prompts joined in this check, by their parts (`join`)."""
         self._subject_objs: dict[tuple[str, ...], list[Obj]] = {}
         """Subjects -> what looking them up notes (`Prompting.noted`), for this check."""
         """Reads actions for staging: one a check (the film's characters and props)."""
@@ -101,8 +105,12 @@ class Shots:
             return self._shot(statement, scene, index, context, style, motion, time)
         scene_obj = context.get("scene")
         key = (scene, index, motion)
-        inputs = (style, time,
-                  tuple(scene_obj._fields.items()) if isinstance(scene_obj, Obj) else None)
+        inputs = self._inputs
+        if inputs is None or inputs[0] is not scene_obj or inputs[1] != (style, time):
+            inputs = (scene_obj, (style, time), (style, time, tuple(
+                scene_obj._fields.items()) if isinstance(scene_obj, Obj) else None))
+            self._inputs = inputs  # the same for each shot of the scene
+        inputs = inputs[2]
         outer = table.uses
         remembered = self.old.get(id(statement))
         if remembered is not None and remembered.statement is statement \
@@ -119,7 +127,8 @@ class Shots:
                     and remembered.shot is not None \
                     and still_valid(remembered.outside, changed):
                 again = self.again(remembered, context, inputs)
-                self.checker.diagnostics.extend(again.diagnostics)
+                if again.diagnostics:
+                    self.checker.diagnostics.extend(again.diagnostics)
                 outer.update(again.outside)
                 self.prompt_reads.update(again.uses)
                 self.new[id(statement)] = again
@@ -167,7 +176,7 @@ class Shots:
         old = remembered.diagnostics
         before, after = remembered.rendered
         shot = remembered.shot
-        staged = old[after:remembered.staged]
+        staged = old[after:remembered.staged] if old else old
         changed = changed_for(old, self.changed, self.moved)
         outside = remembered.outside
         parts = remembered.parts
@@ -214,13 +223,14 @@ class Shots:
             if FILM_SEED in changed:
                 update["seed"] = derive_seed(self.film.seed, remembered.key[0],
                                              remembered.key[1])
-        new = [*rendered, *staged]
-        made = new != old[before:remembered.staged]
+        new = [*rendered, *staged] if rendered or staged else rendered
+        made = bool(new or old) and new != old[before:remembered.staged]
         where = remembered.statement.span
         self.checker.scene_memo.reshot += 1  # type: ignore[union-attr]
         return ShotMemo(
             remembered.statement, remembered.key, shot.model_copy(update=update),
-            [*old[:before], *new, *old[remembered.staged:]], outside | reads | _JOINED | seeded,
+            [*old[:before], *new, *old[remembered.staged:]] if made or old else [],
+            outside | reads | _JOINED | seeded,
             where.start, where.end, where.line, outside=outside, prompting=prompting,
             rendered=(before, before + len(rendered)), staged=before + len(new),
             staging=remembered.staging, inputs=inputs,
@@ -288,8 +298,12 @@ class Shots:
         reads = self.checker.templates.reads
         if reads is not None:
             reads.add(FILM)
-        parts = [base, action, prompting.time, self.film.style, prompting.style]
-        return ", ".join(p.strip().strip(",").strip() for p in parts if p and p.strip())
+        parts = (base, action, prompting.time, self.film.style, prompting.style)
+        joined = self._joined.get(parts)
+        if joined is None:
+            joined = self._joined[parts] = ", ".join(
+                p.strip().strip(",").strip() for p in parts if p and p.strip())
+        return joined
 
     def _note_asked(self, noted: tuple[str, ...]) -> None:
         """Note that names were asked about (`?NAME`, as given), as the table would."""
