@@ -35,6 +35,7 @@ from filmlang.semantic.scene_memo import (
     note,
     still_valid,
     unplaced,
+    updated,
     watch,
 )
 from filmlang.semantic.shots import Shots
@@ -244,7 +245,7 @@ class Scenes:
                 return False
             n = place.get(id(memo.statement.span))
             if n is not None and again.shot is not None:
-                shots[n] = shots[n].model_copy(update={
+                shots[n] = updated(shots[n], {
                     k: getattr(again.shot, k)
                     for k in ("action", "prompt", "beats", "props", "seed")})
             memos[id(memo.statement)] = again

@@ -31,6 +31,7 @@ from filmlang.semantic.scene_memo import (
     exists,
     note,
     still_valid,
+    updated,
     watch,
 )
 from filmlang.semantic.staging import Reader
@@ -83,6 +84,8 @@ class Shots:
         self.prop_names = {p.name: p.kind for p in film.props}
         self._reader: Reader | None = None
         self._noted: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._tables: list[Watched[Any]] | None = None
+        """The watched tables of `watched` (the templates are the checker's)."""
         self._inputs: tuple[Any, Any, Any] | None = None
         """The last scene's record, style and time, and the inputs of its shots' prompts."""
         self._joined: dict[tuple[str, ...], str] = {}
@@ -228,7 +231,7 @@ class Shots:
         where = remembered.statement.span
         self.checker.scene_memo.reshot += 1  # type: ignore[union-attr]
         return ShotMemo(
-            remembered.statement, remembered.key, shot.model_copy(update=update),
+            remembered.statement, remembered.key, updated(shot, update),
             [*old[:before], *new, *old[remembered.staged:]] if made or old else [],
             outside | reads | _JOINED | seeded,
             where.start, where.end, where.line, outside=outside, prompting=prompting,
@@ -313,7 +316,14 @@ class Shots:
             uses.update(noted)
 
     def _watch(self, uses: set[str] | None) -> None:
-        watch(self.watched, uses)
+        tables = self._tables
+        if tables is None or len(tables) != len(self.watched):
+            watch(self.watched, uses)
+            self._tables = [t for t in self.watched if isinstance(t, Watched)]
+            return
+        for table in tables:
+            table.uses = uses
+        self.checker.templates.reads = uses
 
     def _shot(self, statement: ast.Property | ast.Block, scene: str, index: int,
               context: dict[str, Any], style: str, motion: str, time: str) -> ir.Shot | None:
