@@ -218,8 +218,10 @@ class Shots:
             finally:
                 del diagnostics[mark:]
                 self._watch(outer)
-            if staged_reads:
+            if staged_reads and not staged_reads <= outside:
                 outside = outside | staged_reads
+            if reads == remembered.template_reads:
+                reads = remembered.template_reads  # the same set: its union below too
         seeded: frozenset[str] = frozenset()
         if remembered.derived_seed:
             seeded = _SEEDED
@@ -230,10 +232,12 @@ class Shots:
         made = bool(new or old) and new != old[before:remembered.staged]
         where = remembered.statement.span
         self.checker.scene_memo.reshot += 1  # type: ignore[union-attr]
+        uses = remembered.uses if outside is remembered.outside \
+            and reads is remembered.template_reads else outside | reads | _JOINED | seeded
         return ShotMemo(
             remembered.statement, remembered.key, updated(shot, update),
             [*old[:before], *new, *old[remembered.staged:]] if made or old else [],
-            outside | reads | _JOINED | seeded,
+            uses,
             where.start, where.end, where.line, outside=outside, prompting=prompting,
             rendered=(before, before + len(rendered)), staged=before + len(new),
             staging=remembered.staging, inputs=inputs,
