@@ -84,8 +84,8 @@ class Shots:
         self.prop_names = {p.name: p.kind for p in film.props}
         self._reader: Reader | None = None
         self._noted: dict[tuple[str, ...], tuple[str, ...]] = {}
-        self._tables: list[Watched[Any]] | None = None
-        """The watched tables of `watched` (the templates are the checker's)."""
+        self._tables: tuple[list[Any], list[Watched[Any]]] | None = None
+        """`watched`, and the tables in it (the templates are the checker's)."""
         self._inputs: tuple[Any, Any, Any] | None = None
         """The last scene's record, style and time, and the inputs of its shots' prompts."""
         self._joined: dict[tuple[str, ...], str] = {}
@@ -321,10 +321,11 @@ class Shots:
 
     def _watch(self, uses: set[str] | None) -> None:
         tables = self._tables
-        if tables is None or len(tables) != len(self.watched):
+        if tables is None or tables[0] is not self.watched:
             watch(self.watched, uses)
-            self._tables = [t for t in self.watched if isinstance(t, Watched)]
+            self._tables = (self.watched, [t for t in self.watched if isinstance(t, Watched)])
             return
+        tables = tables[1]
         for table in tables:
             table.uses = uses
         self.checker.templates.reads = uses
