@@ -32,7 +32,6 @@ from typing import IO, Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from check_speed import generate
 
-
 SHOTTYPE = 'shottype wide {\n    prompt "a wide shot from afar of {{ scene.setting }}"\n}\n\n'
 
 

@@ -204,9 +204,10 @@ def check(program: Program, templates: Templates) -> tuple[ir.Film | None, list[
     if isinstance(templates, MemoTemplates):
         templates.seen.clear()
         checker.scene_memo = templates.scenes
-    frozen = isinstance(templates, MemoTemplates) and templates.freeze_heap
-    if frozen and templates.frozen_checks >= MAX_FROZEN_CHECKS:  # type: ignore[union-attr]
-        collect(templates)  # no pause long enough to collect in: now, once in a while
+    server = templates if isinstance(templates, MemoTemplates) and templates.freeze_heap \
+        else None
+    if server is not None and server.frozen_checks >= MAX_FROZEN_CHECKS:
+        collect(server)  # no pause long enough to collect in: now, once in a while
     # A check allocates many small objects and frees them by reference counting: the cycle
     # collector, which would walk the server's whole remembered film several times in it,
     # waits until it is done (a sixth of a `look` edit's time in a 2,000-shot film). In the
@@ -216,9 +217,9 @@ def check(program: Program, templates: Templates) -> tuple[ir.Film | None, list[
     with gc_paused():
         film = checker.run()
         diagnostics = checker.finish()
-        if frozen:
+        if server is not None:
             gc.freeze()
-            templates.frozen_checks += 1  # type: ignore[union-attr]
+            server.frozen_checks += 1
     if isinstance(templates, MemoTemplates):
         templates.seen.clear()
     if any(d.is_error for d in diagnostics):

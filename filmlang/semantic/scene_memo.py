@@ -117,7 +117,7 @@ def watch(tables: list[Any], uses: set[str] | None) -> None:
     """Note what is read from now on in `uses` (None: stop noting): the `Watched` tables,
     and the names the prompt templates use (a `Templates`: its `reads`)."""
     for table in tables:
-        if table.__class__ is not dict and isinstance(table, Watched):
+        if isinstance(table, Watched):
             table.uses = uses
         else:
             table.reads = uses

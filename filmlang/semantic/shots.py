@@ -17,7 +17,7 @@ from filmlang.semantic import pictures, schema
 from filmlang.semantic.bind import Bound
 from filmlang.semantic.cast import parenthetical
 from filmlang.semantic.declarations import body_of, prompt_span
-from filmlang.semantic.files import audio_file, is_file_name
+from filmlang.semantic.overlays import sound, title
 from filmlang.semantic.scene_memo import (
     FILM,
     FILM_FPS,
@@ -320,13 +320,12 @@ class Shots:
             uses.update(noted)
 
     def _watch(self, uses: set[str] | None) -> None:
-        tables = self._tables
-        if tables is None or tables[0] is not self.watched:
+        cached = self._tables
+        if cached is None or cached[0] is not self.watched:
             watch(self.watched, uses)
             self._tables = (self.watched, [t for t in self.watched if isinstance(t, Watched)])
             return
-        tables = tables[1]
-        for table in tables:
+        for table in cached[1]:
             table.uses = uses
         self.checker.templates.reads = uses
 
@@ -367,10 +366,10 @@ class Shots:
         beats, held, line_beats = self.stage(action, staging, tuple(subjects), lines)
         self.staging = staging._replace(line_beats=line_beats)
         self.staged = len(self.checker.diagnostics)
-        titles = tuple(self._title(b, duration) for b in values.get("title", []))
+        titles = tuple(title(self.checker, b, duration) for b in values.get("title", []))
         picture = pictures.picture(self.checker, values["picture"][0], duration) \
             if "picture" in values else None
-        sounds = tuple(self._sound(b, duration) for b in values.get("sound", []))
+        sounds = tuple(sound(self.checker, b, duration) for b in values.get("sound", []))
         return ir.Shot(
             scene=scene, index=index, type=type_name, subjects=tuple(subjects),
             duration=duration, frames=ir.to_frames(duration, self.film.fps) if duration else None,
@@ -442,8 +441,7 @@ class Shots:
         """The action's and parentheticals' beats, the props shown, and the parentheticals'
         beats alone (`Staging.line_beats`, read again only when not given); hints at
         unknown verbs."""
-        from filmlang.semantic.staging import KNOWN_VERBS, RememberingReader, \
-            parenthetical_beats
+        from filmlang.semantic.staging import KNOWN_VERBS, RememberingReader, parenthetical_beats
 
         reader = self._reader
         if reader is None:
@@ -589,35 +587,4 @@ class Shots:
                        placement=reading.placement, text=" ".join(text.split()),
                        gap_before=gap if gap is not None else default_gap,
                        origin=dialogue.span)
-
-    def _title(self, bound: Bound, duration: float | None) -> ir.Title:
-        at = float(bound.kwargs.get("at") or 0.0)  # type: ignore[arg-type]
-        length = bound.kwargs.get("for")
-        if duration is not None:
-            if at >= duration:
-                self.report(error("E0202", f"this title starts at {at:g}s, after the "
-                                           f"{duration:g}s shot ends", bound.kwarg_span("at"),
-                                  label="too late", help=f"use at= less than {duration:g}s"))
-            elif length is not None and at + float(length) > duration + 1e-9:  # type: ignore[arg-type]
-                self.report(error("E0202", f"this title runs to {at + float(length):g}s, "  # type: ignore[arg-type]
-                                           f"past the end of the {duration:g}s shot",
-                                  bound.kwarg_span("for"), label="too long",
-                                  help=f"use for= at most {duration - at:g}s"))
-        return ir.Title(text=str(bound.arg()), at=at,
-                        duration=float(length) if length is not None else None,  # type: ignore[arg-type]
-                        origin=bound.span)
-
-    def _sound(self, bound: Bound, duration: float | None) -> ir.Sound:
-        at = float(bound.kwargs.get("at") or 0.0)  # type: ignore[arg-type]
-        if duration is not None and at >= duration:
-            self.report(error("E0202", f"this sound starts at {at:g}s, after the {duration:g}s "
-                                       "shot ends", bound.kwarg_span("at"), label="too late",
-                              help=f"use at= less than {duration:g}s"))
-        volume = bound.kwargs.get("volume")
-        name = str(bound.arg())
-        file = audio_file(self.checker, name, bound.arg_span(), "sound") \
-            if is_file_name(name) else None
-        return ir.Sound(name=name, at=at,
-                        volume=float(volume) if volume is not None else 1.0,  # type: ignore[arg-type]
-                        file=file, origin=bound.span)
 
