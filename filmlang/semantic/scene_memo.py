@@ -282,14 +282,24 @@ class Remembered:
     """Spans the checker made inside the scene, found when it first moves; the AST's own
     spans are moved by the incremental parser."""
     uses: frozenset[str] = frozenset({EVERY})
-    """The characters the scene's check read: it stays right while none of them changes."""
+    """The names the scene's own check read, outside its shots (theirs are theirs): it
+    stays right while none of them, and none its shots read, changes (`valid`)."""
     shots: dict[int, ShotMemo] = field(default_factory=dict)
     """Its shots' checks, by their statement's id."""
     outside: frozenset[str] = frozenset({EVERY})
-    """The characters read outside its shots' prompts: while none of them changes, the
-    scene is its last check with some shots' prompts rendered again (`Scenes._patch`)."""
+    """The same as `uses`: while none of them changes, nor what its shots read outside
+    their prompts, the scene is its last check with some shots' prompts made again
+    (`Scenes._patch`)."""
     context: dict[str, Any] | None = None
     """The templates' context its shots were checked in."""
+
+    def valid(self, changed: set[str]) -> bool:
+        """Whether the scene's check is still right after `changed` changed: nothing it or
+        its shots read is among them."""
+        if not changed:
+            return True
+        return still_valid(self.uses, changed) and all(
+            still_valid(shot.uses, changed) for shot in self.shots.values())
 
     def move(self) -> None:
         """Shift the checker's spans as the scene's statement moved; columns do not change."""

@@ -189,7 +189,7 @@ class Scenes:
         remembered = self._old.get(id(statement))
         same = remembered is not None and remembered.statement is statement \
             and remembered.previous_time == previous_time
-        if remembered is not None and same and still_valid(remembered.uses, changed_for(
+        if remembered is not None and same and remembered.valid(changed_for(
                 remembered.diagnostics, self._changed, self._moved)):
             remembered.move()
             self.checker.diagnostics.extend(remembered.diagnostics)
@@ -205,7 +205,6 @@ class Scenes:
         self.shots.old = remembered.shots if remembered is not None \
             and remembered.statement is statement else {}
         self.shots.new = {}
-        self.shots.prompt_reads = set()
         self._context = None
         self._watch(uses)
         try:
@@ -214,10 +213,10 @@ class Scenes:
             self._watch(None)
         made = self.checker.diagnostics[mark:]
         where = statement.span
+        own = frozenset(uses)  # its shots' reads are theirs (`Remembered.valid`)
         self._new[id(statement)] = Remembered(
             statement, previous_time, scene, made, where.start, where.end, where.line,
-            uses=frozenset(uses | self.shots.prompt_reads), shots=self.shots.new,
-            outside=frozenset(uses), context=self._context)
+            uses=own, shots=self.shots.new, outside=own, context=self._context)
         return scene
 
     def _patch(self, old: Remembered) -> bool:
@@ -238,7 +237,6 @@ class Scenes:
         shots = list(old.scene.shots)
         place = {id(shot.origin): n for n, shot in enumerate(shots)}
         memos = dict(old.shots)
-        outside = set(old.outside)
         for memo in stale:
             again = self.shots.again(memo, context, memo.inputs)
             if again.diagnostics != memo.diagnostics:
@@ -249,12 +247,10 @@ class Scenes:
                     k: getattr(again.shot, k)
                     for k in ("action", "prompt", "beats", "props", "seed")})
             memos[id(memo.statement)] = again
-            outside |= again.outside
         self.checker.diagnostics.extend(old.diagnostics)
-        uses = frozenset(outside).union(*(m.uses for m in memos.values()))
         self._new[id(old.statement)] = replace(
-            old, scene=old.scene.model_copy(update={"shots": tuple(shots)}), uses=uses,
-            shots=memos, outside=frozenset(outside), context={**old.context, **context})
+            old, scene=old.scene.model_copy(update={"shots": tuple(shots)}), shots=memos,
+            context={**old.context, **context})
         return True
 
     def _film_obj(self) -> Obj:

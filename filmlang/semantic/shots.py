@@ -69,7 +69,6 @@ class Shots:
         """The last fresh shot's: what its prompt was rendered from, what it read before,
         and the diagnostics rendering it made (for `ShotMemo`)."""
         self.inside: frozenset[str] = frozenset()
-        self.prompt_reads: set[str] = set()
         self.watched: list[Any] = []
         """What `_watch` notes the reads of (`scene_memo.watch`)."""
         """The characters the prompts of the scene being checked read."""
@@ -122,8 +121,6 @@ class Shots:
             if remembered.inputs == inputs and still_valid(remembered.uses, changed):
                 remembered.move()
                 self.checker.diagnostics.extend(remembered.diagnostics)
-                outer.update(remembered.outside)
-                self.prompt_reads.update(remembered.uses)
                 self.new[id(statement)] = remembered
                 return remembered.shot
             if remembered.prompting is not None and remembered.staging is not None \
@@ -132,8 +129,6 @@ class Shots:
                 again = self.again(remembered, context, inputs)
                 if again.diagnostics:
                     self.checker.diagnostics.extend(again.diagnostics)
-                outer.update(again.outside)
-                self.prompt_reads.update(again.uses)
                 self.new[id(statement)] = again
                 return again.shot
         mark = len(self.checker.diagnostics)
@@ -150,8 +145,6 @@ class Shots:
         everything = frozenset(uses) | self.inside  # the prompt's reads went to `inside`
         if self.derived_seed:  # made again by `again`, like the prompt
             everything |= _SEEDED
-        outer.update(uses)
-        self.prompt_reads.update(self.inside)
         where = statement.span
         self.new[id(statement)] = ShotMemo(
             statement, key, shot, self.checker.diagnostics[mark:], everything,
