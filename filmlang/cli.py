@@ -459,10 +459,10 @@ def watch(file: Path, output: Path | None, preview: bool, jobs: int | None,
 
     try:
         page = Preview(file, watcher.output, port=port)
-    except PortBusy as exc:
-        click.echo(f"error: {exc}\n  = help: another program (another filmc watch?) uses it; "
-                   "pick another with --port, or --port 0 for any free port", err=True)
-        sys.exit(EXIT_ERRORS)
+    except PortBusy as exc:  # one line, and the page is an output it cannot make: 3
+        click.echo(f"error: {exc} (another filmc watch?); pick another port with --port N, "
+                   "or --port 0 for any free one", err=True)
+        sys.exit(EXIT_FAILURE)
     watcher.listener = page
     page.start()
     click.echo(f"preview page: {page.url}")

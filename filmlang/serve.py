@@ -44,6 +44,11 @@ _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 class PortBusy(Exception):
     """The port asked for is taken (or not ours to bind)."""
 
+    def __init__(self, port: int, reason: str) -> None:
+        super().__init__(f"cannot serve on {HOST}:{port}: {reason}")
+        self.port = port
+        self.reason = reason
+
 
 def timeline_json(result: BuildResult, timeline: Timeline) -> dict[str, Any]:
     """Scenes and shots of a built film, in seconds, for the page."""
@@ -124,7 +129,7 @@ class Preview(BuildListener):
         try:
             self.server = _Server((HOST, port), _Handler)
         except OSError as exc:
-            raise PortBusy(f"cannot serve on {HOST}:{port}: {exc.strerror or exc}") from None
+            raise PortBusy(port, exc.strerror or str(exc)) from None
         self.server.preview = self
         self.port: int = self.server.server_address[1]
         self._thread: threading.Thread | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import gc
+import itertools
 import os
 import stat
 import threading
@@ -136,12 +137,10 @@ class SourceFile:
     _line_starts: list[int] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        starts = [0]
-        find = self.text.find
-        i = find("\n")
-        while i != -1:
-            starts.append(i + 1)
-            i = find("\n", i + 1)
+        # Where each line starts: after each newline (summed line lengths, in C; the
+        # language server makes a SourceFile of the whole film at each keystroke).
+        lengths = [len(line) + 1 for line in self.text.split("\n")]
+        starts = list(itertools.accumulate(lengths[:-1], initial=0))
         object.__setattr__(self, "_line_starts", starts)
 
     @property

@@ -101,11 +101,31 @@ def test_exit_statuses(tmp_path: Path) -> None:
     assert "job failed" in failed.stderr and "Traceback" not in failed.stderr
 
 
+def test_a_busy_port_is_one_line_and_exit_3(tmp_path: Path) -> None:
+    """`watch --serve --port N` where N is taken: one line that names the port and how to
+    pick another, the status of an output that cannot be made, and no build."""
+    import socket
+
+    (tmp_path / "good.film").write_text(SILENT)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = filmc("watch", "good.film", "--serve", "--port", str(port), cwd=tmp_path)
+    assert busy.returncode == 3, busy.stderr
+    lines = busy.stderr.strip().splitlines()
+    assert len(lines) == 1, busy.stderr
+    assert f"127.0.0.1:{port}" in lines[0] and "--port N" in lines[0]
+    assert "--port 0" in lines[0] and lines[0].startswith("error: ")
+    assert busy.stdout == "" and not (tmp_path / "build").exists()
+
+
 def test_exit_statuses_are_documented() -> None:
     text = (ROOT / "docs" / "cli.md").read_text()
     section = text.split("## Exit statuses", 1)[1].split("\n## ", 1)[0]
     for status in ("| 0 |", "| 1 |", "| 2 |", "| 3 |"):
         assert status in section
+    assert "port" in section.split("| 3 |", 1)[1].split("\n", 1)[0]  # a busy --port
 
 
 # ------------------------------------------------------------------ JSON

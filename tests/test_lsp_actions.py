@@ -127,6 +127,56 @@ def test_path_fixes_and_copying_a_file_in(client: Client, film_dir: Path) -> Non
     assert check_file(inner).ok
 
 
+PICTURE_FILM = 'film "Pictures" {{\n    size 320x180\n}}\n\nscene s {{\n    shot wide 1s {{\n' \
+    '        picture "{path}"\n    }}\n    shot wide 1s {{\n        sound "{sound}"\n' \
+    '    }}\n}}\n'
+
+
+def test_a_path_outside_is_fixed_only_to_a_file_of_its_name_inside(client: Client,
+                                                                   film_dir: Path) -> None:
+    """E0403 on a picture or a sound: the fix is the file of the same name inside the film's
+    folder (nearest the top first); where the folder has none, there is no fix (the file is
+    not copied in)."""
+    outside = film_dir / "shared"
+    outside.mkdir()
+    for name in ("board.png", "other.png", "gull.wav"):
+        (outside / name).write_bytes(b"not decoded by the check")
+    film = film_dir / "pictures"
+    (film / "stills" / "old").mkdir(parents=True)
+    (film / "sounds").mkdir()
+    (film / "stills" / "board.png").write_bytes(b"inside")
+    (film / "stills" / "old" / "board.png").write_bytes(b"inside, older")
+    (film / "sounds" / "gull.wav").write_bytes(b"inside")
+    path = film / "pictures.film"
+    path.write_text(PICTURE_FILM.format(path="../shared/board.png", sound="../shared/gull.wav"))
+    uri = client.open(path)
+    assert [d["code"] for d in client.diagnostics(uri)] == ["E0403", "E0403"]
+    text = path.read_text()
+    offered = [a for a in actions(client, uri, text, '"../shared/board.png"')
+               if a["kind"] == "quickfix"]
+    assert [a["title"] for a in offered] == [
+        "Use stills/board.png, the board.png in the film's folder",
+        "Use stills/old/board.png, the board.png in the film's folder"]
+    assert offered[0]["isPreferred"] and not offered[1]["isPreferred"]
+    apply(offered[0]["edit"])
+    [sound] = [a for a in actions(client, uri, text, '"../shared/gull.wav"')
+               if a["kind"] == "quickfix"]
+    assert sound["title"] == "Use sounds/gull.wav, the gull.wav in the film's folder"
+    apply(sound["edit"])
+    result = check_file(path)
+    assert result.ok and not result.diagnostics, result.report()
+    assert 'picture "stills/board.png"' in path.read_text()
+    # No file of that name inside: no fix, and nothing is copied in.
+    lonely = film / "lonely.film"
+    lonely.write_text(PICTURE_FILM.format(path="../shared/other.png",
+                                          sound="sounds/gull.wav"))
+    lonely_uri = client.open(lonely)
+    assert [d["code"] for d in client.diagnostics(lonely_uri)] == ["E0403"]
+    assert [a for a in actions(client, lonely_uri, lonely.read_text(), '"../shared/other.png"')
+            if a["kind"] == "quickfix"] == []
+    assert not (film / "other.png").exists()
+
+
 def test_extract_to_let(client: Client, film_dir: Path) -> None:
     path = film_dir / "lighthouse.film"
     text = path.read_text()

@@ -135,7 +135,119 @@ def edits(text: str) -> list[tuple[str, str]]:
     step("the other's value", replace(text, "let long = 4s", "let long = 5s"))
     step("a template names a let not declared", replace(text, "{{ town }}", "{{ harbour }}"))
     step("the let declared", after(text, "let short", 'let harbour = "the old harbour"\n'))
+    # A let, the film block and shot types are read per shot too (issue 17): a prompt is
+    # rendered again, and its action staged again, without checking the rest of the shot.
+    step("the let every setting reads", replace(text, '"a mining town"', '"a mining townx"'))
+    step("an action a let stages", replace(text, "ELSA looks at MARA in {{ scene.setting }}",
+                                           "ELSA {{ verb }} MARA in {{ scene.setting }}"))
+    step("a parenthetical that stages a beat", replace(text, 'ELSA: "Line 2 of scene 0."',
+                                                       'ELSA (nodding): "Line 2 of scene 0."'))
+    step("its let declared", after(text, "let short", 'let verb = "waves at"\n'))
+    step("the let changes the verb", replace(text, '"waves at"', '"hugs"'))
+    step("the let's verb unknown (W0005)", replace(text, '"hugs"', '"blorfs"'))
+    step("and known again", replace(text, '"blorfs"', '"walks to"'))
+    step("the film's style", replace(text, 'style "cinematic"', 'style "cinematic, grainy"'))
+    step("the film's size", replace(text, "size 640x360", "size 640x480"))
+    step("the film's fps", replace(text, "fps 24", "fps 25"))
+    step("the film's seed", replace(text, "seed 7", "seed 8"))
+    step("the film's motion", replace(text, "seed 8", "seed 8\n    motion generative"))
+    step("a template reads the film's title",
+         replace(text, "MARA looks at TOM in", "MARA looks at TOM in {{ film.title }},"))
+    step("the film's title", replace(text, 'film "Memo"', 'film "Memo two"'))
+    step("a scene's time, read by its prompts", replace(text, "QUAY 0 - DAY", "QUAY 0 - NIGHT"))
+    step("a shot type's prompt", replace(text, "a lookout shot of", "a high lookout shot of"))
+    step("a shot type's camera", replace(text, "shottype lookout {\n",
+                                                     "shottype lookout {\n    camera high\n"))
+    step("a shot type's prompt fails", replace(text, "a high lookout shot of {{ scene.",
+                                               "a high lookout shot of {{ scene.x"))
+    step("and renders again", replace(text, "{{ scene.xnowhere }}", "{{ scene.setting }}"))
+    step("a line above the shot type", after(text, "shottype lookout", "\n"))
+    step("the style of a scene", replace(text, 'QUAY 1 - DAWN" {\n    setting town',
+                                         'QUAY 1 - DAWN" {\n    style "foggy"\n'
+                                         "    setting town"))
+    step("that style's text", replace(text, 'style "foggy"', 'style "foggy, wet"'))
+    # A let that only moved changes nothing but the diagnostics that point at it.
+    step("a let a scene cannot use", replace(text, 'style "foggy, wet"\n    setting town',
+                                             'style "foggy, wet"\n    setting short'))
+    step("a let a shot cannot use", replace(text, "    shot wide MARA TOM 0.2s {\n",
+                                            "    shot wide MARA TOM 0.2s {\n"
+                                            "        camera town\n"))
+    step("lines above the lets", after(text, "let town", "\n\n"))
+    step("the film's style longer, which moves them", replace(text, "grainy", "grainyy"))
+    step("a let above them longer", replace(text, '"a mining townx"', '"a mining townxy"'))
+    step("the misused lets fixed", replace(replace(text, "setting short", "setting town"),
+                                           "        camera town\n", ""))
+    step("lines above the lets again", after(text, "let town", "\n"))
     return out
+
+
+def prompt_edits(text: str) -> list[tuple[str, str]]:
+    """Edits of what prompts are made from (issue 17), each leaving a film without errors,
+    so that the films are compared too, not only the diagnostics."""
+    out: list[tuple[str, str]] = []
+
+    def step(what: str, new: str) -> None:
+        nonlocal text
+        assert new != text, what
+        text = new
+        out.append((what, text))
+
+    step("the let every setting reads", replace(text, '"a harbour town"', '"a harbour townx"'))
+    step("again", replace(text, '"a harbour townx"', '"a harbour townxy"'))
+    step("a let for a verb", after(text, "let short", 'let verb = "waves at"\n'))
+    step("an action the let stages", replace(text, "ELSA looks at MARA in {{ scene.setting }}",
+                                             "ELSA {{ verb }} MARA in {{ scene.setting }}"))
+    step("a parenthetical that stages a beat", replace(text, 'ELSA: "Line 2 of scene 0."',
+                                                       'ELSA (nodding): "Line 2 of scene 0."'))
+    step("the let changes the verb", replace(text, '"waves at"', '"hugs"'))
+    step("a verb the animatic does not stage (W0005)", replace(text, '"hugs"', '"blorfs"'))
+    step("and one it does", replace(text, '"blorfs"', '"walks to"'))
+    step("the setting again, the verb staged", replace(text, "townxy", "townxyz"))
+    step("the film's style", replace(text, 'style "cinematic"', 'style "cinematic, grainy"'))
+    step("the film's size", replace(text, "size 640x360", "size 640x480"))
+    step("the film's fps", replace(text, "fps 24", "fps 25"))
+    step("the film's seed", replace(text, "seed 7", "seed 8"))
+    step("the film's motion", replace(text, "seed 8", "seed 8\n    motion generative"))
+    step("a template reads the film's title",
+         replace(text, "MARA looks at TOM in", "MARA looks at TOM in {{ film.title }},"))
+    step("the film's title", replace(text, 'film "Memo"', 'film "Memo two"'))
+    step("a heading's time, read by the next scene's prompts",
+         replace(text, "QUAY 1 - NIGHT", "QUAY 1 - DUSK"))
+    step("a shot type's prompt", replace(text, "a lookout shot of", "a high lookout shot of"))
+    step("a shot type's camera", replace(text, "shottype lookout {\n",
+                                         "shottype lookout {\n    camera tilt_up\n"))
+    step("a line above the shot type", after(text, "shottype lookout", "\n"))
+    step("a scene's own style", replace(text, 'QUAY 4 - DAY" {\n', 'QUAY 4 - DAY" {\n'
+                                        '    style "foggy"\n'))
+    step("its text", replace(text, 'style "foggy"', 'style "foggy, wet"'))
+    step("lines above the lets", after(text, "let town", "\n\n"))
+    step("the film's style longer, which moves the lets", replace(text, "grainy", "grainyy"))
+    step("a character's look, read by prompts", replace(text, '"person 1"', '"person one"'))
+    return out
+
+
+def test_prompt_edits_match_full_checks(tmp_path: Path) -> None:
+    """Lets, the film block, shot types, a scene's time and style: a shot whose prompt reads
+    them has its prompt made again (and its action staged again), the rest of its check
+    kept; its film and diagnostics are a full check's."""
+    path = tmp_path / "memo.film"
+    (tmp_path / "part.film").write_text(PART)
+    text = base_film()
+    parser, templates = IncrementalParser(), memo.MemoTemplates()
+    memo.check(load(path, text=text, parser=parser.parse), templates)
+    codes: set[str] = set()
+    for what, edited in prompt_edits(text):
+        reshot = templates.scenes.reshot
+        film, diagnostics = memo.check(load(path, text=edited, parser=parser.parse), templates)
+        want = check(load(path, text=edited))
+        assert want[0] is not None, (what, want[1])
+        assert dump(film, diagnostics) == dump(*want), what
+        codes.update(d.code for d in diagnostics)
+        if what.startswith(("the let", "the film's style", "the film's title")):
+            assert templates.scenes.reshot > reshot, what  # prompts made again, not checked
+    assert codes == {"W0005"}
+    staged = film.scenes[0].shots[2]
+    assert [b.verb for b in staged.beats] == ["walk_to", "nod"]  # the let's verb, the line's
 
 
 def dump(film: Any, diagnostics: list[Any]) -> tuple[Any, list[Any]]:
@@ -162,7 +274,8 @@ def test_remembered_scenes_match_full_checks(tmp_path: Path) -> None:
             # Only the edited scene is checked again; the others are remembered.
             assert templates.scenes.hits - hits >= 5, what
     # The series did make the errors it meant to, so spans of remembered errors were compared.
-    assert {"E0102", "E0105", "E0107", "E0202", "E0203", "E0502"} <= codes, codes
+    assert {"E0102", "E0105", "E0107", "E0202", "E0203", "E0502", "W0005"} <= codes, codes
+    assert templates.scenes.reshot > 0  # shots whose prompts only were rendered again
 
 
 def test_remembered_errors_move_with_their_scene(tmp_path: Path) -> None:
@@ -211,3 +324,42 @@ def test_templates_have_no_random_filter(tmp_path: Path) -> None:
     line = text[:text.index("| random")].count("\n") + 1
     assert [(d.code, d.span.line) for d in diagnostics] == [("E0501", line)]
     assert "random" in diagnostics[0].message
+
+
+class _Cycle:
+    loop: object = None
+
+
+def test_the_server_freezes_what_checks_leave_and_collects_it_later(tmp_path: Path) -> None:
+    """With `freeze_heap` (the server's), the collector skips what a check leaves, so it does
+    not walk the remembered film after every edit; `collect` (the server's, when idle, or
+    the check after MAX_FROZEN_CHECKS without one) frees the garbage cycles all the same."""
+    import gc
+    import weakref
+
+    path = tmp_path / "memo.film"
+    (tmp_path / "part.film").write_text(PART)
+    text = base_film()
+    parser, templates = IncrementalParser(), memo.MemoTemplates(freeze_heap=True)
+    try:
+        for bound in (False, True):
+            gc.disable()  # no collection before the check freezes it
+            garbage = _Cycle()
+            garbage.loop = garbage
+            gone = weakref.ref(garbage)
+            del garbage
+            if bound:
+                templates.frozen_checks = memo.MAX_FROZEN_CHECKS
+            film, _ = memo.check(load(path, text=text, parser=parser.parse), templates)
+            gc.enable()
+            assert film is not None and gc.get_freeze_count() > 0
+            if bound:  # collected before that check
+                assert gone() is None and templates.frozen_checks == 1
+                continue
+            gc.collect()
+            assert gone() is not None  # frozen with the check's objects: left alone
+            memo.collect(templates)
+            assert gone() is None and templates.frozen_checks == 0
+    finally:
+        gc.enable()
+        gc.unfreeze()

@@ -93,3 +93,57 @@ def test_a_longer_file_with_many_errors() -> None:
     for i in range(100, len(lines), len(lines) // 20):
         lines[i] += " ]"
     _same("\n".join(lines))
+
+
+_TOKEN = __import__("re").compile(
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*|[{}]')
+
+
+def _chunks_token_by_token(text: str) -> list[tuple[int, int]] | None:
+    """`chunks` as it was written before (issue 17): a loop over every string, comment and
+    brace, where `chunks` now matches the text up to each brace at once."""
+    import itertools
+
+    depth, cuts = 0, [0]
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        if token in "{}":
+            depth += 1 if token == "{" else -1
+            if depth < 0:
+                return None
+            if depth == 0:
+                newline = text.find("\n", match.end())
+                if newline == -1:
+                    break
+                if newline + 1 > cuts[-1]:
+                    cuts.append(newline + 1)
+    if depth != 0:
+        return None
+    if cuts[-1] < len(text):
+        cuts.append(len(text))
+    return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
+
+
+def test_chunks_are_those_of_a_token_by_token_scan() -> None:
+    """On every film of the project and on mutations full of braces, quotes, comments and
+    backslashes, the chunks are those the token-by-token scan finds."""
+    import random
+
+    from filmlang.syntax.chunks import chunks
+
+    films = [p.read_text(errors="replace") for folder in ("examples", "stdlib", "tests")
+             for p in sorted((ROOT / folder).rglob("*.film"))]
+    assert len(films) > 20
+    rng = random.Random(17)
+    texts = list(films)
+    for film in films:
+        for _ in range(40):
+            chars = list(film[:2000])
+            for _ in range(rng.randint(1, 6)):
+                at = rng.randrange(len(chars) + 1)
+                chars[at:at + rng.randint(0, 1)] = rng.choice(['{', '}', '"', '"""', '#', '\n',
+                                                                 '\\', ' ', 'a'])
+            texts.append("".join(chars))
+    differ = [t for t in texts if chunks(t) != _chunks_token_by_token(t)]
+    assert not differ, differ[:3]
+    assert sum(chunks(t) is None for t in texts) > 50  # unbalanced ones were among them

@@ -3,8 +3,9 @@
 Takes a checked program, its diagnostics and a range of one of its files, and gives LSP code
 actions: a quick fix for each `Fix` of a diagnostic under the range (did you mean, the
 missing colon, a shot that starts with a character, text without quotes, a path not found,
-a file outside the film's folder copied in); "Declare character NAME" for a speaker nobody
-declared; and "Extract to let" for a literal value under the cursor.
+an imported file outside the film's folder copied in, a picture, sound or reference image
+outside it changed to the file of that name inside); "Declare character NAME" for a speaker
+nobody declared; and "Extract to let" for a literal value under the cursor.
 """
 
 from __future__ import annotations

@@ -46,20 +46,22 @@ class _Chunk:
     body: tuple[ast.Statement, ...]
     comments: tuple[ast.Comment, ...]
     spans: list[Span]
+    states: list[dict[str, int]] = field(default_factory=list)
+    """The spans' own dictionaries, where `move` changes them (fetched once)."""
 
     def move(self, start: int, line: int) -> None:
         """Shift every span of the chunk to its new place; columns do not change."""
         d_offset, d_line = start - self.start, line - self.line
+        if (d_offset or d_line) and len(self.states) != len(self.spans):
+            self.states = [span.__dict__ for span in self.spans]
         if d_line:
-            for span in self.spans:
-                state = span.__dict__
+            for state in self.states:
                 state["start"] += d_offset
                 state["end"] += d_offset
                 state["line"] += d_line
                 state["end_line"] += d_line
         elif d_offset:  # a character added or removed above: only the offsets move
-            for span in self.spans:
-                state = span.__dict__
+            for state in self.states:
                 state["start"] += d_offset
                 state["end"] += d_offset
         self.start, self.line = start, line

@@ -18,6 +18,7 @@ with full checks).
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,6 +31,8 @@ from filmlang.semantic.templates import Obj, Templates
 from filmlang.source import Span, gc_paused
 
 MAX_REMEMBERED = 100_000
+MAX_FROZEN_CHECKS = 200
+"""Checks without an idle moment to collect in, after which the next check collects first."""
 _ABSENT = ("absent",)
 _NUMBERS = frozenset({int, float, bool})
 
@@ -56,6 +59,8 @@ def freeze(value: Any, seen: dict[int, tuple[Any, Any]] | None = None) -> Any:
     if kind is Obj:
         out: Any = ("obj", str(value),
                     tuple([(k, freeze(v, seen)) for k, v in value._fields.items()]))
+    elif kind is list or kind is tuple:  # the shot's subjects: the commonest after records
+        out = (kind.__name__, tuple([freeze(v, seen) for v in value]))
     elif isinstance(value, str):
         out = value
     elif isinstance(value, int | float):
@@ -73,39 +78,112 @@ def freeze(value: Any, seen: dict[int, tuple[Any, Any]] | None = None) -> Any:
     return out
 
 
+def _fields_read(tree: Any, names: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """The names of `names` that the template reads only as `name.FIELD` (or with a constant
+    `name["FIELD"]`), with the fields read."""
+    from jinja2 import nodes
+
+    under: dict[int, str] = {}  # a Name node's id -> the field read of it
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        inner = node.node
+        if not isinstance(inner, nodes.Name):
+            continue
+        if isinstance(node, nodes.Getattr):
+            under[id(inner)] = node.attr
+        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            under[id(inner)] = node.arg.value
+    fields: dict[str, set[str]] = {n: set() for n in names}
+    for name in tree.find_all(nodes.Name):
+        if name.name not in fields:
+            continue
+        field = under.get(id(name))
+        if field is None or name.ctx != "load":
+            fields.pop(name.name)  # read whole (printed, iterated, passed to a filter)
+        else:
+            fields[name.name].add(field)
+    return {n: tuple(sorted(f)) for n, f in fields.items() if f}
+
+
+def _record_fields(fields: tuple[str, ...] | None) -> bool:
+    """Whether reading `value.FIELD` in a template gives `value[FIELD]` for each field, when
+    `value` is a record (`Obj`) that has them: no name of the record's own."""
+    return fields is not None and all(
+        not f.startswith("_") and not hasattr(Obj, f) for f in fields)
+
+
 class MemoTemplates(Templates):
     """Templates that remember their outputs; one for the server's lifetime."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, freeze_heap: bool = False) -> None:
         super().__init__()
-        self._names: dict[str, tuple[str, ...] | None] = {}
+        self.freeze_heap = freeze_heap
+        """Move what each check leaves to the collector's permanent generation (`check`):
+        the language server's, which collects when idle (`collect`)."""
+        self.frozen_checks = 0
+        """Checks since the last full collection."""
+        self._plans: dict[str, tuple[tuple[str, ...], tuple[Any, ...]] | None] = {}
+        """What each template reads (`_plan`)."""
         self._outputs: dict[Any, str] = {}
         self.hits = 0
         self.seen: dict[int, tuple[Any, Any]] = {}
         self.scenes = SceneMemo()
 
-    def _used(self, text: str) -> tuple[str, ...] | None:
-        if text not in self._names:
+    def _plan(self, text: str) -> tuple[tuple[str, ...], tuple[Any, ...]] | None:
+        """What rendering `text` reads: the names to note (`let:NAME`), and for each name
+        it uses, the fields it reads of it (None: the whole value) and whether they may be
+        read as a record's fields or a dictionary's keys (`_key`). None when it does not
+        parse (the checker reports it, uncached)."""
+        if text not in self._plans:
             try:
                 from jinja2 import meta
 
                 tree = self._environment().parse(text)
-                self._names[text] = tuple(sorted(meta.find_undeclared_variables(tree)))
-            except Exception:  # a syntax error: the checker reports it, uncached
-                self._names[text] = None
-        return self._names[text]
+                names = tuple(sorted(meta.find_undeclared_variables(tree)))
+                paths = _fields_read(tree, names)
+                self._plans[text] = (tuple(LET + n for n in names), tuple(
+                    (n, paths.get(n), _record_fields(paths.get(n)),
+                     all(not hasattr(dict, f) for f in paths.get(n, ()))) for n in names))
+            except Exception:
+                self._plans[text] = None
+        return self._plans[text]
+
+    def _key(self, text: str, steps: tuple[Any, ...], context: Mapping[str, Any]) -> Any:
+        """What the output of `text` depends on: for each name it uses, the value, or only
+        the fields read where the template reads nothing but `name.FIELD` of a record
+        (`scene.setting`: not the scene's name, so one rendering serves every scene)."""
+        seen = self.seen
+        parts: list[Any] = []
+        for n, fields, as_record, as_keys in steps:
+            value = context.get(n, _ABSENT)
+            if value is _ABSENT:
+                parts.append((n, _ABSENT))
+                continue
+            if fields is not None:
+                if value.__class__ is Obj:
+                    own = value._fields
+                    if as_record and all(f in own for f in fields):
+                        parts.append((n, "fields", tuple([
+                            (f, v if (v := own[f]).__class__ is str else freeze(v, seen))
+                            for f in fields])))
+                        continue
+                elif as_keys and isinstance(value, dict) and all(
+                        dict.__contains__(value, f) for f in fields):
+                    parts.append((n, "fields", tuple(  # value[f]: a watching table notes it
+                        [(f, freeze(value[f], seen)) for f in fields])))
+                    continue
+            parts.append((n, freeze(value, seen)))
+        return (text, tuple(parts))
 
     def render(self, text: str, context: Mapping[str, Any], span: Span) -> str:
         if "{" not in text:
             return super().render(text, context, span)
-        names = self._used(text)
+        plan = self._plan(text)
         if self.reads is not None:  # what the scene or shot being checked depends on
-            self.reads.update((LET + n for n in names) if names is not None else (EVERY,))
-        if names is None:
+            self.reads.update(plan[0] if plan is not None else (EVERY,))
+        if plan is None:
             return super().render(text, context, span)
         try:
-            key = (text, tuple((n, freeze(context[n], self.seen) if n in context else _ABSENT)
-                               for n in names))
+            key = self._key(text, plan[1], context)
         except _Unhashable:
             return super().render(text, context, span)
         out = self._outputs.get(key)
@@ -126,14 +204,33 @@ def check(program: Program, templates: Templates) -> tuple[ir.Film | None, list[
     if isinstance(templates, MemoTemplates):
         templates.seen.clear()
         checker.scene_memo = templates.scenes
+    server = templates if isinstance(templates, MemoTemplates) and templates.freeze_heap \
+        else None
+    if server is not None and server.frozen_checks >= MAX_FROZEN_CHECKS:
+        collect(server)  # no pause long enough to collect in: now, once in a while
     # A check allocates many small objects and frees them by reference counting: the cycle
     # collector, which would walk the server's whole remembered film several times in it,
-    # waits until it is done (a sixth of a `look` edit's time in a 2,000-shot film).
+    # waits until it is done (a sixth of a `look` edit's time in a 2,000-shot film). In the
+    # server it then skips what the check left: those objects are frozen, and the server
+    # collects them when idle (a full collection walks the whole remembered film: 25 to 60
+    # ms of every edit of a 2,000-shot film, before).
     with gc_paused():
         film = checker.run()
         diagnostics = checker.finish()
+        if server is not None:
+            gc.freeze()
+            server.frozen_checks += 1
     if isinstance(templates, MemoTemplates):
         templates.seen.clear()
     if any(d.is_error for d in diagnostics):
         return None, diagnostics
     return film, diagnostics
+
+
+def collect(templates: MemoTemplates) -> None:
+    """Collect the garbage cycles of the checks since the last collection (`freeze_heap`),
+    then freeze again what stays: the server calls it when idle."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+    templates.frozen_checks = 0

@@ -34,6 +34,7 @@ from filmlang.source import SourceFile, read_source
 from filmlang.syntax import ast
 
 DEBOUNCE_S = 0.02
+IDLE_COLLECT_S = 1.0
 
 
 class Refused(JsonRpcException):
@@ -61,7 +62,9 @@ class FilmServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("filmc", __version__)
         self.parser = IncrementalParser()
-        self.templates = memo.MemoTemplates()
+        self.templates = memo.MemoTemplates(freeze_heap=True)
+        self.collecting: asyncio.TimerHandle | None = None
+        """The cycle collection after the last check, once the editor is idle."""
         self.checked: dict[Path, Checked] = {}
         """entry path -> its last check."""
         self.parsed: dict[Path, Checked] = {}
@@ -174,7 +177,19 @@ class FilmServer(LanguageServer):
             if not source.is_std and source.path != entry:
                 self.owner[source.path] = entry
         self.publish(entry, checked)
+        self._collect_when_idle()
         return checked
+
+    def _collect_when_idle(self) -> None:
+        """Collect the checks' garbage cycles once no check ran for `IDLE_COLLECT_S`: off
+        the path of an edit's diagnostics (`memo.check` freezes what each check leaves)."""
+        if self.collecting is not None:
+            self.collecting.cancel()
+        try:
+            loop = asyncio.get_event_loop()
+        except RuntimeError:  # no loop in this thread: the next check collects in time
+            return
+        self.collecting = loop.call_later(IDLE_COLLECT_S, memo.collect, self.templates)
 
     def publish(self, entry: Path, checked: Checked) -> None:
         program = checked.program

@@ -316,14 +316,15 @@ class Checker:
 
     def _unused(self, characters: dict[str, ir.Character], scenes: list[ir.Scene]) -> None:
         used: set[str] = set()
+        speakers: set[str] = set()
         for scene in scenes:
             for shot in scene.shots:
                 used.update(shot.subjects)
-                used.update(line.speaker for line in shot.lines)
+                for line in shot.lines:
+                    speakers.add(line.speaker)
+        used |= speakers
         if any(d.is_error for d in self.diagnostics):
             return  # shots with errors are missing: the warning would be noise
-        speakers = {line.speaker for scene in scenes for shot in scene.shots
-                    for line in shot.lines}
         cast.alike(characters, speakers, {name: declared.statement.args[0].span
                                      for name, declared in self.scope.characters.items()},
               self.report)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from filmlang import ir
 from filmlang.diagnostics import Label, error
 from filmlang.semantic import schema
+from filmlang.semantic.files import inside_fixes
 from filmlang.semantic.templates import Obj
 from filmlang.semantic.values import printable
 from filmlang.source import NotReadable, Span, check_regular
@@ -174,6 +175,7 @@ class Declarations:
             self.checker.report(error(
                 "E0403", f'"{text}" is outside the film\'s folder', span,
                 label="leaves the film's folder",
+                fixes=inside_fixes(program.root, source.path.parent, path, span),
                 help="move the image into the film's folder, or build with --allow-outside"))
             return None
         try:

@@ -10,10 +10,12 @@ that ffmpeg cannot decode is an error at its line when the build decodes it.
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from filmlang.diagnostics import error
+from filmlang.diagnostics import Fix, error, replace_with
 from filmlang.source import NotReadable, Span, check_regular
 
 if TYPE_CHECKING:
@@ -40,7 +42,7 @@ def audio_file(checker: Checker, text: str, span: Span, what: str) -> str | None
     if not program.allow_outside and not path.is_relative_to(root):
         checker.report(error(
             "E0403", f'"{text}" is outside the film\'s folder', span,
-            label="leaves the film's folder",
+            label="leaves the film's folder", fixes=inside_fixes(program.root, folder, path, span),
             help=f"move the {what} file into the film's folder, or build with --allow-outside"))
         return None
     try:
@@ -60,3 +62,37 @@ def audio_file(checker: Checker, text: str, span: Span, what: str) -> str | None
         return path.relative_to(root).as_posix()
     except ValueError:
         return str(path)
+
+
+MAX_LOOKED_AT = 5_000
+"""Entries `inside_fixes` looks at at most: a film's folder, not a disk."""
+
+
+def inside_fixes(root: Path, named_from: Path, outside: Path, span: Span,
+                 limit: int = 3) -> list[Fix | None]:
+    """E0403's fixes for a file the film names outside its folder: the paths of the files of
+    the same name inside the folder (`root`), written relative to the folder of the file
+    that names them (`named_from`), nearest the top first; none when there is none (the
+    file is not copied in: a picture or a sound may be large, and may be meant to stay)."""
+    name = outside.name
+    if not name or '"' in name or "\\" in name:
+        return []
+    real_root = os.path.realpath(root)
+    found: list[Path] = []
+    looked = 0
+    for folder, folders, files in os.walk(root):
+        folders[:] = sorted(f for f in folders if not f.startswith(".") and f != "build")
+        looked += len(files) + len(folders)
+        if name in files:
+            path = Path(folder) / name
+            real = os.path.realpath(path)
+            if os.path.isfile(real) and Path(real).is_relative_to(real_root):
+                found.append(path)
+        if looked > MAX_LOOKED_AT or len(found) >= limit:
+            break
+    fixes: list[Fix | None] = []
+    for path in sorted(found, key=lambda p: (len(p.parts), str(p))):
+        written = Path(os.path.relpath(path, named_from)).as_posix()
+        fixes.append(replace_with(span, f'"{written}"',
+                                  f"Use {written}, the {name} in the film's folder"))
+    return fixes

@@ -39,7 +39,23 @@ class Heading:
     time_word: str = ""
 
 
+_READ: dict[str, Heading] = {}
+"""Short headings already read (the language server reads every scene's at each edit)."""
+
+
 def parse_heading(text: str) -> Heading:
+    """The slugline's parts; a short one's result is remembered (it is frozen)."""
+    found = _READ.get(text)
+    if found is None:
+        found = _parse_heading(text)
+        if len(text) <= 200:
+            if len(_READ) >= 4096:
+                _READ.clear()
+            _READ[text] = found
+    return found
+
+
+def _parse_heading(text: str) -> Heading:
     text = " ".join(text.split())
     if not text:
         return Heading()

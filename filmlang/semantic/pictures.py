@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from filmlang import ir
 from filmlang.diagnostics import error
 from filmlang.semantic.bind import Bound
+from filmlang.semantic.files import inside_fixes
 from filmlang.semantic.values import printable
 from filmlang.source import NotReadable, check_regular
 
@@ -48,6 +49,7 @@ def _where_path(checker: Checker, bound: Bound) -> Path | None:
         checker.report(error(
             "E0403", f'"{text}" is outside the film\'s folder', span,
             label="leaves the film's folder",
+            fixes=inside_fixes(program.root, folder, path, span),
             help="copy the file into the film's folder, or build with --allow-outside"))
         return None
     try:

@@ -50,17 +50,38 @@ PLACES: dict[str, tuple[bool, tuple[str, ...]]] = {
 }
 
 
-def _names(text: str, words: tuple[str, ...]) -> bool:
-    low = f" {' '.join(re.findall(r'[a-zé]+', text.lower()))} "
+def _words(text: str) -> str:
+    return f" {' '.join(re.findall(r'[a-zé]+', text.lower()))} "
+
+
+def _names(low: str, words: tuple[str, ...]) -> bool:
+    """Whether the words of a text (`_words`) name one of `words`."""
     return any(f" {w} " in low for w in words)
+
+
+_KNOWN: dict[tuple[str, str, bool | None], str] = {}
+"""Short texts already read (the language server reads every scene's at each edit)."""
 
 
 def place_of(heading_location: str, setting: str, interior: bool | None = None) -> str:
     """The kind of place named by the heading's location, else the setting; "" if none.
     When the heading says INT. or EXT., only places indoors or outdoors count."""
+    key = (heading_location, setting, interior)
+    found = _KNOWN.get(key)
+    if found is None:
+        found = _place_of(heading_location, setting, interior)
+        if len(heading_location) + len(setting) <= 400:
+            if len(_KNOWN) >= 4096:
+                _KNOWN.clear()
+            _KNOWN[key] = found
+    return found
+
+
+def _place_of(heading_location: str, setting: str, interior: bool | None) -> str:
     for text in (heading_location, setting):
+        low = _words(text)
         for kind, (inside, words) in PLACES.items():
-            if (interior is None or inside == interior) and _names(text, words):
+            if (interior is None or inside == interior) and _names(low, words):
                 return kind
     return ""
 

@@ -26,6 +26,30 @@ V = TypeVar("V")
 LET = "let:"
 """In a set of names used: the prefix of a `let` constant's name (`let:town`)."""
 
+TYPE = "type:"
+"""In a set of names used: the prefix of a shot type's name (its declaration read, but its
+prompt)."""
+
+TYPE_SPAN = "typespan:"
+"""In a set of names used: the prefix of a shot type whose prompt was rendered: its text,
+and its place (where a template error in it is reported)."""
+
+FILM = LET + "film"
+"""In a set of names used: the film's title and style (templates name them `film`; every
+prompt ends with the film's style)."""
+
+FILM_SEED, FILM_FPS, FILM_MOTION = LET + "\0seed", LET + "\0fps", LET + "\0motion"
+"""In a set of names used: the film's seed (a shot's own derives from it), frame rate and
+default motion (names no let has)."""
+FILM_NAMES = ("film", "\0seed", "\0fps", "\0motion")
+
+
+def note(templates: Any, name: str) -> None:
+    """Note `name` among what is being read, where reads are noted (the language server)."""
+    reads = templates.reads
+    if reads is not None:
+        reads.add(name)
+
 
 def exists(name: str) -> str:
     """In a set of names used: only whether `name` is declared was read."""
@@ -85,14 +109,34 @@ class WatchedLets(Watched[V]):
     prefix = LET
 
 
+class WatchedTypes(Watched[V]):
+    prefix = TYPE
+
+
 def watch(tables: list[Any], uses: set[str] | None) -> None:
     """Note what is read from now on in `uses` (None: stop noting): the `Watched` tables,
-    and the names the prompt templates use (a `Templates` with `reads`)."""
+    and the names the prompt templates use (a `Templates`: its `reads`)."""
     for table in tables:
         if isinstance(table, Watched):
             table.uses = uses
-        elif hasattr(table, "reads"):
+        else:
             table.reads = uses
+
+
+def updated(model: BaseModel, update: dict[str, Any]) -> Any:
+    """`model.model_copy(update=update)`, as pydantic makes it (a shallow copy of its fields,
+    the fields set, its extra and private parts), without `copy.copy` for each part: a
+    language server's edit copies a shot thousands of times."""
+    cls = model.__class__
+    new = cls.__new__(cls)
+    state = model.__dict__.copy()
+    state.update(update)
+    setattr_ = object.__setattr__
+    setattr_(new, "__dict__", state)
+    setattr_(new, "__pydantic_extra__", model.__pydantic_extra__)
+    setattr_(new, "__pydantic_fields_set__", model.__pydantic_fields_set__ | update.keys())
+    setattr_(new, "__pydantic_private__", model.__pydantic_private__)
+    return new
 
 
 def changed_names(before: dict[str, Any], now: dict[str, Any], prefix: str = "") -> set[str]:
@@ -105,6 +149,22 @@ def changed_names(before: dict[str, Any], now: dict[str, Any], prefix: str = "")
     if list(before) != list(now):
         changed.add(EVERY)
     return changed
+
+
+def unplaced(dump: Any) -> Any:
+    """A dumped declaration without its spans: what it says, not where it stands."""
+    if isinstance(dump, dict):
+        return {k: unplaced(v) for k, v in dump.items() if not k.endswith("span")}
+    if isinstance(dump, list | tuple):
+        return [unplaced(v) for v in dump]
+    return dump
+
+
+def changed_for(diagnostics: list[Diagnostic], changed: set[str], moved: set[str]) -> set[str]:
+    """The names changed for a result with these diagnostics: a declaration that only moved
+    (`moved`: its text the same, lines added or removed above it) changes only results
+    with diagnostics, which may point at it; the IR holds no span of a `let`."""
+    return changed | moved if diagnostics and moved else changed
 
 
 def still_valid(uses: frozenset[str], changed: set[str]) -> bool:
@@ -127,6 +187,25 @@ class Prompting(NamedTuple):
     """The prompt's template (the shot's own, or its shot type's) and where it is written."""
     time: str
     style: str
+    from_type: bool = False
+    """Whether `base` is the shot type's prompt (not the shot's own)."""
+
+    @property
+    def noted(self) -> tuple[str, ...]:
+        """What looking its subjects up notes: `?NAME` and `NAME` for each."""
+        return tuple(n for s in self.subjects for n in (exists(s), s))
+
+
+class Staging(NamedTuple):
+    """What a shot's staging is read from besides its action, its subjects and its lines
+    (`Shots.stage`): kept to stage it again when only its action's text changed."""
+
+    action: Span | None
+    """Where its action is written; None: it has none."""
+    head_props: tuple[str, ...]
+    """The props its head names (`shot insert LANTERN`)."""
+    line_beats: tuple[ir.Beat, ...] | None = None
+    """The beats of its lines' parentheticals, once read."""
 
 
 @dataclass
@@ -149,6 +228,19 @@ class ShotMemo:
     prompting: Prompting | None = None
     rendered: tuple[int, int] = (0, 0)
     """The diagnostics (from, to) that rendering the prompt made."""
+    staged: int = 0
+    """The end of the diagnostics staging the action made (they start where `rendered`
+    ends)."""
+    staging: Staging | None = None
+    parts: tuple[str, str] | None = None
+    """The action and the prompt's template, rendered (None: rendering them reported)."""
+    template_reads: frozenset[str] = frozenset()
+    """What rendering them read."""
+    derived_seed: bool = False
+    """Whether its seed is derived from the film's (it has none of its own)."""
+    inputs: Any = None
+    """What its prompt was rendered in besides the characters and lets it read: the scene's
+    style, its time and its record (`scene.setting`...)."""
     spans: list[Span] | None = None
 
     def move(self) -> None:
@@ -158,7 +250,7 @@ class ShotMemo:
         if not d_offset and not d_line:
             return
         if self.spans is None:
-            self.spans = made_spans(self.statement, (self.shot, self.prompting),
+            self.spans = made_spans(self.statement, (self.shot, self.prompting, self.staging),
                                     self.diagnostics, self.start, self.end)
         _shift(self.spans, d_offset, d_line)
         self.start, self.end, self.line = now.start, now.end, now.line
@@ -190,14 +282,24 @@ class Remembered:
     """Spans the checker made inside the scene, found when it first moves; the AST's own
     spans are moved by the incremental parser."""
     uses: frozenset[str] = frozenset({EVERY})
-    """The characters the scene's check read: it stays right while none of them changes."""
+    """The names the scene's own check read, outside its shots (theirs are theirs): it
+    stays right while none of them, and none its shots read, changes (`valid`)."""
     shots: dict[int, ShotMemo] = field(default_factory=dict)
     """Its shots' checks, by their statement's id."""
     outside: frozenset[str] = frozenset({EVERY})
-    """The characters read outside its shots' prompts: while none of them changes, the
-    scene is its last check with some shots' prompts rendered again (`Scenes._patch`)."""
+    """The same as `uses`: while none of them changes, nor what its shots read outside
+    their prompts, the scene is its last check with some shots' prompts made again
+    (`Scenes._patch`)."""
     context: dict[str, Any] | None = None
     """The templates' context its shots were checked in."""
+
+    def valid(self, changed: set[str]) -> bool:
+        """Whether the scene's check is still right after `changed` changed: nothing it or
+        its shots read is among them."""
+        if not changed:
+            return True
+        return still_valid(self.uses, changed) and all(
+            still_valid(shot.uses, changed) for shot in self.shots.values())
 
     def move(self) -> None:
         """Shift the checker's spans as the scene's statement moved; columns do not change."""
@@ -207,7 +309,7 @@ class Remembered:
             return
         if self.spans is None:
             self.spans = made_spans(self.statement, (self.scene, [
-                (m.shot, m.prompting) for m in self.shots.values()]), self.diagnostics,
+                (m.shot, m.prompting, m.staging) for m in self.shots.values()]), self.diagnostics,
                 self.start, self.end)
         _shift(self.spans, d_offset, d_line)
         self.start, self.end, self.line = now.start, now.end, now.line
@@ -241,6 +343,18 @@ class SceneMemo:
     misses: int = 0
     patched: int = 0
     """Scenes reused with some shots' prompts rendered again (not counted as misses)."""
+    readings: tuple[Any, dict[Any, Any]] = (None, {})
+    """Action texts read for staging (`staging.Reader`), while the film's characters and
+    props are the same: (their names, text and subjects -> the reading and the names it
+    asked about)."""
+    reshot: int = 0
+    """Shots reused with their prompt rendered (and action staged) again."""
+
+    def readings_for(self, names: Any) -> dict[Any, Any]:
+        """The remembered readings of action texts, for a film of these characters and props."""
+        if self.readings[0] != names:
+            self.readings = (names, {})
+        return self.readings[1]
 
 
 _LEAVES = frozenset({str, int, float, bool, type(None)})

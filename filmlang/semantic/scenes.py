@@ -20,13 +20,22 @@ from filmlang.semantic.declarations import body_of, prompt_span
 from filmlang.semantic.files import audio_file, is_file_name
 from filmlang.semantic.headings import Heading, parse_heading
 from filmlang.semantic.scene_memo import (
+    FILM_MOTION,
+    FILM_NAMES,
     LET,
+    TYPE,
+    TYPE_SPAN,
     Remembered,
     SceneMemo,
     Watched,
     WatchedLets,
+    WatchedTypes,
+    changed_for,
     changed_names,
+    note,
     still_valid,
+    unplaced,
+    updated,
     watch,
 )
 from filmlang.semantic.shots import Shots
@@ -54,14 +63,17 @@ class Scenes:
             self.character_objs = Watched(self.character_objs)
             scope_lets: WatchedLets[ast.Let] = WatchedLets(checker.scope.lets)
             checker.scope.lets = checker.binder.lets.values = scope_lets
+            self.shottypes = WatchedTypes(shottypes)
             self.watched = [self.characters, self.character_objs, scope_lets,
-                            checker.templates]
+                            self.shottypes, checker.templates]
         self.joins = Joins(checker, film)
-        self.shots = Shots(checker, film, self.characters, shottypes, self.character_objs)
+        self.shots = Shots(checker, film, self.characters, self.shottypes, self.character_objs)
         self.shots.watched = self.watched
         self._old: dict[int, Remembered] = {}
         self._new: dict[int, Remembered] = {}
         self._changed: set[str] = set()
+        self._moved: set[str] = set()
+        """The lets moved or changed (`scene_memo.changed_for`)."""
         self._context: dict[str, Any] | None = None
         """The templates' context of the scene being checked (for `Remembered`)."""
         """The characters changed since the last check (see `scene_memo.still_valid`)."""
@@ -80,13 +92,29 @@ class Scenes:
         names: dict[str, dict[str, Any]] = {
             "characters": {name: c.model_dump(exclude={"origin"})  # no scene reads where
                            for name, c in dict.items(self.characters)},
-            "lets": {name: (self.lets.get(name), let.model_dump())
-                     for name, let in dict.items(self.checker.scope.lets)}}
+            "lets": {"film": (self.film.title, self.film.style),  # names no let has
+                     "\0seed": self.film.seed, "\0fps": self.film.fps,
+                     "\0motion": self.film.motion,
+                     **{name: (self.lets.get(name), let.model_dump())
+                        for name, let in dict.items(self.checker.scope.lets)}},
+            "types": {name: t.model_dump(exclude={"origin", "prompt"})
+                      for name, t in dict.items(self.shottypes)},
+            "spans": {name: (t.prompt, prompt_span(self.checker, t).model_dump())
+                      for name, t in dict.items(self.shottypes)}}
         known = self.memo.films.get(entry)
         self._old = known[2] if known is not None and known[0] == environment else {}
+        lets = names["lets"]
+        names["placed"] = {name: value for name, value in lets.items()}
+        names["lets"] = {name: value if name in FILM_NAMES else (value[0], unplaced(value[1]))
+                         for name, value in lets.items()}
+        self._moved = set() if known is None else changed_names(
+            known[1]["placed"], names["placed"], LET)
         self._changed = set() if known is None else changed_names(
             known[1]["characters"], names["characters"]) | changed_names(
-            known[1]["lets"], names["lets"], LET)
+            known[1]["lets"], names["lets"], LET) | changed_names(
+            known[1]["types"], names["types"], TYPE) | changed_names(
+            known[1]["spans"], names["spans"], TYPE_SPAN)
+        self.shots.changed, self.shots.moved = self._changed, self._moved
         self._new = {}
         try:
             return self._build(items)
@@ -94,13 +122,12 @@ class Scenes:
             self.memo.films[entry] = (environment, names, self._new)
 
     def _environment(self) -> Any:
-        """By value, all a scene's check reads besides its own statement and the characters
-        (see SceneMemo)."""
-        return (
-            self.film.model_dump(),
-            [(n, t.model_dump(), prompt_span(self.checker, t).model_dump())
-             for n, t in self.shottypes.items()],
-        )
+        """By value, all a scene's check reads besides its own statement and the names it
+        reads (characters, lets, shot types: see SceneMemo)."""
+        # the film's title and style are read as the name `film` (`FILM`), its seed, frame
+        # rate and motion as names too (`FILM_SEED`...), the shot types by name (`TYPE`,
+        # `TYPE_SPAN`): what is left is the props' names and kinds (for staging)
+        return [(p.name, p.kind) for p in self.film.props]
 
     def _build(self, items: list[Item]) -> list[ir.Scene]:
         scenes: list[ir.Scene] = []
@@ -162,7 +189,8 @@ class Scenes:
         remembered = self._old.get(id(statement))
         same = remembered is not None and remembered.statement is statement \
             and remembered.previous_time == previous_time
-        if remembered is not None and same and still_valid(remembered.uses, self._changed):
+        if remembered is not None and same and remembered.valid(changed_for(
+                remembered.diagnostics, self._changed, self._moved)):
             remembered.move()
             self.checker.diagnostics.extend(remembered.diagnostics)
             self._new[id(statement)] = remembered
@@ -174,10 +202,9 @@ class Scenes:
         self.memo.misses += 1
         mark = len(self.checker.diagnostics)
         uses: set[str] = set()
-        self.shots.old = remembered.shots if remembered is not None and same else {}
+        self.shots.old = remembered.shots if remembered is not None \
+            and remembered.statement is statement else {}
         self.shots.new = {}
-        self.shots.changed = self._changed
-        self.shots.prompt_reads = set()
         self._context = None
         self._watch(uses)
         try:
@@ -186,55 +213,48 @@ class Scenes:
             self._watch(None)
         made = self.checker.diagnostics[mark:]
         where = statement.span
+        own = frozenset(uses)  # its shots' reads are theirs (`Remembered.valid`)
         self._new[id(statement)] = Remembered(
             statement, previous_time, scene, made, where.start, where.end, where.line,
-            uses=frozenset(uses | self.shots.prompt_reads), shots=self.shots.new,
-            outside=frozenset(uses), context=self._context)
+            uses=own, shots=self.shots.new, outside=own, context=self._context)
         return scene
 
     def _patch(self, old: Remembered) -> bool:
-        """The scene as last checked, with the prompts of the shots whose characters changed
-        rendered again: when only those prompts read the changed characters, and rendering
-        them makes no diagnostic (then the scene is checked again). True when done."""
-        changed = self._changed
+        """The scene as last checked, with the prompts of the shots whose characters or lets
+        changed rendered again (`Shots.again`): when only those prompts read the changed
+        names, and their diagnostics stay the same (else the scene is checked again). True
+        when done."""
+        changed = changed_for(old.diagnostics, self._changed, self._moved)
         if old.scene is None or old.context is None or not still_valid(old.outside, changed):
             return False
         stale = [m for m in old.shots.values() if not still_valid(m.uses, changed)]
-        if any(m.prompting is None or not still_valid(m.outside, changed)
-               or m.rendered[0] != m.rendered[1] for m in stale):
+        if any(m.prompting is None or m.staging is None or m.shot is None
+               or not still_valid(m.outside, changed) for m in stale):
             return False
         old.move()
-        context = {**self.lets, "film": old.context["film"], "characters": self.character_objs,
+        context = {**self.lets, "film": self._film_obj(), "characters": self.character_objs,
                    "scene": old.context["scene"]}  # as `_scene_body` makes it
-        diagnostics = self.checker.diagnostics
-        mark = len(diagnostics)
         shots = list(old.scene.shots)
         place = {id(shot.origin): n for n, shot in enumerate(shots)}
         memos = dict(old.shots)
         for memo in stale:
-            assert memo.prompting is not None
-            inside: set[str] = set()
-            self._watch(inside)
-            try:
-                action, prompt = self.shots.prompt(memo.prompting, context)
-            finally:
-                self._watch(None)
-            if len(diagnostics) != mark:  # a template fails now: check the scene again
-                del diagnostics[mark:]
+            again = self.shots.again(memo, context, memo.inputs)
+            if again.diagnostics != memo.diagnostics:
                 return False
-            update = {"action": action, "prompt": prompt}
             n = place.get(id(memo.statement.span))
-            if n is not None:
-                shots[n] = shots[n].model_copy(update=update)
-            memos[id(memo.statement)] = replace(
-                memo, shot=memo.shot.model_copy(update=update) if memo.shot else None,
-                uses=memo.outside | inside)
-        diagnostics.extend(old.diagnostics)
-        uses = old.outside.union(*(m.uses for m in memos.values()))
+            if n is not None and again.shot is not None:
+                shots[n] = updated(shots[n], {
+                    k: getattr(again.shot, k)
+                    for k in ("action", "prompt", "beats", "props", "seed")})
+            memos[id(memo.statement)] = again
+        self.checker.diagnostics.extend(old.diagnostics)
         self._new[id(old.statement)] = replace(
-            old, scene=old.scene.model_copy(update={"shots": tuple(shots)}), uses=uses,
-            shots=memos)
+            old, scene=old.scene.model_copy(update={"shots": tuple(shots)}), shots=memos,
+            context={**old.context, **context})
         return True
+
+    def _film_obj(self) -> Obj:
+        return Obj("film", self.film.title, title=self.film.title, style=self.film.style)
 
     def _watch(self, uses: set[str] | None) -> None:
         watch(self.watched, uses)
@@ -276,8 +296,7 @@ class Scenes:
         setting_raw = str(values["setting"].arg()) if "setting" in values else \
             heading.location.lower()
         scene_obj = Obj("scene", name, name=name, heading=heading_text or "", setting="", time=time)
-        context = {**self.lets, "film": Obj("film", self.film.title, title=self.film.title,
-                                            style=self.film.style),
+        context = {**self.lets, "film": self._film_obj(),
                    "characters": self.character_objs, "scene": scene_obj}
         setting_span = values["setting"].arg_span() if "setting" in values else statement.span
         setting = checker.render(setting_raw, context, setting_span)
@@ -300,6 +319,8 @@ class Scenes:
                 if is_file_name(text) else None
             ambience = ir.Ambience(name=text, origin=bound.span, file=file,
                                    **{k: v for k, v in bound.kwargs.items() if v is not None})
+        if "motion" not in values:
+            note(checker.templates, FILM_MOTION)
         motion = str(values["motion"].arg()) if "motion" in values else self.film.motion
         self._context = context
         shots = self._sequence(sequence, name, context, style, motion, time)

@@ -7,16 +7,34 @@ is `scenes.Scenes._sequence`'s.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from filmlang import ir
 from filmlang.diagnostics import Edit, Fix, Label, error, point, warning
+from filmlang.ir import derive_seed
 from filmlang.semantic import pictures, schema
 from filmlang.semantic.bind import Bound
 from filmlang.semantic.cast import parenthetical
 from filmlang.semantic.declarations import body_of, prompt_span
-from filmlang.semantic.files import audio_file, is_file_name
-from filmlang.semantic.scene_memo import Prompting, ShotMemo, Watched, still_valid, watch
+from filmlang.semantic.overlays import sound, title
+from filmlang.semantic.scene_memo import (
+    FILM,
+    FILM_FPS,
+    FILM_SEED,
+    TYPE_SPAN,
+    Prompting,
+    ShotMemo,
+    Staging,
+    Watched,
+    changed_for,
+    exists,
+    note,
+    still_valid,
+    updated,
+    watch,
+)
+from filmlang.semantic.staging import Reader
 from filmlang.semantic.templates import Obj
 from filmlang.semantic.values import did_you_mean, fix_to, shown
 from filmlang.syntax import ast
@@ -28,6 +46,10 @@ LEAD_IN = 0.5
 GAP = 0.3
 TAIL = 0.7
 DEFAULT_SHOT_LENGTH = 3.0
+_JOINED = frozenset({FILM})
+"""What joining a prompt reads (`Shots.join`)."""
+_SEEDED = frozenset({FILM_SEED})
+"""What a shot with no seed of its own reads to derive one."""
 
 
 class Shots:
@@ -42,16 +64,34 @@ class Shots:
         """The language server's: the shots of the last check of the scene being checked."""
         self.new: dict[int, ShotMemo] = {}
         self.changed: set[str] = set()
+        self.moved: set[str] = set()
         self.prompting: Prompting | None = None
         """The last fresh shot's: what its prompt was rendered from, what it read before,
         and the diagnostics rendering it made (for `ShotMemo`)."""
         self.inside: frozenset[str] = frozenset()
-        self.prompt_reads: set[str] = set()
         self.watched: list[Any] = []
         """What `_watch` notes the reads of (`scene_memo.watch`)."""
         """The characters the prompts of the scene being checked read."""
         self.rendered: tuple[int, int] = (0, 0)
+        self.staging: Staging | None = None
+        self.staged = 0
+        self.derived_seed = False
+        self.parts: tuple[str, str] | None = None
+        self.template_reads: frozenset[str] = frozenset()
+        """The last fresh shot's: what its staging read, and where the diagnostics it made
+        end."""
         self.prop_names = {p.name: p.kind for p in film.props}
+        self._reader: Reader | None = None
+        self._noted: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._tables: tuple[list[Any], list[Watched[Any]]] | None = None
+        """`watched`, and the tables in it (the templates are the checker's)."""
+        self._inputs: tuple[Any, Any, Any] | None = None
+        """The last scene's record, style and time, and the inputs of its shots' prompts."""
+        self._joined: dict[tuple[str, ...], str] = {}
+        """Prompts joined in this check, by their parts (`join`)."""
+        self._subject_objs: dict[tuple[str, ...], list[Obj]] = {}
+        """Subjects -> what looking them up notes (`Prompting.noted`), for this check."""
+        """Reads actions for staging: one a check (the film's characters and props)."""
         self._head_props: list[str] = []
 
     def report(self, diagnostic: Any) -> None:
@@ -60,80 +100,145 @@ class Shots:
     def shot(self, statement: ast.Property | ast.Block, scene: str, index: int,
              context: dict[str, Any], style: str, motion: str, time: str) -> ir.Shot | None:
         """The shot's check; in the language server, the last one while all it read is
-        unchanged (its scene is checked again because other characters changed)."""
+        unchanged (its scene is checked again because other characters changed), or the last
+        one with its prompt rendered again when only what its prompt reads changed."""
         table = self.characters
         if not isinstance(table, Watched) or table.uses is None:
             return self._shot(statement, scene, index, context, style, motion, time)
         scene_obj = context.get("scene")
-        key = (scene, index, style, motion, time,
-               tuple(scene_obj._fields.items()) if isinstance(scene_obj, Obj) else None)
+        key = (scene, index, motion)
+        inputs = self._inputs
+        if inputs is None or inputs[0] is not scene_obj or inputs[1] != (style, time):
+            inputs = (scene_obj, (style, time), (style, time, tuple(
+                scene_obj._fields.items()) if isinstance(scene_obj, Obj) else None))
+            self._inputs = inputs  # the same for each shot of the scene
+        inputs = inputs[2]
         outer = table.uses
         remembered = self.old.get(id(statement))
         if remembered is not None and remembered.statement is statement \
                 and remembered.key == key:
-            if still_valid(remembered.uses, self.changed):
+            changed = changed_for(remembered.diagnostics, self.changed, self.moved)
+            if remembered.inputs == inputs and still_valid(remembered.uses, changed):
                 remembered.move()
                 self.checker.diagnostics.extend(remembered.diagnostics)
-                outer.update(remembered.outside)
-                self.prompt_reads.update(remembered.uses)
                 self.new[id(statement)] = remembered
                 return remembered.shot
-            if remembered.prompting is not None and _plain(remembered.prompting.action) \
-                    and still_valid(remembered.outside, self.changed):
-                return self._prompt_again(remembered, context, outer)
+            if remembered.prompting is not None and remembered.staging is not None \
+                    and remembered.shot is not None \
+                    and still_valid(remembered.outside, changed):
+                again = self.again(remembered, context, inputs)
+                if again.diagnostics:
+                    self.checker.diagnostics.extend(again.diagnostics)
+                self.new[id(statement)] = again
+                return again.shot
         mark = len(self.checker.diagnostics)
         uses: set[str] = set()
         self._watch(uses)
         self.prompting, self.rendered, self.inside = None, (mark, mark), frozenset()
+        self.staging, self.staged = None, mark
+        self.parts, self.template_reads = None, frozenset()
+        self.derived_seed = False
         try:
             shot = self._shot(statement, scene, index, context, style, motion, time)
         finally:
             self._watch(outer)
         everything = frozenset(uses) | self.inside  # the prompt's reads went to `inside`
-        outer.update(uses)
-        self.prompt_reads.update(self.inside)
+        if self.derived_seed:  # made again by `again`, like the prompt
+            everything |= _SEEDED
         where = statement.span
         self.new[id(statement)] = ShotMemo(
             statement, key, shot, self.checker.diagnostics[mark:], everything,
             where.start, where.end, where.line, outside=frozenset(uses),
             prompting=self.prompting,
-            rendered=(self.rendered[0] - mark, self.rendered[1] - mark))
+            rendered=(self.rendered[0] - mark, self.rendered[1] - mark),
+            staged=self.staged - mark, staging=self.staging, inputs=inputs,
+            parts=self.parts, template_reads=self.template_reads,
+            derived_seed=self.derived_seed)
         return shot
 
-    def _prompt_again(self, remembered: ShotMemo, context: dict[str, Any], outer: set[str]
-                      ) -> ir.Shot | None:
-        """A remembered shot whose characters changed only for its prompt's templates: its
-        prompt rendered again, the rest of its check (and its other diagnostics) kept."""
-        assert remembered.prompting is not None
+    def again(self, remembered: ShotMemo, context: dict[str, Any], inputs: Any) -> ShotMemo:
+        """A remembered shot whose prompt's inputs changed, but nothing else it read: its
+        prompt made again in `context` (with the scene's style and time of `inputs`): its
+        templates rendered again unless nothing they read changed, its action staged again
+        if its text changed, the rest of its check kept. Reports nothing: the diagnostics
+        are the new memo's."""
+        assert remembered.prompting is not None and remembered.staging is not None
+        assert remembered.shot is not None
+        style, time = inputs[0], inputs[1]
+        prompting = remembered.prompting
+        if prompting.time != time or prompting.style != style:
+            prompting = prompting._replace(time=time, style=style)
         remembered.move()
+        old = remembered.diagnostics
         before, after = remembered.rendered
-        diagnostics = self.checker.diagnostics
-        diagnostics.extend(remembered.diagnostics[:before])
-        mark = len(diagnostics)
-        inside: set[str] = set()
-        self._watch(inside)
-        try:
-            action, prompt = self.prompt(remembered.prompting, context)
-        finally:
-            self._watch(outer)
-        rendered = diagnostics[mark:]
-        diagnostics.extend(remembered.diagnostics[after:])
         shot = remembered.shot
-        if shot is not None:
-            shot = shot.model_copy(update={"action": action, "prompt": prompt})
-        uses = remembered.outside | inside
-        outer.update(remembered.outside)
-        self.prompt_reads.update(inside)
+        staged = old[after:remembered.staged] if old else old
+        changed = changed_for(old, self.changed, self.moved)
+        outside = remembered.outside
+        parts = remembered.parts
+        if parts is not None and remembered.inputs == inputs \
+                and still_valid(remembered.template_reads, changed):
+            # The templates would give what they gave: the film's style or the scene's
+            # changed, or what they read only moved.
+            reads = remembered.template_reads
+            prompt = self.join(prompting, parts[0], parts[1])
+            rendered: list[Any] = []
+            update: dict[str, Any] = {"prompt": prompt}
+        else:
+            diagnostics = self.checker.diagnostics
+            mark = len(diagnostics)
+            table = self.characters
+            outer = table.uses if isinstance(table, Watched) else None
+            inside: set[str] = set()
+            staged_reads: set[str] = set()
+            try:
+                self._watch(inside)
+                if prompting.from_type and TYPE_SPAN + prompting.type in changed:
+                    shottype = self.shottypes[prompting.type]  # its prompt changed or moved
+                    prompting = prompting._replace(base=(shottype.prompt,
+                                                         prompt_span(self.checker, shottype)))
+                parts = self.render_parts(prompting, context)
+                rendered = diagnostics[mark:]
+                reads = frozenset(inside)
+                prompt = self.join(prompting, parts[0], parts[1])
+                update = {"action": parts[0], "prompt": prompt}
+                if parts[0] != shot.action:
+                    del diagnostics[mark:]
+                    self._watch(staged_reads)
+                    update["beats"], update["props"], _ = self.stage(
+                        parts[0], remembered.staging, shot.subjects, shot.lines)
+                    staged = diagnostics[mark:]
+            finally:
+                del diagnostics[mark:]
+                self._watch(outer)
+            if staged_reads and not staged_reads <= outside:
+                outside = outside | staged_reads
+            if reads == remembered.template_reads:
+                reads = remembered.template_reads  # the same set: its union below too
+        seeded: frozenset[str] = frozenset()
+        if remembered.derived_seed:
+            seeded = _SEEDED
+            if FILM_SEED in changed:
+                update["seed"] = derive_seed(self.film.seed, remembered.key[0],
+                                             remembered.key[1])
+        new = [*rendered, *staged] if rendered or staged else rendered
+        made = bool(new or old) and new != old[before:remembered.staged]
         where = remembered.statement.span
-        self.new[id(remembered.statement)] = ShotMemo(
-            remembered.statement, remembered.key, shot,
-            [*remembered.diagnostics[:before], *rendered, *remembered.diagnostics[after:]],
-            uses, where.start, where.end, where.line, outside=remembered.outside,
-            prompting=remembered.prompting, rendered=(before, before + len(rendered)),
-            # The same spans as before (the copy shares them), unless rendering made new
-            # diagnostics: then they are found again when the shot next moves.
-            spans=None if rendered else remembered.spans)
-        return shot
+        self.checker.scene_memo.reshot += 1  # type: ignore[union-attr]
+        uses = remembered.uses if outside is remembered.outside \
+            and reads is remembered.template_reads else outside | reads | _JOINED | seeded
+        return ShotMemo(
+            remembered.statement, remembered.key, updated(shot, update),
+            [*old[:before], *new, *old[remembered.staged:]] if made or old else [],
+            uses,
+            where.start, where.end, where.line, outside=outside, prompting=prompting,
+            rendered=(before, before + len(rendered)), staged=before + len(new),
+            staging=remembered.staging, inputs=inputs,
+            parts=None if rendered else parts, template_reads=reads,
+            derived_seed=remembered.derived_seed,
+            # The same spans as before (the copy shares them), unless the diagnostics
+            # changed: then they are found again when the shot next moves.
+            spans=None if made else remembered.spans)
 
     def _prompt_watched(self, prompting: Prompting, context: dict[str, Any]) -> tuple[str, str]:
         """`prompt`, noting for the language server what it read and reported apart from
@@ -147,16 +252,37 @@ class Shots:
         self.prompting = prompting
         self._watch(inside)
         try:
-            return self.prompt(prompting, context)
+            parts = self.render_parts(prompting, context)
+            self.template_reads = frozenset(inside)
+            return parts[0], self.join(prompting, parts[0], parts[1])
         finally:
             self._watch(outer)
             self.inside = frozenset(inside)
             self.rendered = (start, len(self.checker.diagnostics))
+            self.parts = parts if self.rendered[0] == self.rendered[1] else None
 
     def prompt(self, prompting: Prompting, context: dict[str, Any]) -> tuple[str, str]:
         """The shot's action and prompt, rendered in the scene's `context`."""
+        action, base = self.render_parts(prompting, context)
+        return action, self.join(prompting, action, base)
+
+    def render_parts(self, prompting: Prompting, context: dict[str, Any]) -> tuple[str, str]:
+        """The shot's action and its prompt's template (its own, or its type's), rendered."""
         subjects, type_name, camera = prompting.subjects, prompting.type, prompting.camera
-        subject_objs = [self.character_objs[s] for s in subjects if s in self.character_objs]
+        reads = self.checker.templates.reads
+        if reads is not None and prompting.from_type:  # where its template is written
+            reads.add(TYPE_SPAN + type_name)
+        objs = self.character_objs
+        uses = objs.uses if isinstance(objs, Watched) else None
+        if uses is not None:  # what `objs[s] for s in subjects if s in objs` notes
+            noted = self._noted.get(subjects)
+            if noted is None:
+                noted = self._noted[subjects] = prompting.noted
+            uses.update(noted)
+        subject_objs = self._subject_objs.get(subjects)
+        if subject_objs is None:  # one list for each set of subjects: the templates cannot
+            subject_objs = self._subject_objs[subjects] = [  # change it (an immutable sandbox)
+                dict.__getitem__(objs, s) for s in subjects if dict.__contains__(objs, s)]
         shot_context = {**context, "subjects": subject_objs,
                         "shot": Obj("shot", type_name, type=type_name, camera=camera, action="")}
         action = ""
@@ -164,16 +290,40 @@ class Shots:
             action = self.checker.render(prompting.action[0], shot_context, prompting.action[1])
         shot_context["shot"] = Obj("shot", type_name, type=type_name, camera=camera, action=action)
         base = self.checker.render(prompting.base[0], shot_context, prompting.base[1])
-        parts = [base, action, prompting.time, self.film.style, prompting.style]
-        prompt = ", ".join(p.strip().strip(",").strip() for p in parts if p and p.strip())
-        return action, prompt
+        return action, base
+
+    def join(self, prompting: Prompting, action: str, base: str) -> str:
+        """The prompt: the rendered template, the action, the time, the film's and the
+        scene's style."""
+        reads = self.checker.templates.reads
+        if reads is not None:
+            reads.add(FILM)
+        parts = (base, action, prompting.time, self.film.style, prompting.style)
+        joined = self._joined.get(parts)
+        if joined is None:
+            joined = self._joined[parts] = ", ".join(
+                p.strip().strip(",").strip() for p in parts if p and p.strip())
+        return joined
+
+    def _note_asked(self, noted: tuple[str, ...]) -> None:
+        """Note that names were asked about (`?NAME`, as given), as the table would."""
+        table = self.characters
+        uses = table.uses if isinstance(table, Watched) else None
+        if uses is not None:
+            uses.update(noted)
 
     def _watch(self, uses: set[str] | None) -> None:
-        watch(self.watched, uses)
+        cached = self._tables
+        if cached is None or cached[0] is not self.watched:
+            watch(self.watched, uses)
+            self._tables = (self.watched, [t for t in self.watched if isinstance(t, Watched)])
+            return
+        for table in cached[1]:
+            table.uses = uses
+        self.checker.templates.reads = uses
 
     def _shot(self, statement: ast.Property | ast.Block, scene: str, index: int,
               context: dict[str, Any], style: str, motion: str, time: str) -> ir.Shot | None:
-        from filmlang.ir import derive_seed
 
         # The body is checked whatever the head's problems: every error that can be known.
         type_name, subjects, duration, ok = self._shot_head(statement)
@@ -191,21 +341,28 @@ class Shots:
         camera = str(values["camera"][0].arg()) if "camera" in values else shottype.camera
         shot_motion = str(values["motion"][0].arg()) if "motion" in values else motion
         seed_value = values["seed"][0].arg() if "seed" in values else None
+        self.derived_seed = not isinstance(seed_value, int | float)  # read as `FILM_SEED`
         seed = int(seed_value) if isinstance(seed_value, int | float) else derive_seed(
             self.film.seed, scene, index)
+        if duration:
+            note(self.checker.templates, FILM_FPS)  # its frames
         prompting = Prompting(
             tuple(subjects), type_name, camera,
             (str(values["action"][0].arg()), values["action"][0].arg_span())
             if "action" in values else None,
             (str(values["prompt"][0].arg()), values["prompt"][0].arg_span())
             if "prompt" in values else (shottype.prompt, prompt_span(self.checker, shottype)),
-            time, style)
+            time, style, from_type="prompt" not in values)
         action, prompt = self._prompt_watched(prompting, context)
-        beats, held = self._staging(action, values, tuple(subjects), lines)
-        titles = tuple(self._title(b, duration) for b in values.get("title", []))
+        staging = Staging(values["action"][0].arg_span() if "action" in values else None,
+                          tuple(self._head_props))
+        beats, held, line_beats = self.stage(action, staging, tuple(subjects), lines)
+        self.staging = staging._replace(line_beats=line_beats)
+        self.staged = len(self.checker.diagnostics)
+        titles = tuple(title(self.checker, b, duration) for b in values.get("title", []))
         picture = pictures.picture(self.checker, values["picture"][0], duration) \
             if "picture" in values else None
-        sounds = tuple(self._sound(b, duration) for b in values.get("sound", []))
+        sounds = tuple(sound(self.checker, b, duration) for b in values.get("sound", []))
         return ir.Shot(
             scene=scene, index=index, type=type_name, subjects=tuple(subjects),
             duration=duration, frames=ir.to_frames(duration, self.film.fps) if duration else None,
@@ -271,27 +428,41 @@ class Shots:
         return ir.Music(mood=str(bound.arg()), origin=bound.span,
                         **{k: v for k, v in bound.kwargs.items() if v is not None})
 
-    def _staging(self, action: str, values: dict[str, list[Bound]], subjects: tuple[str, ...],
-                 lines: list[ir.Line]) -> tuple[tuple[ir.Beat, ...], tuple[str, ...]]:
-        """The action's and parentheticals' beats, the props shown; hints at unknown verbs."""
-        from filmlang.semantic.staging import KNOWN_VERBS, Reader, parenthetical_beats
+    def stage(self, action: str, staging: Staging, subjects: tuple[str, ...],
+              lines: Sequence[ir.Line]
+              ) -> tuple[tuple[ir.Beat, ...], tuple[str, ...], tuple[ir.Beat, ...]]:
+        """The action's and parentheticals' beats, the props shown, and the parentheticals'
+        beats alone (`Staging.line_beats`, read again only when not given); hints at
+        unknown verbs."""
+        from filmlang.semantic.staging import KNOWN_VERBS, RememberingReader, parenthetical_beats
 
-        reader = Reader(self.characters, self.prop_names)  # asks of names only: `?NAME`
+        reader = self._reader
+        if reader is None:
+            memo = self.checker.scene_memo  # asks of names only: `?NAME`
+            reader = Reader(self.characters, self.prop_names) if memo is None else \
+                RememberingReader(self.characters, self.prop_names, memo.readings_for(
+                    (frozenset(dict.keys(self.characters)), tuple(self.prop_names.items()))),
+                    self._note_asked, exists)
+            self._reader = reader
         reading = reader.read(action, subjects)
-        if reading.unknown and "action" in values:
+        if reading.unknown and staging.action is not None:
             words = ", ".join(dict.fromkeys(reading.unknown))
             self.report(warning(
                 "W0005", f"the animatic does not stage '{words}'",
-                values["action"][0].arg_span(), label="not a verb it knows",
+                staging.action, label="not a verb it knows",
                 help=f"it stages: {KNOWN_VERBS}; other words only go to the prompt"))
-        beats = list(reading.beats)
-        for k, line in enumerate(lines):
-            if line.parenthetical:
-                share = 1.0 / len(lines)
-                beats += parenthetical_beats(reader, line.parenthetical, line.speaker,
-                                             round(k * share, 4), round((k + 1) * share, 4))
-        shown = [*self._head_props, *(p for p in reading.props if p not in self._head_props)]
-        return tuple(beats), tuple(shown)
+        line_beats = staging.line_beats
+        if line_beats is None:
+            found: list[ir.Beat] = []
+            for k, line in enumerate(lines):
+                if line.parenthetical:
+                    share = 1.0 / len(lines)
+                    found += parenthetical_beats(reader, line.parenthetical, line.speaker,
+                                                 round(k * share, 4), round((k + 1) * share, 4))
+            line_beats = tuple(found)
+        head = staging.head_props
+        shown = [*head, *(p for p in reading.props if p not in head)]
+        return (*reading.beats, *line_beats), tuple(shown), line_beats
 
     def _shot_head(self, statement: ast.Property | ast.Block
                    ) -> tuple[str | None, list[str], float | None, bool]:
@@ -410,39 +581,3 @@ class Shots:
                        gap_before=gap if gap is not None else default_gap,
                        origin=dialogue.span)
 
-    def _title(self, bound: Bound, duration: float | None) -> ir.Title:
-        at = float(bound.kwargs.get("at") or 0.0)  # type: ignore[arg-type]
-        length = bound.kwargs.get("for")
-        if duration is not None:
-            if at >= duration:
-                self.report(error("E0202", f"this title starts at {at:g}s, after the "
-                                           f"{duration:g}s shot ends", bound.kwarg_span("at"),
-                                  label="too late", help=f"use at= less than {duration:g}s"))
-            elif length is not None and at + float(length) > duration + 1e-9:  # type: ignore[arg-type]
-                self.report(error("E0202", f"this title runs to {at + float(length):g}s, "  # type: ignore[arg-type]
-                                           f"past the end of the {duration:g}s shot",
-                                  bound.kwarg_span("for"), label="too long",
-                                  help=f"use for= at most {duration - at:g}s"))
-        return ir.Title(text=str(bound.arg()), at=at,
-                        duration=float(length) if length is not None else None,  # type: ignore[arg-type]
-                        origin=bound.span)
-
-    def _sound(self, bound: Bound, duration: float | None) -> ir.Sound:
-        at = float(bound.kwargs.get("at") or 0.0)  # type: ignore[arg-type]
-        if duration is not None and at >= duration:
-            self.report(error("E0202", f"this sound starts at {at:g}s, after the {duration:g}s "
-                                       "shot ends", bound.kwarg_span("at"), label="too late",
-                              help=f"use at= less than {duration:g}s"))
-        volume = bound.kwargs.get("volume")
-        name = str(bound.arg())
-        file = audio_file(self.checker, name, bound.arg_span(), "sound") \
-            if is_file_name(name) else None
-        return ir.Sound(name=name, at=at,
-                        volume=float(volume) if volume is not None else 1.0,  # type: ignore[arg-type]
-                        file=file, origin=bound.span)
-
-
-def _plain(action: tuple[str, Any] | None) -> bool:
-    """An action with no template in it: rendering it again gives the same text, so the
-    staging read from it (`Shots._staging`) stays as it was."""
-    return action is None or ("{{" not in action[0] and "{%" not in action[0])

@@ -16,8 +16,9 @@ would cost far more than the few word lookups this does.
 from __future__ import annotations
 
 import re
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
+from typing import Any
 
 from filmlang import ir
 
@@ -337,3 +338,54 @@ def parenthetical_beats(reader: Reader, text: str, speaker: str, start: float,
     reading = reader.read(text, (speaker,), actor=speaker)
     return [b.model_copy(update={"actor": b.actor or speaker, "start": start, "end": end})
             for b in reading.beats]
+
+
+class _Asking:
+    """A table of names that notes each name asked about."""
+
+    def __init__(self, names: Container[str]) -> None:
+        self.names = names
+        self.asked: dict[str, None] = {}
+
+    def __contains__(self, name: object) -> bool:
+        if isinstance(name, str):
+            self.asked[name] = None
+        return name in self.names
+
+
+class RememberingReader(Reader):
+    """A `Reader` that reads each text once while `known` is kept (the language server keeps
+    it while the film's characters and props are the same): the text, subjects and actor ->
+    the reading, and the names it asked the characters about, asked again on reuse so that a
+    table noting its reads (`scene_memo.Watched`) notes the same. Readings are shared: their
+    lists are not to be changed."""
+
+    def __init__(self, characters: Container[str], props: dict[str, str],
+                 known: dict[Any, tuple[Reading, tuple[Any, ...]]],
+                 note: Callable[[tuple[Any, ...]], None] | None = None,
+                 noted: Callable[[str], Any] | None = None) -> None:
+        super().__init__(characters, props)
+        self.known = known
+        self.note = note
+        """Notes the names asked about on reuse (as `noted` writes each), in place of asking
+        them again."""
+        self.noted = noted
+
+    def read(self, text: str, subjects: tuple[str, ...], *, actor: str = "") -> Reading:
+        key = (text, subjects, actor)
+        found = self.known.get(key)
+        if found is None:
+            asking = _Asking(self.characters)
+            reading = Reader(asking, self.props).read(text, subjects, actor=actor)
+            if len(self.known) >= 100_000:
+                self.known.clear()
+            noted = self.noted
+            self.known[key] = (reading, tuple(asking.asked) if noted is None
+                               else tuple(noted(name) for name in asking.asked))
+            return reading
+        if self.note is not None:
+            self.note(found[1])
+        else:
+            for name in found[1]:
+                name in self.characters  # noqa: B015 (noted by a watching table)
+        return found[0]

@@ -14,6 +14,7 @@ from filmlang import ir
 from filmlang.diagnostics import Label, error
 from filmlang.semantic import schema
 from filmlang.semantic.bind import Bound
+from filmlang.semantic.scene_memo import FILM_FPS, note
 from filmlang.syntax import ast
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ class Joins:
         if value.kind not in ("dissolve", "wipe") or last.duration is None \
                 or value.duration > last.duration + 1e-9:
             return
+        note(self.checker.templates, FILM_FPS)
         if value.frames >= max(1, ir.to_frames(last.duration, self.film.fps)):
             self.report(error(
                 "E0202", f"this {value.kind} covers all of the scene before it",
@@ -94,6 +96,7 @@ class Joins:
             return None
         kind = bound.name
         duration = float(bound.arg()) if kind != "cut" else 0.0  # type: ignore[arg-type]
+        note(self.checker.templates, FILM_FPS)
         value = ir.Transition(kind=kind, duration=duration,
                               frames=ir.to_frames(duration, self.film.fps), origin=statement.span)
         return Transition(bound, value)

@@ -16,19 +16,24 @@ from pydantic import BaseModel
 from filmlang.source import Span
 
 # What can hide a brace: strings and comments. A quote not closed on its line is skipped,
-# as the parser's recovery skips it; its chunk's own parse reports it.
-_SCAN = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*|[{}]')
+# as the parser's recovery skips it; its chunk's own parse reports it. One match is all the
+# text up to the next brace that counts, strings and comments skipped whole (atomic groups:
+# no backtracking into them), so the loop below runs once a brace, not once a string.
+_BRACE = re.compile(r'(?>[^{}"#]++|"""(?:[^"\\]|\\.|"(?!""))*"""|"(?:[^"\\\n]|\\.)*"|"'
+                    r'|#[^\n]*)*+([{}])')
 
 
 def chunks(text: str) -> list[tuple[int, int]] | None:
     """The (start, end) offsets of the top-level chunks, or None when unsure."""
     depth = 0
     cuts = [0]
-    for match in _SCAN.finditer(text):
-        token = match.group()
-        if token == "{":
+    pos = 0
+    match_at = _BRACE.match
+    while (match := match_at(text, pos)) is not None:
+        pos = match.end()
+        if match.group(1) == "{":
             depth += 1
-        elif token == "}":
+        else:
             depth -= 1
             if depth < 0:
                 return None
