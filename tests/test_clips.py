@@ -147,7 +147,7 @@ def test_clips_that_become_ready_while_the_lane_is_busy_share_a_call(
     import time
 
     from filmlang.backends.diffusers import BACKEND
-    from filmlang.exec.executor import Context
+    from filmlang.exec.context import Context
     from filmlang.exec.gpu import GpuPool
 
     store = Store(tmp_path / "cache")

@@ -235,7 +235,7 @@ def test_stills_handed_over_one_by_one_to_a_busy_actor_share_a_call(
     from filmlang.build import runners
     from filmlang.cache.store import Store
     from filmlang.config import BuildConfig
-    from filmlang.exec.executor import Context
+    from filmlang.exec.context import Context
     from filmlang.exec.ray_executor import RayExecutor, StoreSpec
     from filmlang.plan.planner import plan_sources
 

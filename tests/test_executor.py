@@ -9,7 +9,8 @@ from pathlib import Path
 
 from filmlang.cache.store import Store
 from filmlang.exec.console import JsonProgress, RichProgress
-from filmlang.exec.executor import NODE, LocalExecutor
+from filmlang.exec.context import NODE
+from filmlang.exec.executor import LocalExecutor
 from filmlang.exec.explain import BuildLog
 from filmlang.exec.scheduler import Record, Scheduler
 from filmlang.jobs import GraphBuilder, Job

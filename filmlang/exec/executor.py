@@ -20,35 +20,20 @@ here imports Ray.
 from __future__ import annotations
 
 import os
-import socket
-import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from filmlang.cache.store import Store
-from filmlang.jobs import Cancelled, Job, JobFailed, Runner
+from filmlang.exec.context import NODE, Context, Outcome
+from filmlang.jobs import Cancelled, Job, JobFailed
 
 if TYPE_CHECKING:
     from filmlang.exec.gpu import GpuPool
 
-NODE = socket.gethostname()
-
-
 class ClusterError(Exception):
     """Ray is missing or the cluster cannot be reached: what a user reads."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How a job that ran to its end went: its seconds, and where it ran."""
-
-    seconds: float
-    node: str = NODE
-    worker: int = 0
-    """The process id of the worker that ran it."""
 
 
 @dataclass(frozen=True)
@@ -59,27 +44,6 @@ class Resources:
     gpus: int
     nodes: int = 1
     name: str = "local"
-
-
-@dataclass
-class Context:
-    """What an executor is given for one run: the store, how each job is done, and the
-    build's cancel token (with what stops running children). `halt` is set when the build
-    stops for any reason (cancelled, or a job failed): batched GPU work then stops between
-    items and diffusion steps, rather than sampling on for a build that will not use it;
-    `stopped` is a further such check (a Ray actor's: its task was cancelled)."""
-
-    store: Store
-    runners: Callable[[Job], Runner | None]
-    cancel: threading.Event
-    on_cancel: Callable[[], object] | None = None
-    halt: threading.Event = field(default_factory=threading.Event)
-    stopped: Callable[[], bool] | None = None
-
-    def stopping(self) -> bool:
-        """Batched work should stop: cancelled, halted, or told so by its host."""
-        return self.cancel.is_set() or self.halt.is_set() or (
-            self.stopped is not None and self.stopped())
 
 
 class Executor(Protocol):

@@ -23,13 +23,11 @@ import time
 from collections.abc import Hashable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from filmlang.backends.protocol import Batcher
+from filmlang.exec.context import NODE, Context, Outcome
 from filmlang.jobs import Cancelled, Job, JobFailed, stopping_when
-
-if TYPE_CHECKING:
-    from filmlang.exec.executor import Context, Outcome
 
 
 def group_batches(batchers: dict[tuple[str, str], Batcher], jobs: list[Job]
@@ -173,8 +171,6 @@ def run_batch(batcher: Batcher, jobs: list[Job], lane: int, ctx: Context,
     next call samples; a job that cannot be made fails alone (its future says why). Once
     the build stops (`ctx.stopping()`), the batch stops at its next diffusion step or item
     with `Cancelled`: what it finished is committed whole, the rest is never written."""
-    from filmlang.exec.executor import NODE, Outcome
-
     todo = list(jobs)
     start = time.perf_counter()
 

@@ -43,7 +43,8 @@ from filmlang.backends.protocol import Batcher
 from filmlang.backends.registry import registry
 from filmlang.cache.remote import open_store
 from filmlang.cache.store import Store
-from filmlang.exec.executor import ClusterError, Context, Outcome, Resources
+from filmlang.exec.context import Context, Outcome
+from filmlang.exec.executor import ClusterError, Resources
 from filmlang.exec.gpu import group_batches, run_settled
 from filmlang.jobs import Cancelled, Job, JobFailed
 from filmlang.plan.estimate import Workers

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 
 from filmlang.cache.costs import CostBook
 from filmlang.cache.store import Lookup, Store
-from filmlang.exec.executor import NODE, Context, Executor, LocalExecutor, Outcome
+from filmlang.exec.context import NODE, Context, Outcome
+from filmlang.exec.executor import Executor, LocalExecutor
 from filmlang.exec.explain import BuildLog, Explainer
 from filmlang.jobs import Cancelled, Job, JobFailed, Runner
 from filmlang.plan.costs import Estimator
