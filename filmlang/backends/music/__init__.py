@@ -2,8 +2,9 @@
 
 Music plays on a General MIDI SoundFont when one is found (`soundfont`: the file and the
 band, `sf2`: the reader, `sampler`: the notes) and on the built-in synthesizer otherwise
-(`synth`, with `score`: moods and composition, `band`: the instruments, `dsp`: building
-blocks); `ambience` and `sounds` synthesize beds and effects. Planned in phase two, once
+(`synth`, with `score`: moods and composition, `band`: the instruments, `kit`: the drums,
+`catalogue`: the names, `dsp`: building blocks); `ambience` and `sounds` synthesize beds
+and effects. Planned in phase two, once
 the timeline is solved: a cue per run of scenes with the same music (or ambience), an
 effect per `sound` of a shot.
 """
