@@ -65,6 +65,7 @@ class Sampler(threading.Thread):
         super().__init__(daemon=True)
         self.seen: dict[int, tuple[str, float, float, float]] = {}  # kind, cpu, born, last
         self.stop = threading.Event()
+        self.timeline: list[tuple[float, float, float]] = []  # time, own CPU, children CPU
 
     def run(self) -> None:
         me = os.getpid()
@@ -77,6 +78,21 @@ class Sampler(threading.Thread):
                     self.seen[pid] = (kind, _cpu(pid), born, now)
                 except OSError:
                     pass
+            kids = sum(cpu for _, cpu, _, _ in self.seen.values())
+            self.timeline.append((now, _cpu(me), kids))
+
+
+def _utilisation(timeline: list[tuple[float, float, float]], step: float = 1.0) -> str:
+    """Cores busy per `step` seconds: the build's own threads, then its children's."""
+    out, mark = [], 0
+    for k in range(1, len(timeline)):
+        if timeline[k][0] - timeline[mark][0] >= step or k == len(timeline) - 1:
+            dt = timeline[k][0] - timeline[mark][0]
+            own = (timeline[k][1] - timeline[mark][1]) / dt
+            kids = (timeline[k][2] - timeline[mark][2]) / dt
+            out.append(f"{own:.1f}+{kids:.1f}")
+            mark = k
+    return " ".join(out)
 
 
 def main() -> None:
@@ -95,12 +111,15 @@ def main() -> None:
     lock = threading.Lock()
     real_run_job = executor.run_job
 
+    spans: list[tuple[float, float, str]] = []
+
     def run_job(job, ctx):  # type: ignore[no-untyped-def]
         cpu0, wall0 = time.thread_time(), time.perf_counter()
         try:
             return real_run_job(job, ctx)
         finally:
             with lock:
+                spans.append((wall0, time.perf_counter(), job.kind))
                 row = jobs[job.kind]
                 row[0] += time.thread_time() - cpu0
                 row[1] += time.perf_counter() - wall0
@@ -170,6 +189,11 @@ def main() -> None:
         print(f"  job {kind:12s} x{n:<4d} thread CPU {cpu:7.2f} s  wall {w:7.2f} s")
     print(f"  segment writes blocked on the pipe: {blocked[0]:.1f} s; x264 children alive "
           f"{x264_life:.1f} s (summed), x264 CPU {by_kind['ffmpeg x264 (segments)']:.1f} s")
+    if os.environ.get("PROFILE_SPANS"):
+        for a, b, kind in sorted(spans):
+            print(f"    {a - t0:6.2f} .. {b - t0:6.2f}  {kind}")
+    print("  cores busy per second (process + x264 and other children):")
+    print("  " + _utilisation(sampler.timeline))
     if args.json:
         args.json.write_text(json.dumps({"frames": frames, "wall": wall, "cpu": total,
                                          "rows": rows}, indent=1))
