@@ -1,15 +1,15 @@
-"""Segments: a shot's raw RGB frames in, an H.264 MP4 segment out; segments joined by copy.
+"""Segments: a shot's RGB frames in, an H.264 MP4 segment out; segments joined by copy.
 
 Frames are converted here to BT.709 limited-range yuv420p (`Yuv420`), the format x264
-codes, and piped as such: half the bytes of RGB, and no per-frame colour conversion in
-ffmpeg. A frame that differs from the one before only in a small region (a speaking
-mouth, a title over a still) costs a compare and that region's conversion; an unchanged
-frame costs nothing. Every segment is encoded with the same codec parameters (`SegmentFormat`): H.264 High
-profile, yuv420p, a fixed GOP with no scene-cut keyframes, x264's `stitchable` headers, and
-a movie timescale equal to the track timescale. That makes the segments of one film join
-by stream copy (`concat_segments`) with frame-exact timestamps, so an edit re-encodes only
-the shots it touched. Outputs are written to a temp file beside the target and moved into
-place only when complete.
+codes, and piped to ffmpeg as such: half the bytes of RGB, and no colour conversion per
+frame in ffmpeg. A frame that differs from the one before only in a small box (a speaking
+mouth, a title over a still) costs a compare and that box's conversion; the same frame
+again costs nothing. Every segment is encoded with the same codec parameters
+(`SegmentFormat`): H.264 High profile, yuv420p, a fixed GOP with no scene-cut keyframes,
+x264's `stitchable` headers, and a movie timescale equal to the track timescale. That
+makes the segments of one film join by stream copy (`concat_segments`) with frame-exact
+timestamps, so an edit re-encodes only the shots it touched. Outputs are written to a
+temp file beside the target and moved into place only when complete.
 """
 
 from __future__ import annotations
