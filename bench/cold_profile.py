@@ -72,7 +72,11 @@ class Sampler(threading.Thread):
             now = time.perf_counter()
             for pid in _children(me):
                 try:
-                    kind = self.seen[pid][0] if pid in self.seen else _kind(pid)
+                    # A child seen between fork and exec is python, a zombie has no
+                    # command line: the kind is the last one seen with an ffmpeg's.
+                    kind = _kind(pid)
+                    if pid in self.seen and not kind.startswith("ffmpeg x264"):
+                        kind = self.seen[pid][0] if "x264" in self.seen[pid][0] else kind
                     born = self.seen[pid][2] if pid in self.seen else now
                     self.seen[pid] = (kind, _cpu(pid), born, now)
                 except OSError:
@@ -181,7 +185,7 @@ def main() -> None:
     total = own + children
     print(f"{args.minutes:g} min at {args.size}: {frames} frames, wall {wall:.1f} s, "
           f"{frames / wall:.1f} fps, CPU {total:.1f} s (process {own:.1f}, children "
-          f"{children:.1f})")
+          f"{children:.1f}), peak RSS {c1.ru_maxrss / 1024:.0f} MB")
     for name, cpu in rows.items():
         print(f"  {name:55s} {cpu:7.2f} s  {100 * cpu / total:5.1f}%")
     for kind, (cpu, w, n) in sorted(jobs.items(), key=lambda kv: -kv[1][0]):
