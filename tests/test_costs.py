@@ -113,9 +113,9 @@ def test_the_stills_run_beside_the_speech_that_phase_two_waits_for() -> None:
                     phase_one=set(speech)).makespan == 9.0
 
 
-def test_an_encode_rides_beside_the_slots_and_no_kind_takes_every_slot() -> None:
-    """`take`: speech beside a still, not two lines at once; a segment starts first, beside
-    the slots, however it ranks; one kind alone takes every slot."""
+def test_an_encode_starts_first_and_no_kind_takes_every_slot_while_others_wait() -> None:
+    """`take`: speech beside a still, not two lines at once; a segment beside the music
+    however they rank; one kind alone takes every slot, and one slot takes the encode."""
     speech = [job("speech", text=f"line {n}", name=f"s{n}") for n in range(3)]
     still = job("still", width=10, height=10, name="p")
     segments = [job("segment", name=f"g{n}", range=[0, n + 1]) for n in range(3)]
@@ -123,11 +123,10 @@ def test_an_encode_rides_beside_the_slots_and_no_kind_takes_every_slot() -> None
     names = lambda jobs: [j.label for j in jobs]  # noqa: E731
     assert names(take([*speech, still], {}, 2, 2)) == ["s0", "p"]
     assert names(take([*speech, still], {"speech": 1}, 2, 1)) == ["p"]
-    assert names(take([music, *segments], {}, 2, 2)) == ["g0", "m", "g1"]
-    assert names(take([music, *segments], {"music": 2}, 2, 0)) == ["g0"]
-    assert names(take([*segments, music], {"segment": 1}, 2, 1)) == ["m", "g0"]
-    assert names(take([*segments, music], {"segment": 1, "music": 1}, 2, 0)) == ["g0"]
-    assert names(take(segments, {}, 2, 2)) == ["g0", "g1", "g2"]
+    assert names(take([music, *segments], {}, 2, 2)) == ["g0", "m"]
+    assert names(take([*segments, music], {"segment": 1}, 2, 1)) == ["m"]
+    assert names(take(segments, {}, 2, 2)) == ["g0", "g1"]
+    assert names(take([music, *segments], {}, 1, 1)) == ["g0"]
     assert names(take([music, *speech], {}, 8, 3)) == ["m", "s0", "s1"]
 
 

@@ -5,8 +5,7 @@ cancellation, progress and the explanations; an executor only runs what it is ha
 
 - `submit(job)`: one CPU job, a future of its `Outcome` (seconds, node, worker process);
 - `submit_batched(jobs)`: of the ready jobs, those a GPU pool batches; a future per job;
-- `slots()`: how many CPU jobs may run at once (batched futures do not count, and one
-  encode rides beside them: `plan/schedule.take`);
+- `slots()`: how many CPU jobs may run at once (batched futures do not count);
 - `cancel()`: stop the children of running jobs; `stop_batches()`: the build stops (a job
   failed): batched work stops at its next step, what it finished stays; `close()`:
   nothing runs any more (a run that leaves jobs in the background for the next does not
@@ -105,8 +104,7 @@ class LocalExecutor:
     def open(self, ctx: Context) -> None:
         self._ctx = ctx
         if self._pool is None:  # still open when the last run left jobs in the background
-            # One more thread than slots: an encode rides beside them (plan/schedule.take).
-            self._pool = ThreadPoolExecutor(max_workers=self.workers + 1,
+            self._pool = ThreadPoolExecutor(max_workers=self.workers,
                                             thread_name_prefix="filmc")
 
     def slots(self) -> int:

@@ -253,8 +253,8 @@ class Scheduler:
             ready = [key for key in ready if key in waiting]
         on_gpu = self.executor.batched(running)
         slots = self.executor.slots()
-        free = slots - (len(running) - on_gpu)  # an encode may ride beyond (`take`)
-        if not ready:
+        free = slots - (len(running) - on_gpu)
+        if free <= 0 or not ready:
             return
         busy = Counter(job.kind for future, job in running.items()
                        if not on_gpu or not self.executor.batched([future]))

@@ -11,8 +11,8 @@ comes first. The scheduler (`exec/scheduler.py`) starts ready jobs in this order
 free CPU slots. Two rules mix the kinds of work, so that the encoder, which a cold build
 waits on, is busy from its first segment to its last while the rest goes on beside it:
 an encode (`ENCODES`: its frames go to an x264 child) starts first whenever none runs,
-beside the slots (its thread mostly waits for x264), and no kind takes more than half the
-slots (rounded up) while a job of another kind waits. On two cores: speech beside the stills, then one segment after another beside the
+and no kind takes more than half the slots (rounded up) while a job of another kind
+waits. On two cores: speech beside the stills, then one segment after another beside the
 sound's chain (music, piece, levels, chunk), rather than the sound after every segment
 (docs/performance.md, issue 13).
 
@@ -59,24 +59,18 @@ ENCODES = frozenset({"segment", "transition"})
 
 def take(ready: Sequence[Job], busy: Mapping[str, int], slots: int, free: int) -> list[Job]:
     """The jobs of `ready` (most urgent first) to start on `free` of `slots` CPU slots,
-    while the kinds `busy` counts run. One encode rides beside the slots (its thread
-    mostly waits for x264): the most urgent starts first when none runs, whatever is free.
-    Then the most urgent whose kind is on fewer than half the slots (rounded up), else the
-    most urgent."""
+    while the kinds `busy` counts run: an encode first when none runs, then the most
+    urgent whose kind is on fewer than half the slots (rounded up), else the most urgent."""
     running = Counter(busy)
     left = list(ready)
     cap = max(1, -(-slots // 2))
     out: list[Job] = []
-    if any(running[kind] for kind in ENCODES):
-        free += 1
-    else:
-        rider = next((job for job in left if job.kind in ENCODES), None)
-        if rider is not None:
-            left.remove(rider)
-            out.append(rider)
-            running[rider.kind] += 1
     while free > 0 and left:
-        pick = next((job for job in left if running[job.kind] < cap), left[0])
+        pick = None
+        if not any(running[kind] for kind in ENCODES):
+            pick = next((job for job in left if job.kind in ENCODES), None)
+        if pick is None:
+            pick = next((job for job in left if running[job.kind] < cap), left[0])
         left.remove(pick)
         out.append(pick)
         running[pick.kind] += 1
