@@ -124,6 +124,8 @@ class MemoTemplates(Templates):
         self._plans: dict[str, tuple[tuple[str, ...], tuple[Any, ...]] | None] = {}
         """What each template reads (`_plan`)."""
         self._outputs: dict[Any, str] = {}
+        self._steps: dict[tuple[str, frozenset[str]], tuple[Any, ...]] = {}
+        """`_plan`'s steps but those of given names (`inputs_key`)."""
         self.hits = 0
         self.seen: dict[int, tuple[Any, Any]] = {}
         self.scenes = SceneMemo()
@@ -173,6 +175,27 @@ class MemoTemplates(Templates):
                     continue
             parts.append((n, freeze(value, seen)))
         return (text, tuple(parts))
+
+    def inputs_key(self, texts: tuple[str, ...], context: Mapping[str, Any],
+                   given: frozenset[str]) -> Any:
+        """The keys of `texts`'s outputs (`_key`), but the names in `given`; None where one
+        does not parse or reads what has no key."""
+        keys: list[Any] = []
+        for text in texts:
+            if "{" not in text:
+                continue
+            steps = self._steps.get((text, given))
+            if steps is None:
+                plan = self._plan(text)
+                if plan is None:
+                    return None
+                steps = self._steps[(text, given)] = tuple(
+                    step for step in plan[1] if step[0] not in given)
+            try:
+                keys.append(self._key(text, steps, context))
+            except _Unhashable:
+                return None
+        return tuple(keys)
 
     def render(self, text: str, context: Mapping[str, Any], span: Span) -> str:
         if "{" not in text:
