@@ -404,9 +404,10 @@ def secant_step(tried: list[tuple[float, float]], extra: float, reached: float,
     return extra + shortfall / slope
 
 
-def _limited_peak_dbtp(data: Floats, gain: Floats, gained_peaks: Floats, taps: int) -> float:
-    """True peak of data * gain, where `gain` is constant (the film's gain) but for a few
-    stretches where a limiter lowers it.
+def _limited_peak_dbtp(data: Floats, gain: Floats, gained_peaks: Floats, taps: int,
+                       resting: float | None = None) -> float:
+    """True peak of data * gain, where `gain` is constant (`resting`, the film's gain; by
+    default the largest) but for a few stretches where a limiter lowers it.
 
     Where the gain is constant over a whole interpolation window, the oversampled peaks are
     the gained original's (`gained_peaks`); only the stretches near a change are oversampled.
@@ -414,7 +415,7 @@ def _limited_peak_dbtp(data: Floats, gain: Floats, gained_peaks: Floats, taps: i
     import numpy as np
 
     n = len(gain)
-    active = np.flatnonzero(gain < gain.max())
+    active = np.flatnonzero(gain < (gain.max() if resting is None else resting))
     top = 0.0
     idle = gained_peaks.copy()
     if len(active):

@@ -25,7 +25,7 @@ from filmlang.timeline import ShotTiming, Timeline
 
 LINK = "link@3"
 """The linker's jobs' backend (`filmlang.link.backend`): named, never imported, here."""
-MIX_VERSION = "4"
+MIX_VERSION = "5"
 PIECE_VERSION = "3"
 STEM_VERSION = "3"
 PIECE_SECONDS = 60.0
