@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_pieces import BOUNDS, RATE, _film, _pieces, _store
 
 from filmlang.backends.protocol import AudioCue
 from filmlang.cache.store import Store
@@ -16,9 +17,8 @@ from filmlang.link import master
 from filmlang.link.loudness import _k_weighted
 from filmlang.link.master import GAIN_STEP_DB, HINTS, Piece, levels, levels_job
 from filmlang.link.pieces import grain_energies
-from test_pieces import BOUNDS, RATE, _film, _pieces, _store
 
-PARAMS = {"loudness": -9.0, "rate": RATE}
+PARAMS: dict[str, object] = {"loudness": -9.0, "rate": RATE}
 
 
 def _hot(store: Store, seed: int, louder: float = 1.0) -> tuple[list[AudioCue], list[Piece]]:
@@ -110,11 +110,11 @@ def test_the_gain_is_the_smallest_step_that_reaches_the_target(tmp_path: Path) -
         found.update({j: search.at(j)[0] for j in (k - 1, k) if j >= 0})
         return k
 
-    master._first_reaching = spy          # type: ignore[assignment]
+    master._first_reaching = spy
     try:
         again = levels(pieces, -9.0, rate=RATE)
     finally:
-        master._first_reaching = real     # type: ignore[assignment]
+        master._first_reaching = real
     assert again == chosen
     goal = -9.0 - GAIN_STEP_DB / 2
     k = max(found)
