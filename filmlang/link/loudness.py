@@ -299,12 +299,11 @@ def _gain_for_peaks(peaks: Floats, ceiling_dbtp: float, attack: float = 0.005,
     import numpy as np
 
     ceiling = 10.0 ** (ceiling_dbtp / 20.0)
-    with np.errstate(divide="ignore"):
-        need = np.minimum(1.0, ceiling / peaks)
     first, second = max(1, round(attack * rate)), max(1, round(release * rate))
     back = round(hold * rate)
-    gain = np.ones(len(need))
-    low = np.flatnonzero(need < 1.0)
+    gain = np.ones(len(peaks))
+    low = np.flatnonzero(peaks > ceiling)          # what each sample needs: only where < 1
+    low = low[ceiling / peaks[low] < 1.0]
     if not len(low):
         return gain
     reach = back + 2 * (first + second)     # how far one sample's need moves the gain
@@ -312,8 +311,10 @@ def _gain_for_peaks(peaks: Floats, ceiling_dbtp: float, attack: float = 0.005,
     starts = [int(low[0]), *(int(i) for i in low[breaks + 1])]
     ends = [*(int(i) + 1 for i in low[breaks]), int(low[-1]) + 1]
     for start, end in zip(starts, ends, strict=True):
-        lo, hi = max(0, start - reach), min(len(need), end + reach)
-        gain[lo:hi] = _stretch_gain(need[lo:hi], first, second, back)
+        lo, hi = max(0, start - reach), min(len(peaks), end + reach)
+        with np.errstate(divide="ignore"):
+            need = np.minimum(1.0, ceiling / peaks[lo:hi])
+        gain[lo:hi] = _stretch_gain(need, first, second, back)
     return gain
 
 
