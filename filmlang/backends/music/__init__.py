@@ -7,6 +7,31 @@ band, `sf2`: the reader, `sampler`: the notes) and on the built-in synthesizer o
 and effects. Planned in phase two, once
 the timeline is solved: a cue per run of scenes with the same music (or ambience), an
 effect per `sound` of a shot.
+
+A film's beds are planned in bounded pieces, each relative to its cue's own start, so
+that an edit costs what it changed (issue 13):
+
+- **Music by window**: a `music` job per `WINDOW_SECONDS` of the cue, from its start
+  (`band.render_window`: the score played over the window, with the reverb's memory and
+  the notes that started before it rendered as a pre-roll). Laid end to end the windows
+  are the cue rendered whole, to float rounding. A window's key holds its place in the
+  cue (samples from the cue's start, not the film's) and the cue's shape (its intro);
+  only the windows that reach the cue's last bar or fade-out (`band.shape`) hold the
+  cue's length too. So a cue that moves keeps all its windows, and a cue made longer
+  (a scene in its run lengthened) renders again only its ending: the score keeps the
+  mood's tempo (it is not stretched to end on a phrase) and every bar but the last is
+  the same for any length.
+- **Ambience as a loop**: an `ambience` job per name and loop length (`AMBIENCE_LOOPS`:
+  the shortest that covers the cue, else the longest), the seamless loop laid end to end
+  in the mix and cut at the cue's end with a short fade (`AMBIENCE_FADE`). A cue that
+  moves, or grows within its loop, renders nothing again; scenes with the same ambience
+  share the job.
+- A preview and a writer's own sound file keep a job per whole cue (a preview's
+  rendered to a step of `PREVIEW_BED_STEP` and cut in the mix): the preview's half rate
+  is filtered across a file's ends, so its beds are not cut into files.
+
+Pieces (`link/pieces.py`) read each window or loop as a bed clip, over their own window
+only; nothing there changed.
 """
 
 from __future__ import annotations
