@@ -254,7 +254,8 @@ def test_cues_are_deterministic_and_not_the_synthesizer(tmp_path: Path) -> None:
     assert first.shape == (6 * SR, 2)
     builtin = synth.render_music("upbeat", None, "A minor", 6.0, 3)
     assert np.abs(first - builtin).max() > 0.05
-    assert float(np.abs(first).max()) == pytest.approx(10 ** (-6 / 20), rel=1e-4)
+    # The mood's level (the windows of a cue cannot know its own peak), below the ceiling.
+    assert 10 ** (-12 / 20) < float(np.abs(first).max()) <= 0.95
     # Fades at both ends: silence at the very start and end.
     assert float(np.abs(first[:48]).max()) < 1e-3 and float(np.abs(first[-48:]).max()) < 1e-2
 
