@@ -440,7 +440,9 @@ def test_fluidr3_plays_music_in_its_key(mood: str, key: str, scale: tuple[int, .
     cue = synth.render_music(mood, None, key, 20.0, 0, soundfont=FLUID)
     assert time.process_time() - start < 10.0
     assert cue.shape == (20 * SR, 2) and np.isfinite(cue).all()
-    assert float(np.abs(cue).max()) <= 10 ** (-6 / 20) + 1e-6  # no clipping
+    # The mood's level (about -6 dBFS: a window cannot know its cue's own peak), and
+    # never above the soft limit's ceiling: no clipping.
+    assert 10 ** (-12 / 20) < float(np.abs(cue).max()) <= 0.95
     assert level_db(cue.astype(np.float64)) > -30.0  # not silent
     power = np.abs(np.fft.rfft(cue.mean(axis=1, dtype=np.float64))) ** 2
     freqs = np.fft.rfftfreq(len(cue), 1.0 / SR)
