@@ -20,8 +20,9 @@ from typing import Any
 
 import pytest
 
-from filmlang.lsp.incremental import IncrementalParser, chunks
+from filmlang.lsp.incremental import IncrementalParser
 from filmlang.source import SourceFile
+from filmlang.syntax.chunks import chunks
 from filmlang.syntax.parser import parse
 
 ROOT = Path(__file__).resolve().parent.parent

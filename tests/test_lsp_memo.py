@@ -363,3 +363,56 @@ def test_the_server_freezes_what_checks_leave_and_collects_it_later(tmp_path: Pa
     finally:
         gc.enable()
         gc.unfreeze()
+
+
+def shared_film() -> str:
+    """Three scenes of the same place, each with a shot whose prompt reads the same as the
+    others' (type, subjects, action, the scene's setting); the second's has an error of
+    its own (a title after its end)."""
+    lines = ['film "Share" {', "    size 640x360", "    fps 24", "    seed 3", "}", "",
+             'let town = "a quay"', 'let verb = "looks at"', "let count = 2", ""]
+    for i, name in enumerate(CAST[:2]):
+        lines += [f"character {name} {{", f'    look "person {i}"', "}", ""]
+    for s in range(3):
+        lines += [f'scene s{s} "EXT. QUAY - NIGHT" {{', "    setting town",
+                  "    shot medium MARA TOM" + (" 2s {" if s == 1 else " {"),
+                  '        action "MARA {{ verb }} TOM {{ 10 // count }} times in '
+                  '{{ scene.setting }}"']
+        lines += ['        title "late" at=3s'] if s == 1 else []
+        lines += ["    }", "    shot wide TOM {", f'        action "TOM waits {s}"', "    }",
+                  "}", ""]
+    return "\n".join(lines)
+
+
+def test_shots_that_read_the_same_share_prompts_not_diagnostics(tmp_path: Path) -> None:
+    """In one check, shots whose prompts read the same share the prompt made again (and the
+    action staged again), but never a diagnostic: each points into its own shot. A template
+    that fails, or a verb the animatic does not stage, is reported at each shot's own
+    action; a shot's own error stays its own."""
+    path = tmp_path / "share.film"
+    text = shared_film()
+    parser, templates = IncrementalParser(), memo.MemoTemplates()
+    memo.check(load(path, text=text, parser=parser.parse), templates)
+    steps = [("the setting", '"a quay"', '"a quay, wet"'),
+             ("a template that fails in each", "let count = 2", "let count = 0"),
+             ("and renders again", "let count = 0", "let count = 5"),
+             ("a verb not staged (W0005)", '"looks at"', '"blorfs"'),
+             ("the setting, W0005 kept", '"a quay, wet"', '"a quay, dry"'),
+             ("a verb staged", '"blorfs"', '"walks to"')]
+    for what, old, new in steps:
+        text = replace(text, old, new)
+        shared = templates.scenes.shared
+        got = memo.check(load(path, text=text, parser=parser.parse), templates)
+        want = check(load(path, text=text))
+        assert dump(*got) == dump(*want), what
+        codes = [d.code for d in want[1]]
+        assert codes.count("E0202") == 1, what
+        if what.startswith("the setting"):  # the second and third scenes' shots share
+            assert templates.scenes.shared - shared >= 2, what
+        if "fails" in what:  # a rendering that reports is never shared
+            assert templates.scenes.shared == shared, what
+        failed = [d for d in want[1] if d.code.startswith("E05") or d.code == "W0005"]
+        if "fails" in what or "W0005" in what:
+            assert len({d.span.line for d in failed}) == 3, what  # one in each shot
+        else:
+            assert not failed, what

@@ -147,3 +147,31 @@ def test_chunks_are_those_of_a_token_by_token_scan() -> None:
     differ = [t for t in texts if chunks(t) != _chunks_token_by_token(t)]
     assert not differ, differ[:3]
     assert sum(chunks(t) is None for t in texts) > 50  # unbalanced ones were among them
+
+
+def test_chunks_scanned_again_from_the_last_are_a_whole_scans() -> None:
+    """`rechunk` (the language server's: it scans again only around an edit) gives what a
+    whole scan gives, after edits full of braces, quotes and newlines, one after another."""
+    import random
+
+    from filmlang.syntax.chunks import chunks, closes, rechunk
+
+    films = [p.read_text(errors="replace") for folder in ("examples", "stdlib", "tests")
+             for p in sorted((ROOT / folder).rglob("*.film"))]
+    rng = random.Random(18)
+    checked = 0
+    for film in films:
+        text, known = film, closes(film)
+        for _ in range(80):
+            chars = list(text)
+            at = rng.randrange(len(chars) + 1)
+            chars[at:at + rng.randint(0, 3)] = rng.choice(
+                ['{', '}', '"', '"""', '#', '\n', '\\', ' ', 'a', '}\n', 'x {\n}\n', ''])
+            edited = "".join(chars)
+            got = rechunk(text, known, edited)
+            assert (got[0] if got is not None else None) == chunks(edited), (text, edited)
+            assert got is None or got[1] == closes(edited)
+            checked += got is not None
+            if got is not None or rng.random() < 0.3:  # back to a text that chunks
+                text, known = (edited, got[1]) if got is not None else (film, closes(film))
+    assert checked > 200

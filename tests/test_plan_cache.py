@@ -104,6 +104,40 @@ def test_store_commits_atomically_and_detects_corruption(tmp_path: Path) -> None
     assert Store(tmp_path / "cache").lookup(key).status == "corrupt"
 
 
+def test_a_file_as_committed_is_not_hashed_again(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A later build trusts a file whose size, time and inode are as committed (and older
+    than the manifest); one written since, even to the same size and within the same
+    clock tick as far as the manifest knows, is hashed and found corrupt."""
+    import os
+
+    from filmlang.cache import store as store_module
+
+    store = Store(tmp_path / "cache")
+    store.ensure()
+    key = "ef" + "0" * 62
+    with store.writing(key, "test") as out:
+        (out / "a.txt").write_text("hello")
+        old = (out / "a.txt").stat().st_mtime_ns - 10**9
+        os.utime(out / "a.txt", ns=(old, old))           # well before the manifest
+        (out / "b.txt").write_text("world")
+        future = (out / "b.txt").stat().st_mtime_ns + 10**9
+        os.utime(out / "b.txt", ns=(future, future))     # racy: not older than it
+    hashed: list[str] = []
+    real = store_module.file_sha256
+
+    def counting(path: Path) -> str:
+        hashed.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(store_module, "file_sha256", counting)
+    assert Store(tmp_path / "cache").lookup(key).ok
+    assert hashed == ["b.txt"]
+    (store.path(key) / "a.txt").write_text("HELLO")
+    os.utime(store.path(key) / "a.txt", ns=(old + 1, old + 1))
+    assert Store(tmp_path / "cache").lookup(key).status == "corrupt"
+
+
 def test_a_failing_job_leaves_nothing(tmp_path: Path) -> None:
     store = Store(tmp_path / "cache")
     store.ensure()

@@ -254,7 +254,8 @@ def test_cues_are_deterministic_and_not_the_synthesizer(tmp_path: Path) -> None:
     assert first.shape == (6 * SR, 2)
     builtin = synth.render_music("upbeat", None, "A minor", 6.0, 3)
     assert np.abs(first - builtin).max() > 0.05
-    assert float(np.abs(first).max()) == pytest.approx(10 ** (-6 / 20), rel=1e-4)
+    # The mood's level (the windows of a cue cannot know its own peak), below the ceiling.
+    assert 10 ** (-12 / 20) < float(np.abs(first).max()) <= 0.95
     # Fades at both ends: silence at the very start and end.
     assert float(np.abs(first[:48]).max()) < 1e-3 and float(np.abs(first[-48:]).max()) < 1e-2
 
@@ -439,7 +440,9 @@ def test_fluidr3_plays_music_in_its_key(mood: str, key: str, scale: tuple[int, .
     cue = synth.render_music(mood, None, key, 20.0, 0, soundfont=FLUID)
     assert time.process_time() - start < 10.0
     assert cue.shape == (20 * SR, 2) and np.isfinite(cue).all()
-    assert float(np.abs(cue).max()) <= 10 ** (-6 / 20) + 1e-6  # no clipping
+    # The mood's level (about -6 dBFS: a window cannot know its cue's own peak), and
+    # never above the soft limit's ceiling: no clipping.
+    assert 10 ** (-12 / 20) < float(np.abs(cue).max()) <= 0.95
     assert level_db(cue.astype(np.float64)) > -30.0  # not silent
     power = np.abs(np.fft.rfft(cue.mean(axis=1, dtype=np.float64))) ** 2
     freqs = np.fft.rfftfreq(len(cue), 1.0 / SR)

@@ -202,8 +202,11 @@ def test_no_key_means_the_moods_own_key() -> None:
 
 @pytest.mark.parametrize("mood", ["calm", "action", "sad", "playful"])
 def test_music_peaks_at_minus_6_dbfs_and_fades(mood: str) -> None:
+    # The mood's level, not the cue's own peak (a window cannot know it): within 2 dB,
+    # and never above the soft limit's ceiling.
     cue = music(mood)
-    assert abs(dbfs(float(np.abs(cue).max())) + 6.0) < 0.1
+    assert abs(dbfs(float(np.abs(cue).max())) + 6.0) < 2.0
+    assert float(np.abs(cue).max()) <= 0.95
     assert np.abs(cue.mean(axis=0)).max() < 1e-3
     assert np.abs(cue[:10]).max() < 1e-3  # fades in
     assert np.abs(cue[-10:]).max() < 1e-3  # and out

@@ -235,6 +235,9 @@ class FilmSpy:
     def close(self) -> set[bytes]:
         self.stop.set()
         self.thread.join()
+        # The film as it is now, too: the thread may not have woken since the last write.
+        with contextlib.suppress(OSError):
+            self.seen.add(self.path.read_bytes())
         return self.seen
 
 

@@ -12,6 +12,12 @@ A job writes into a fresh folder under `tmp/`; when it succeeds the store hashes
 file into `manifest.json` and renames the folder into place, so an object is either
 complete or absent. Reading checks the manifest's hashes; a missing or corrupt object is
 reported and re-rendered, never used. A failed job leaves nothing behind.
+
+A file is hashed again only when it may have changed: the manifest also records each
+file's size, modification time and inode as committed (`stat`), and a file that still has
+them is not read (a rebuild of a long film otherwise hashed every piece and segment it
+reads). As in git's index, a file whose time is not older than the manifest's own is
+"racy" (a write in the same clock tick would not show) and is always hashed.
 """
 
 from __future__ import annotations
@@ -57,6 +63,12 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _stat(path: Path) -> list[int]:
+    """What changes when a file is written: its size, modification time and inode."""
+    found = path.stat()
+    return [found.st_size, found.st_mtime_ns, found.st_ino]
+
+
 class Store:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -94,12 +106,15 @@ class Store:
             files: dict[str, Any] = data["files"]
         except (OSError, ValueError, KeyError):
             return Lookup("corrupt", "its manifest cannot be read")
+        stat = data.get("stat", {})
         for name, entry in files.items():
             path = folder / name
             if not path.is_file():
                 return Lookup("corrupt", f"{name} is missing")
             if path.stat().st_size != entry["size"]:
                 return Lookup("corrupt", f"{name} has the wrong size")
+            if stat.get(name) == _stat(path):
+                continue        # as committed: not written since
             if file_sha256(path) != entry["sha256"]:
                 return Lookup("corrupt", f"{name} does not match its hash")
         self._verified.add(key)
@@ -155,9 +170,15 @@ class Store:
             if path.is_file():
                 name = path.relative_to(work).as_posix()
                 files[name] = {"sha256": file_sha256(path), "size": path.stat().st_size}
-        manifest = {"key": key, "kind": kind, "created": time.time(), "files": files,
-                    "meta": meta}
+        manifest: dict[str, Any] = {"key": key, "kind": kind, "created": time.time(),
+                                    "files": files, "meta": meta}
         (work / MANIFEST).write_text(json.dumps(manifest, indent=1))
+        # Each file's stat, but for those not older than the manifest (racy: hashed).
+        written = (work / MANIFEST).stat().st_mtime_ns
+        stats = {name: _stat(work / name) for name in files}
+        manifest["stat"] = {name: s for name, s in stats.items() if s[1] < written}
+        if manifest["stat"]:
+            (work / MANIFEST).write_text(json.dumps(manifest, indent=1))
         target = self.local(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():

@@ -86,6 +86,12 @@ class Piece:
 
         return np.asarray(np.load(self.folder / "piece.npy"), dtype=np.float64)
 
+    def peaks(self) -> Floats:
+        """Each sample's 4x-oversampled peak, margins included (float64)."""
+        import numpy as np
+
+        return np.asarray(np.load(self.folder / "peaks.npy"), dtype=np.float64)
+
 
 def _blocks(pieces: list[Piece], energies: list[Floats], rate: int) -> Floats:
     """The film's 400 ms gating blocks' mean squares from the pieces' grain energies."""
@@ -112,60 +118,86 @@ def _limited(piece: Piece, scale: float, ceiling_db: float, rate: int
              ) -> tuple[Floats, Floats]:
     """The piece (with margins, float64) and its limiter gain at `scale`, from the piece's
     stored oversampled peaks: nothing is oversampled here."""
-    import numpy as np
+    data = piece.samples_with_margins()
+    return data, _limiter_gain(piece.peaks(), scale, ceiling_db, rate)
 
+
+def _limiter_gain(peaks: Floats, scale: float, ceiling_db: float, rate: int) -> Floats:
     from filmlang.link.loudness import _gain_for_peaks
 
-    data = piece.samples_with_margins()
-    peaks = np.asarray(np.load(piece.folder / "peaks.npy"), dtype=np.float64)
-    return data, _gain_for_peaks(peaks * scale, ceiling_db, rate=rate) * scale
+    return _gain_for_peaks(peaks * scale, ceiling_db, rate=rate) * scale
 
 
 def _measure_limited(piece: Piece, data: Floats, gain: Floats, scale: float,
-                     energies: Floats, rate: int) -> tuple[Floats, float]:
+                     energies: Floats, peaks: Floats, rate: int) -> tuple[Floats, float]:
     """The limited piece's grain energies and the true peak (dBTP) of data * gain.
 
-    Only where the limiter acts is anything computed: the K-weighting is linear, so the
-    limited signal's weighted samples are scale * (k + r), k the piece's own (its energies
-    are stored) and r the weighted difference the limiter makes, which is zero away from
-    the limiter's stretches; the true peak away from them is the stored peak, gained.
+    Only where the limiter acts is anything computed: the grains that the limiter's runs
+    reach through the K-weighting's memory are weighted again, from the limited samples
+    with the filter's whole memory before them; the other grains are the piece's stored
+    energies, gained; the true peak away from the runs is the stored peak, gained.
     """
     import numpy as np
 
-    from filmlang.link.loudness import (
-        _IMPULSE,
-        _channel_weights,
-        _interpolator,
-        _k_weighted,
-        _limited_peak_dbtp,
-    )
-    from filmlang.link.pieces import grain_sums
+    from filmlang.link.loudness import _IMPULSE, _interpolator, _limited_peak_dbtp
 
     m, n = piece.margin, piece.samples
-    peaks = np.asarray(np.load(piece.folder / "peaks.npy"), dtype=np.float64)
+    # Resting at `scale`: a short piece can be under the limiter from end to end.
     top = _limited_peak_dbtp(data[m - 64:m + n + 64], gain[m - 64:m + n + 64],
-                             peaks[m - 64:m + n + 64] * scale, _interpolator().shape[1])
-    # Where the limiter acts (earlier samples reach no weighted sample of the piece), in
-    # runs: a run's weighted difference lasts the filter's memory after it, and runs are
-    # cut where the limiter rests for longer than that, so that their differences do not
-    # overlap and each run is filtered alone, with the data's own weighting around it.
+                             peaks[m - 64:m + n + 64] * scale, _interpolator().shape[1],
+                             resting=scale)
+    # Where the limiter acts (earlier samples reach no weighted sample of the piece).
     first = max(0, m - _IMPULSE)
     active = np.flatnonzero(np.abs(gain[first:m + n] / scale - 1.0) > 1e-12) + first
-    extra = np.zeros(n)
-    weights = np.asarray(_channel_weights(data.shape[1]))
+    measured = energies * (scale * scale)
+    for lo, hi in _touched(active, m, n, piece.grain):
+        measured[lo:hi] = _weighted_grains(piece, data, gain, lo, hi, rate)
+    return measured, top
+
+
+def _touched(active: npt.NDArray[np.int64], margin: int, samples: int, grain: int
+             ) -> list[tuple[int, int]]:
+    """The spans of grains (first, end) that a limiter acting at `active` samples (of the
+    array with margins) reaches through the K-weighting's memory; spans less than that
+    memory apart are one (weighting the grains between costs less than the memory)."""
+    import numpy as np
+
+    from filmlang.link.loudness import _IMPULSE
+
+    if not len(active):
+        return []
+    grains = -(-samples // grain)
     gaps = np.flatnonzero(np.diff(active) > _IMPULSE)
-    runs = zip(active[np.r_[0, gaps + 1]], active[np.r_[gaps, len(active) - 1]] + 1,
-               strict=True) if len(active) else ()
-    for lo, hi in runs:
-        end = min(m + n, int(hi) + _IMPULSE)
-        r = _k_weighted(data[lo:end] * (gain[lo:end] / scale - 1.0)[:, None], rate,
-                        block=1 << 16)
-        at = max(int(lo), m)
-        memory = max(0, at - _IMPULSE)                  # the filter's whole memory before
-        k = _k_weighted(data[memory:end], rate, block=1 << 16)[at - memory:]
-        part = r[at - lo:]
-        extra[at - m:end - m] += (2.0 * k * part + part * part) @ weights
-    return (energies + grain_sums(extra, piece.grain)) * scale * scale, top
+    los = active[np.r_[0, gaps + 1]]
+    his = active[np.r_[gaps, len(active) - 1]] + 1 + _IMPULSE
+    spans: list[tuple[int, int]] = []
+    for lo, hi in zip(los.tolist(), his.tolist(), strict=True):
+        a = max(0, lo - margin) // grain
+        b = min(grains, -(-(min(hi, margin + samples) - margin) // grain))
+        if a >= b:
+            continue
+        if spans and (a - spans[-1][1]) * grain <= _IMPULSE:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], b))
+        else:
+            spans.append((a, b))
+    return spans
+
+
+def _weighted_grains(piece: Piece, data: Floats, gain: Floats, first: int, end: int,
+                     rate: int) -> Floats:
+    """Grains first..end of data * gain, K-weighted with the filter's memory before them."""
+    import numpy as np
+
+    from filmlang.link.loudness import _IMPULSE, _k_weighted
+    from filmlang.link.pieces import grain_energies
+
+    m, g = piece.margin, piece.grain
+    lo, hi = m + first * g, min(m + piece.samples, m + end * g)
+    memory = max(0, lo - _IMPULSE)
+    part = data[memory:hi] * gain[memory:hi, None]
+    block = 1 << 16 if len(part) < 1 << 17 else 0
+    weighted = _k_weighted(np.ascontiguousarray(part), rate, block=block)[lo - memory:]
+    return grain_energies(weighted, g)
 
 
 @dataclass
@@ -178,32 +210,111 @@ class Levels:
     limited: frozenset[int] = frozenset()
 
 
-def _limited_energies(piece: Piece, energies: Floats, scale: float, ceiling_db: float,
-                      rate: int, memo: Path | None) -> tuple[Floats, float]:
-    """`_measure_limited` at this gain and ceiling, remembered in `memo` by the piece's key:
-    after an edit, the film's gain (in `GAIN_STEP_DB` steps) is almost always what it was, and the
-    pieces the edit did not touch are not measured again."""
-    import numpy as np
+class _Memo:
+    """Limited pieces' measurements by the piece's key, the rate, the gain and the ceiling:
+    kept for this job, and in `folder` between builds (after an edit, the untouched pieces'
+    are found there), with the last decision (`hint`), which only says where to look
+    first."""
 
-    gain_db = 20.0 * math.log10(scale)
-    name = f"{piece.folder.name}-{rate}-{gain_db:.2f}-{ceiling_db:.2f}.npy"
-    if memo is not None:
-        with contextlib.suppress(OSError, ValueError):
-            found = np.load(memo / name)
-            return np.asarray(found[1:], dtype=np.float64), float(found[0])
-    data, gain = _limited(piece, scale, ceiling_db, rate)
-    measured, peak = _measure_limited(piece, data, gain, scale, energies, rate)
-    if memo is not None:
+    def __init__(self, folder: Path | None, rate: int) -> None:
+        self.folder, self.rate = folder, rate
+        self._found: dict[str, tuple[Floats, float]] = {}
+
+    def _name(self, piece: Piece, scale: float, ceiling_db: float) -> str:
+        gain_db = 20.0 * math.log10(scale)
+        return (f"{piece.folder.name}-{self.rate}-{gain_db:.2f}-{ceiling_db:.2f}"
+                f"-{MEMO_VERSION}.npy")
+
+    def get(self, piece: Piece, scale: float, ceiling_db: float
+            ) -> tuple[Floats, float] | None:
+        import numpy as np
+
+        name = self._name(piece, scale, ceiling_db)
+        if name not in self._found and self.folder is not None:
+            with contextlib.suppress(OSError, ValueError):
+                found = np.load(self.folder / name)
+                self._found[name] = (np.asarray(found[1:], dtype=np.float64), float(found[0]))
+        return self._found.get(name)
+
+    def put(self, piece: Piece, scale: float, ceiling_db: float, measured: Floats,
+            peak: float) -> None:
+        import numpy as np
+
+        name = self._name(piece, scale, ceiling_db)
+        self._found[name] = (measured, peak)
+        if self.folder is None:
+            return
         with contextlib.suppress(OSError):
-            memo.mkdir(parents=True, exist_ok=True)
-            temp = memo / f".{name}.{os.getpid()}.tmp.npy"
+            self.folder.mkdir(parents=True, exist_ok=True)
+            temp = self.folder / f".{name}.{os.getpid()}.tmp.npy"
             np.save(temp, np.concatenate([[peak], measured]))
-            os.replace(temp, memo / name)
+            os.replace(temp, self.folder / name)
+
+    def _hints(self) -> dict[str, list[float]]:
+        if self.folder is None:
+            return {}
+        with contextlib.suppress(OSError, ValueError):
+            found = json.loads((self.folder / HINTS).read_text(encoding="utf-8"))
+            if isinstance(found, dict):
+                return found
+        return {}
+
+    def hint(self, target: float) -> tuple[float, float] | None:
+        """The gain (dB) and ceiling the last build at this rate and target decided."""
+        found = self._hints().get(f"{self.rate}:{target}")
+        return (float(found[0]), float(found[1])) if found else None
+
+    def remember(self, target: float, chosen: Levels) -> None:
+        if self.folder is None:
+            return
+        hints = self._hints()
+        hints[f"{self.rate}:{target}"] = [20.0 * math.log10(chosen.scale), chosen.ceiling_db]
+        with contextlib.suppress(OSError):
+            self.folder.mkdir(parents=True, exist_ok=True)
+            temp = self.folder / f".{HINTS}.{os.getpid()}.tmp"
+            temp.write_text(json.dumps(hints), encoding="utf-8")
+            os.replace(temp, self.folder / HINTS)
+
+
+MEMO_VERSION = 2
+"""In a measurement's name: what an earlier way of measuring kept is not read."""
+HINTS = "decisions.json"
+"""In the memo folder: the last decision per rate and target (a first guess only)."""
+
+
+def _limited_energies(piece: Piece, energies: Floats, scale: float, ceiling_db: float,
+                      rate: int, memo: _Memo) -> tuple[Floats, float]:
+    """`_measure_limited` at this gain and ceiling, from `memo` when it has it."""
+    found = memo.get(piece, scale, ceiling_db)
+    if found is not None:
+        return found
+    data = piece.samples_with_margins()
+    peaks = piece.peaks()
+    gain = _limiter_gain(peaks, scale, ceiling_db, rate)
+    measured, peak = _measure_limited(piece, data, gain, scale, energies, peaks, rate)
+    memo.put(piece, scale, ceiling_db, measured, peak)
     return measured, peak
 
 
+def _measure_ahead(pieces: list[Piece], energies: list[Floats],
+                   points: list[tuple[float, float]], rate: int, memo: _Memo) -> None:
+    """Each piece limited at any of `points` (scale, ceiling) and not in `memo`, measured
+    there, the piece read once for all of them: the search will look these up."""
+    for piece, energy in zip(pieces, energies, strict=True):
+        wanted = [(scale, ceiling) for scale, ceiling in points
+                  if piece.peak * scale > 10.0 ** (ceiling / 20.0)
+                  and memo.get(piece, scale, ceiling) is None]
+        if not wanted:
+            continue
+        data, peaks = piece.samples_with_margins(), piece.peaks()
+        for scale, ceiling in wanted:
+            gain = _limiter_gain(peaks, scale, ceiling, rate)
+            memo.put(piece, scale, ceiling,
+                     *_measure_limited(piece, data, gain, scale, energy, peaks, rate))
+
+
 def _reach(pieces: list[Piece], energies: list[Floats], scale: float, ceiling_db: float,
-           max_true_peak: float, rate: int, memo: Path | None
+           max_true_peak: float, rate: int, memo: _Memo
            ) -> tuple[float, float, frozenset[int]] | None:
     """Loudness reached at `scale` with the limiter at `ceiling_db`, the ceiling used and the
     limited pieces; None when a limited piece's peak is over `max_true_peak` (lower the
@@ -220,12 +331,92 @@ def _reach(pieces: list[Piece], energies: list[Floats], scale: float, ceiling_db
     return _gated_loudness(_blocks(pieces, now, rate)), ceiling_db, limited
 
 
+@dataclass
+class _Search:
+    """The loudness reached at each gain step k above `base` (the unlimited gain), with the
+    highest ceiling that holds the true peak there: a function of the pieces and k alone."""
+
+    pieces: list[Piece]
+    energies: list[Floats]
+    base: float
+    max_true_peak: float
+    rate: int
+    memo: _Memo
+    tried: dict[int, tuple[float, float, frozenset[int]]]
+
+    def scale(self, k: int) -> float:
+        return float(10.0 ** (_step(self.base + k * GAIN_STEP_DB) / 20.0))
+
+    def first_ceiling(self) -> float:
+        return round(self.max_true_peak - 0.05, 4)    # a margin for the limiter's own gain
+
+    def at(self, k: int) -> tuple[float, float, frozenset[int]]:
+        if k not in self.tried:
+            ceiling = self.first_ceiling()
+            found = None
+            for _ in range(10):
+                found = _reach(self.pieces, self.energies, self.scale(k), ceiling,
+                               self.max_true_peak, self.rate, self.memo)
+                if found is not None:
+                    break
+                ceiling = round(ceiling - 0.1, 4)
+            if found is None:   # no ceiling holds the peaks: too loud, less gain is tried
+                limit = self.scale(k) / 10.0 ** (ceiling / 20.0)
+                found = (math.inf, ceiling,
+                         frozenset(i for i, p in enumerate(self.pieces) if p.peak * limit > 1))
+            self.tried[k] = found
+        return self.tried[k]
+
+
+def _guess(search: _Search, order: list[int], goal: float, lo: int, hi: int) -> int:
+    """The next step to try: a secant on the last two tried (the loudness per step kept
+    within 0.1 to 1 times the step), towards the first step that reaches `goal`; halving
+    the bracket after six tries, so that the search ends whatever the curve."""
+    if len(order) > 6 or not math.isfinite(search.tried[order[-1]][0]):
+        return (lo + hi) // 2
+    x1 = order[-1]
+    y1 = search.tried[x1][0]
+    slope = GAIN_STEP_DB
+    if len(order) > 1 and math.isfinite(search.tried[order[-2]][0]) and order[-2] != x1:
+        x0 = order[-2]
+        slope = (y1 - search.tried[x0][0]) / (x1 - x0)
+        slope = min(GAIN_STEP_DB, max(0.1 * GAIN_STEP_DB, slope))
+    return math.ceil(x1 + (goal - y1) / slope - 1e-9)
+
+
+def _first_reaching(search: _Search, goal: float, first: int, top: int) -> int:
+    """The smallest step k in 0..top whose loudness reaches `goal` (top when none does),
+    tried first at `first`: k reaches and k - 1 does not. The loudness grows with the gain
+    (the limited gain, scale times the limiter's, grows with the scale at every sample), so
+    that step is one and the same wherever the search starts."""
+    lo, hi = -1, top + 1           # lo does not reach, hi does (top + 1: by convention)
+    k = first
+    order: list[int] = []
+    while hi - lo > 1:
+        k = min(max(k, lo + 1), hi - 1)
+        order.append(k)
+        if search.at(k)[0] >= goal:
+            hi = k
+        else:
+            lo = k
+        k = _guess(search, order, goal, lo, hi)
+    return min(hi, top)
+
+
 def levels(pieces: list[Piece], target: float, *, max_true_peak: float = TRUE_PEAK_IN_MIX,
-           rate: int, tolerance: float = 0.1, max_limiting_db: float = 20.0,
+           rate: int, shortfall: float = GAIN_STEP_DB / 2, max_limiting_db: float = 20.0,
            memo: Path | None = None) -> Levels:
-    """The gain to `target` LUFS and the limiting that holds the true peak, as
-    `loudness.normalize` decides them for a whole film, from the pieces."""
-    from filmlang.link.loudness import _gated_loudness, secant_step
+    """The gain to `target` LUFS and the limiting that holds the true peak, from the pieces.
+
+    Without limiting, the gain is the target's, in steps. With it, the gain is the smallest
+    step whose limited film reaches `target - shortfall` (and so within a step of it, which
+    adds at most a step's loudness), below `max_limiting_db` more than that: a function of
+    the pieces alone, whatever was built before. The last build's decision, kept in `memo`
+    with the limited pieces' measurements, is only where the search looks first: after an
+    edit it is usually the answer again, and only the changed pieces are measured, at it
+    and the step below, reading each piece once.
+    """
+    from filmlang.link.loudness import _gated_loudness
 
     energies = [p.energies() for p in pieces]
     measured = _gated_loudness(_blocks(pieces, energies, rate))
@@ -235,28 +426,20 @@ def levels(pieces: list[Piece], target: float, *, max_true_peak: float = TRUE_PE
     peak = max((p.peak for p in pieces), default=0.0)
     if 20.0 * math.log10(peak) + base <= max_true_peak:
         return Levels(scale=10.0 ** (base / 20.0), ceiling_db=max_true_peak)
-    ceiling = max_true_peak - 0.05      # a margin for the limiter's own gain modulation
-    tried: list[tuple[float, float]] = []
-    extra = 0.0
-    chosen = Levels()
-    for _ in range(8):
-        scale = 10.0 ** (_step(base + extra) / 20.0)     # in steps: memos, chunks
-        found = None
-        for _ in range(10):
-            found = _reach(pieces, energies, scale, ceiling, max_true_peak, rate, memo)
-            if found is not None:
-                break
-            ceiling -= 0.1
-        if found is None:
-            break
-        reached, ceiling, limited = found
-        chosen = Levels(scale=scale, ceiling_db=ceiling, limited=limited)
-        shortfall = target - reached
-        if abs(shortfall) <= tolerance:
-            break
-        extra = secant_step(tried, extra, reached, shortfall)
-        if extra > max_limiting_db:
-            break
+    store = _Memo(memo, rate)
+    search = _Search(pieces, energies, base, max_true_peak, rate, store, {})
+    top = math.floor(max_limiting_db / GAIN_STEP_DB + 1e-9)
+    first = 0
+    hint = store.hint(target)
+    if hint is not None:
+        first = min(max(0, round((hint[0] - base) / GAIN_STEP_DB)), top)
+        ceilings = {search.first_ceiling(), round(hint[1], 4)}
+        _measure_ahead(pieces, energies, [(search.scale(k), c) for k in (first, first - 1)
+                                          if k >= 0 for c in sorted(ceilings)], rate, store)
+    k = _first_reaching(search, target - shortfall, first, top)
+    _, ceiling, limited = search.at(k)
+    chosen = Levels(scale=search.scale(k), ceiling_db=ceiling, limited=limited)
+    store.remember(target, chosen)
     return chosen
 
 
@@ -277,7 +460,7 @@ def _forget_others(memo: Path | None, keys: set[str]) -> None:
     if memo is None or not memo.is_dir():
         return
     for entry in memo.iterdir():
-        if entry.name.split("-", 1)[0] not in keys:
+        if entry.name != HINTS and entry.name.split("-", 1)[0] not in keys:
             with contextlib.suppress(OSError):
                 entry.unlink()
 
@@ -320,7 +503,7 @@ def levels_job(params: dict[str, object], folders: list[Path], out: Path,
     # A preview is dual mono: levelled as one channel, which on both speakers is 3 dB
     # louder than it measures alone; 0.5 LU from the target will do.
     chosen = levels(pieces, target - (DUAL_MONO_DB if mono else 0.0), rate=rate,
-                    tolerance=0.5 if mono else 0.1, memo=memo)
+                    shortfall=0.45 if mono else GAIN_STEP_DB / 2, memo=memo)
     _forget_others(memo, {folder.name for folder in folders})
     (out / "levels.json").write_text(json.dumps({
         "gain_db": round(20.0 * math.log10(chosen.scale), 4), "ceiling_db": chosen.ceiling_db,

@@ -171,7 +171,7 @@ def piece_job(params: dict[str, Any], out: Path, audio_of: Callable[[str], Path]
     energies = grain_energies(weighted, int(params["grain"]))
     reach = min(pad, round(LIMITER_REACH_SECONDS * rate))
     # Each sample's 4x-oversampled peak: the limiter's input, for any gain (it scales).
-    peaks = _oversampled_peaks(data).max(axis=1).astype(np.float32)
+    peaks = _oversampled_peaks(data, single=True).max(axis=1).astype(np.float32)
     peak = float(peaks[pad - reach:pad + n + reach].max()) if n + 2 * reach else 0.0
     np.save(out / "piece.npy", mixed)
     np.save(out / "peaks.npy", peaks)

@@ -3,7 +3,8 @@
 A file is cut into its top-level chunks (a chunk ends at the end of the line of a `}` that
 closes a top-level block; scenes, characters and the film block are independent). Each
 chunk is parsed on its own, at its real line and offset, and remembered by its text. After
-an edit, only the chunks whose text changed are parsed again; the others are reused, their
+an edit, the cut is found by scanning again around the edit only, and only the chunks whose
+text changed are parsed again; the others are reused, their
 spans moved (in place) by the lines and characters the edit added or removed before them.
 Whole files whose text did not change (imports, the standard library) are reused as they are.
 
@@ -22,7 +23,7 @@ from pydantic import BaseModel
 from filmlang.diagnostics import Diagnostic
 from filmlang.source import SourceFile, Span
 from filmlang.syntax import ast
-from filmlang.syntax.chunks import chunks
+from filmlang.syntax.chunks import Closes, rechunk
 from filmlang.syntax.parser import MAX_PARSE_ERRORS, parse
 
 
@@ -73,6 +74,8 @@ class IncrementalParser:
 
     files: dict[str, tuple[str, ast.Module, list[Diagnostic]]] = field(default_factory=dict)
     chunks: dict[str, dict[str, list[_Chunk]]] = field(default_factory=dict)
+    scanned: dict[str, tuple[str, Closes]] = field(default_factory=dict)
+    """Each file's last text and where its chunks close (`chunks.rechunk` scans from them)."""
     reparsed: int = 0
     """Chunks parsed by the last call (for tests and the benchmark)."""
 
@@ -88,7 +91,11 @@ class IncrementalParser:
 
     def _parse(self, source: SourceFile) -> tuple[ast.Module, list[Diagnostic]]:
         text = source.text
-        cuts = chunks(text)
+        before = self.scanned.pop(_key(source), ("", None))
+        scan = rechunk(before[0], before[1], text)
+        if scan is not None:
+            self.scanned[_key(source)] = (text, scan[1])
+        cuts = scan[0] if scan is not None else None
         old = self.chunks.pop(_key(source), {})
         if cuts is None or len(cuts) < 2:
             self.reparsed = 1

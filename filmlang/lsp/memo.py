@@ -124,6 +124,8 @@ class MemoTemplates(Templates):
         self._plans: dict[str, tuple[tuple[str, ...], tuple[Any, ...]] | None] = {}
         """What each template reads (`_plan`)."""
         self._outputs: dict[Any, str] = {}
+        self._steps: dict[tuple[tuple[str, ...], frozenset[str]], Any] = {}
+        """Templates' steps but those of given names (`inputs_key`)."""
         self.hits = 0
         self.seen: dict[int, tuple[Any, Any]] = {}
         self.scenes = SceneMemo()
@@ -173,6 +175,36 @@ class MemoTemplates(Templates):
                     continue
             parts.append((n, freeze(value, seen)))
         return (text, tuple(parts))
+
+    def inputs_key(self, texts: tuple[str, ...], context: Mapping[str, Any],
+                   given: frozenset[str]) -> Any:
+        """What the outputs of `texts` read of `context` (`_key`), but the names in `given`;
+        None where one does not parse or reads what has no key."""
+        steps = self._steps.get((texts, given), _ABSENT)
+        if steps is _ABSENT:
+            if len(self._steps) >= MAX_REMEMBERED:
+                self._steps.clear()
+            steps = self._steps[(texts, given)] = self._given_steps(texts, given)
+        if steps is None:
+            return None
+        try:
+            return self._key("", steps, context)[1]
+        except _Unhashable:
+            return None
+
+    def _given_steps(self, texts: tuple[str, ...], given: frozenset[str]
+                     ) -> tuple[Any, ...] | None:
+        """The steps of `_key` for all of `texts` (their `_plan`s'), each once, but those of
+        names in `given`; None where one does not parse."""
+        steps: dict[Any, None] = {}
+        for text in texts:
+            if "{" not in text:
+                continue
+            plan = self._plan(text)
+            if plan is None:
+                return None
+            steps.update(dict.fromkeys(step for step in plan[1] if step[0] not in given))
+        return tuple(steps)
 
     def render(self, text: str, context: Mapping[str, Any], span: Span) -> str:
         if "{" not in text:

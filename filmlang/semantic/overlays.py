@@ -1,5 +1,5 @@
 """A shot's titles and sounds: `title "..." at= for=`, `sound "..." at= volume=`, placed in
-the shot and checked against its fixed length, if it has one."""
+the shot and checked against its fixed length, if it has one; and its `music`."""
 
 from __future__ import annotations
 
@@ -46,3 +46,9 @@ def sound(checker: Checker, bound: Bound, duration: float | None) -> ir.Sound:
     return ir.Sound(name=name, at=at,
                     volume=float(volume) if volume is not None else 1.0,  # type: ignore[arg-type]
                     file=file, origin=bound.span)
+
+
+def music(bound: Bound) -> ir.Music:
+    """A shot's `music`: its mood, and the settings given."""
+    return ir.Music(mood=str(bound.arg()), origin=bound.span,
+                    **{k: v for k, v in bound.kwargs.items() if v is not None})

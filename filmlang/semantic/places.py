@@ -59,31 +59,31 @@ def _names(low: str, words: tuple[str, ...]) -> bool:
     return any(f" {w} " in low for w in words)
 
 
-_KNOWN: dict[tuple[str, str, bool | None], str] = {}
-"""Short texts already read (the language server reads every scene's at each edit)."""
+_KNOWN: dict[tuple[str, bool | None], str] = {}
+"""Short texts already read, each on its own (the language server reads every scene's
+heading and setting at each edit: when the let that settings read changes, the headings'
+places are known still)."""
 
 
 def place_of(heading_location: str, setting: str, interior: bool | None = None) -> str:
     """The kind of place named by the heading's location, else the setting; "" if none.
     When the heading says INT. or EXT., only places indoors or outdoors count."""
-    key = (heading_location, setting, interior)
+    return _place_in(heading_location, interior) or _place_in(setting, interior)
+
+
+def _place_in(text: str, interior: bool | None) -> str:
+    """The first kind of place (indoors or out, as asked) that `text` names; "" if none."""
+    key = (text, interior)
     found = _KNOWN.get(key)
     if found is None:
-        found = _place_of(heading_location, setting, interior)
-        if len(heading_location) + len(setting) <= 400:
+        low = _words(text)
+        found = next((kind for kind, (inside, words) in PLACES.items()
+                      if (interior is None or inside == interior) and _names(low, words)), "")
+        if len(text) <= 400:
             if len(_KNOWN) >= 4096:
                 _KNOWN.clear()
             _KNOWN[key] = found
     return found
-
-
-def _place_of(heading_location: str, setting: str, interior: bool | None) -> str:
-    for text in (heading_location, setting):
-        low = _words(text)
-        for kind, (inside, words) in PLACES.items():
-            if (interior is None or inside == interior) and _names(low, words):
-                return kind
-    return ""
 
 
 def interior_of(kind: str) -> bool | None:

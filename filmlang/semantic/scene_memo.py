@@ -349,6 +349,8 @@ class SceneMemo:
     asked about)."""
     reshot: int = 0
     """Shots reused with their prompt rendered (and action staged) again."""
+    shared: int = 0
+    """Of those, the shots whose prompt another's rendering in the same check gave."""
 
     def readings_for(self, names: Any) -> dict[Any, Any]:
         """The remembered readings of action texts, for a film of these characters and props."""

@@ -17,7 +17,7 @@ from filmlang.semantic import pictures, schema
 from filmlang.semantic.bind import Bound
 from filmlang.semantic.cast import parenthetical
 from filmlang.semantic.declarations import body_of, prompt_span
-from filmlang.semantic.overlays import sound, title
+from filmlang.semantic.overlays import music, sound, title
 from filmlang.semantic.scene_memo import (
     FILM,
     FILM_FPS,
@@ -36,7 +36,7 @@ from filmlang.semantic.scene_memo import (
 )
 from filmlang.semantic.staging import Reader
 from filmlang.semantic.templates import Obj
-from filmlang.semantic.values import did_you_mean, fix_to, shown
+from filmlang.semantic.values import did_you_mean, fix_to, resolve_let, shown
 from filmlang.syntax import ast
 
 if TYPE_CHECKING:
@@ -50,6 +50,8 @@ _JOINED = frozenset({FILM})
 """What joining a prompt reads (`Shots.join`)."""
 _SEEDED = frozenset({FILM_SEED})
 """What a shot with no seed of its own reads to derive one."""
+_GIVEN = frozenset({"subjects", "shot"})
+"""The names of a prompt's context that the shot gives (`render_parts`), not its scene."""
 
 
 class Shots:
@@ -71,7 +73,6 @@ class Shots:
         self.inside: frozenset[str] = frozenset()
         self.watched: list[Any] = []
         """What `_watch` notes the reads of (`scene_memo.watch`)."""
-        """The characters the prompts of the scene being checked read."""
         self.rendered: tuple[int, int] = (0, 0)
         self.staging: Staging | None = None
         self.staged = 0
@@ -83,6 +84,7 @@ class Shots:
         self.prop_names = {p.name: p.kind for p in film.props}
         self._reader: Reader | None = None
         self._noted: dict[tuple[str, ...], tuple[str, ...]] = {}
+        """Subjects -> what looking them up notes (`Prompting.noted`), for this check."""
         self._tables: tuple[list[Any], list[Watched[Any]]] | None = None
         """`watched`, and the tables in it (the templates are the checker's)."""
         self._inputs: tuple[Any, Any, Any] | None = None
@@ -90,9 +92,10 @@ class Shots:
         self._joined: dict[tuple[str, ...], str] = {}
         """Prompts joined in this check, by their parts (`join`)."""
         self._subject_objs: dict[tuple[str, ...], list[Obj]] = {}
-        """Subjects -> what looking them up notes (`Prompting.noted`), for this check."""
-        """Reads actions for staging: one a check (the film's characters and props)."""
         self._head_props: list[str] = []
+        self._remakes: dict[Any, tuple[tuple[str, str], frozenset[str], str]] = {}
+        self._restagings: dict[Any, tuple[tuple[ir.Beat, ...], tuple[str, ...], Any]] = {}
+        """`again`'s renderings and stagings in this check (`_remade`, `_restaged`)."""
 
     def report(self, diagnostic: Any) -> None:
         self.checker.report(diagnostic)
@@ -148,8 +151,7 @@ class Shots:
         where = statement.span
         self.new[id(statement)] = ShotMemo(
             statement, key, shot, self.checker.diagnostics[mark:], everything,
-            where.start, where.end, where.line, outside=frozenset(uses),
-            prompting=self.prompting,
+            where.start, where.end, where.line, outside=frozenset(uses), prompting=self.prompting,
             rendered=(self.rendered[0] - mark, self.rendered[1] - mark),
             staged=self.staged - mark, staging=self.staging, inputs=inputs,
             parts=self.parts, template_reads=self.template_reads,
@@ -190,23 +192,20 @@ class Shots:
             table = self.characters
             outer = table.uses if isinstance(table, Watched) else None
             inside: set[str] = set()
-            staged_reads: set[str] = set()
+            staged_reads: frozenset[str] = frozenset()
             try:
                 self._watch(inside)
                 if prompting.from_type and TYPE_SPAN + prompting.type in changed:
                     shottype = self.shottypes[prompting.type]  # its prompt changed or moved
                     prompting = prompting._replace(base=(shottype.prompt,
                                                          prompt_span(self.checker, shottype)))
-                parts = self.render_parts(prompting, context)
+                parts, reads, prompt = self._remade(prompting, context, inside)
                 rendered = diagnostics[mark:]
-                reads = frozenset(inside)
-                prompt = self.join(prompting, parts[0], parts[1])
                 update = {"action": parts[0], "prompt": prompt}
                 if parts[0] != shot.action:
                     del diagnostics[mark:]
-                    self._watch(staged_reads)
-                    update["beats"], update["props"], _ = self.stage(
-                        parts[0], remembered.staging, shot.subjects, shot.lines)
+                    update["beats"], update["props"], staged_reads = self._restaged(
+                        parts[0], remembered.staging, shot)
                     staged = diagnostics[mark:]
             finally:
                 del diagnostics[mark:]
@@ -239,6 +238,46 @@ class Shots:
             # The same spans as before (the copy shares them), unless the diagnostics
             # changed: then they are found again when the shot next moves.
             spans=None if made else remembered.spans)
+
+    def _remade(self, prompting: Prompting, context: dict[str, Any], inside: set[str]
+                ) -> tuple[tuple[str, str], frozenset[str], str]:
+        """`again`'s action and template rendered, what that read (noted in `inside`), and the
+        prompt; shared in this check by shots whose renderings read the same, where they
+        report nothing (a diagnostic points into its own shot)."""
+        found = frozenset(inside) if inside else None  # what finding its type's prompt read
+        action = prompting.action[0] if prompting.action is not None else None
+        key = self.checker.templates.inputs_key((action or "", prompting.base[0]), context, _GIVEN)
+        if key is not None:
+            key = (*prompting[:3], action, prompting.base[0], *prompting[5:], key, found)
+            shared = self._remakes.get(key)
+            if shared is not None:
+                self.checker.scene_memo.shared += 1  # type: ignore[union-attr]
+                return shared
+        mark = len(self.checker.diagnostics)
+        parts = self.render_parts(prompting, context)
+        # What it read, before joining notes the film's (the shot's: `_JOINED`).
+        made = (parts, frozenset(inside), self.join(prompting, parts[0], parts[1]))
+        if key is not None and len(self.checker.diagnostics) == mark:
+            self._remakes[key] = made
+        return made
+
+    def _restaged(self, action: str, staging: Staging, shot: ir.Shot
+                  ) -> tuple[tuple[ir.Beat, ...], tuple[str, ...], frozenset[str]]:
+        """`again`'s beats and props of a changed action, and the names it asked about;
+        shared in this check by shots that read the same, where it reports nothing."""
+        key = (action, shot.subjects, staging.action is None, staging.head_props,
+               staging.line_beats)  # None: read from the lines, and not shared
+        shared = self._restagings.get(key)
+        if shared is not None:
+            return shared
+        asked: set[str] = set()
+        mark = len(self.checker.diagnostics)
+        self._watch(asked)
+        beats, props, _ = self.stage(action, staging, shot.subjects, shot.lines)
+        made = (beats, props, frozenset(asked))
+        if staging.line_beats is not None and len(self.checker.diagnostics) == mark:
+            self._restagings[key] = made
+        return made
 
     def _prompt_watched(self, prompting: Prompting, context: dict[str, Any]) -> tuple[str, str]:
         """`prompt`, noting for the language server what it read and reported apart from
@@ -363,6 +402,7 @@ class Shots:
         picture = pictures.picture(self.checker, values["picture"][0], duration) \
             if "picture" in values else None
         sounds = tuple(sound(self.checker, b, duration) for b in values.get("sound", []))
+        cue = music(values["music"][0]) if "music" in values else None
         return ir.Shot(
             scene=scene, index=index, type=type_name, subjects=tuple(subjects),
             duration=duration, frames=ir.to_frames(duration, self.film.fps) if duration else None,
@@ -370,7 +410,7 @@ class Shots:
             tail=gap if gap is not None and lines else TAIL,
             camera=camera, framing=shottype.framing, action=action, beats=beats, props=held,
             prompt=prompt, seed=seed, motion=shot_motion,
-            titles=titles, sounds=sounds, lines=tuple(lines), music=self._music(values),
+            titles=titles, sounds=sounds, lines=tuple(lines), music=cue,
             transition_in=ir.Transition(kind="cut", origin=statement.span) if index else None,
             picture=picture, origin=statement.span)
 
@@ -412,21 +452,6 @@ class Shots:
                 continue
             props.setdefault(bound.name, []).append(bound)
         return props, lines, gap
-
-    def _type_fix(self, first: ast.NameValue) -> Fix | None:
-        """E0104's fix: the shot type meant, or `medium` before a character named first."""
-        if first.name in self.characters:
-            return Fix(title=f"Start the shot with its type: shot medium {first.name}",
-                       edits=(Edit(span=point(first.span), text="medium "),))
-        return fix_to(first.span, first.name, list(self.shottypes))
-
-    @staticmethod
-    def _music(values: dict[str, list[Bound]]) -> ir.Music | None:
-        if "music" not in values:
-            return None
-        bound = values["music"][0]
-        return ir.Music(mood=str(bound.arg()), origin=bound.span,
-                        **{k: v for k, v in bound.kwargs.items() if v is not None})
 
     def stage(self, action: str, staging: Staging, subjects: tuple[str, ...],
               lines: Sequence[ir.Line]
@@ -490,10 +515,13 @@ class Shots:
         ok = True
         if first.name not in self.shottypes:
             hint = did_you_mean(first.name, list(self.shottypes))
-            if first.name in self.characters:
+            fix = fix_to(first.span, first.name, list(self.shottypes))
+            if first.name in self.characters:  # then `medium` before the character
                 hint = f"a shot starts with its type: shot medium {first.name}"
+                fix = Fix(title=f"Start the shot with its type: shot medium {first.name}",
+                          edits=(Edit(span=point(first.span), text="medium "),))
             self.report(error("E0104", f"unknown shot type '{first.name}'", first.span,
-                              label="not a shot type", fixes=[self._type_fix(first)],
+                              label="not a shot type", fixes=[fix],
                               help=hint or "shot types: " + ", ".join(sorted(self.shottypes))))
             ok = False
         subjects: list[str] = []
@@ -502,7 +530,7 @@ class Shots:
         for value in args[1:]:
             if isinstance(value, ast.NameValue) and value.name not in self.characters \
                     and value.name in lets:
-                value = self._resolve_let(value)
+                value = resolve_let(value, lets)
             if duration is not None:
                 again = isinstance(value, ast.DurationValue)
                 self.report(error("E0203", "a shot has one duration" if again else
@@ -547,17 +575,6 @@ class Shots:
             return False
         subjects.append(value.name)
         return True
-
-    def _resolve_let(self, value: ast.NameValue) -> ast.Value:
-        """A let constant's value in a shot's head, placed at the use."""
-        lets = self.checker.scope.lets
-        seen: set[str] = set()
-        resolved: ast.Value = value
-        while isinstance(resolved, ast.NameValue) and resolved.name in lets \
-                and resolved.name not in seen:
-            seen.add(resolved.name)
-            resolved = lets[resolved.name].value
-        return resolved.model_copy(update={"span": value.span})
 
     def unknown_character(self, name: str, span: Any) -> None:
         hint = did_you_mean(name, list(self.characters))

@@ -87,6 +87,14 @@ class Templates:
         self._failed = {text: exc for text, exc in self._failed.items()
                         if not _over_budget(exc)}
 
+    def inputs_key(self, texts: tuple[str, ...], context: Mapping[str, Any],
+                   given: frozenset[str]) -> Any:
+        """What rendering `texts` in `context` reads of it, but the names in `given` (the
+        caller's own key holds those): equal for two contexts where the outputs are, as far
+        as these templates know; None: not known (these do not; `lsp.memo.MemoTemplates`
+        do)."""
+        return None
+
     def _environment(self) -> Any:
         if self._env is None:
             self._env = _make_environment()

@@ -61,6 +61,17 @@ def did_you_mean(word: str, candidates: list[str] | tuple[str, ...] | set[str],
     return f"did you mean {quote}{best}{quote}?" if best else ""
 
 
+def resolve_let(value: ast.NameValue, lets: dict[str, ast.Let]) -> ast.Value:
+    """A let constant's value where it is used (a shot's head), placed at the use."""
+    seen: set[str] = set()
+    resolved: ast.Value = value
+    while isinstance(resolved, ast.NameValue) and resolved.name in lets \
+            and resolved.name not in seen:
+        seen.add(resolved.name)
+        resolved = lets[resolved.name].value
+    return resolved.model_copy(update={"span": value.span})
+
+
 def fix_to(span: Span, word: str, candidates: list[str] | tuple[str, ...] | set[str],
            *, quote: str = "") -> Fix | None:
     """The "did you mean" of `did_you_mean` as an edit of `span` (None without one)."""

@@ -7,6 +7,31 @@ band, `sf2`: the reader, `sampler`: the notes) and on the built-in synthesizer o
 and effects. Planned in phase two, once
 the timeline is solved: a cue per run of scenes with the same music (or ambience), an
 effect per `sound` of a shot.
+
+A film's beds are planned in bounded pieces, each relative to its cue's own start, so
+that an edit costs what it changed (issue 13):
+
+- **Music by window**: a `music` job per `WINDOW_SECONDS` of the cue, from its start
+  (`band.render_window`: the score played over the window, with the reverb's memory and
+  the notes that started before it rendered as a pre-roll). Laid end to end the windows
+  are the cue rendered whole, to float rounding. A window's key holds its place in the
+  cue (samples from the cue's start, not the film's) and the cue's shape (its intro);
+  only the windows that reach the cue's last bar or fade-out (`band.shape`) hold the
+  cue's length too. So a cue that moves keeps all its windows, and a cue made longer
+  (a scene in its run lengthened) renders again only its ending: the score keeps the
+  mood's tempo (it is not stretched to end on a phrase) and every bar but the last is
+  the same for any length.
+- **Ambience as a loop**: an `ambience` job per name and loop length (`AMBIENCE_LOOPS`:
+  the shortest that covers the cue, else the longest), the seamless loop laid end to end
+  in the mix and cut at the cue's end with a short fade (`AMBIENCE_FADE`). A cue that
+  moves, or grows within its loop, renders nothing again; scenes with the same ambience
+  share the job.
+- A preview and a writer's own sound file keep a job per whole cue (a preview's
+  rendered to a step of `PREVIEW_BED_STEP` and cut in the mix): the preview's half rate
+  is filtered across a file's ends, so its beds are not cut into files.
+
+Pieces (`link/pieces.py`) read each window or loop as a bed clip, over their own window
+only; nothing there changed.
 """
 
 from __future__ import annotations
@@ -32,6 +57,14 @@ VERSION = "1"
 PREVIEW_BED_STEP = 8.0
 """A preview renders music and ambience to a multiple of this many seconds and cuts them in
 the mix: an edit that moves a scene's end by less than that reuses its music."""
+WINDOW_SECONDS = 16.0
+"""A film's music is rendered a window of this many seconds at a time, from its cue's start
+(a whole number of samples, a multiple of the reverb's 4-sample blocks)."""
+AMBIENCE_LOOPS = (30.0, 60.0)
+"""The lengths of loop a film's ambience is rendered as: whole seconds, so that the loops
+laid end to end fall on whole samples."""
+AMBIENCE_FADE = 0.1
+"""Seconds an ambience fades out over where its cue ends (its loop is cut there)."""
 
 
 def run_audio(job: Job, out: Path, store: Store) -> None:
@@ -46,8 +79,13 @@ def run_audio(job: Job, out: Path, store: Store) -> None:
         font: str | Path | None = None
         if "soundfont" in p:
             font = job.payload if isinstance(job.payload, str) else soundfont.find()
-        samples = synth.render_music(p["mood"], p["tempo"], p["key"], p["seconds"],
-                                     p["seed"], soundfont=font)
+        if "window" in p:
+            samples = synth.render_music_window(
+                p["mood"], p["tempo"], p["key"], p["seed"], *p["window"],
+                seconds=p.get("ends"), intro=p["intro"], soundfont=font)
+        else:
+            samples = synth.render_music(p["mood"], p["tempo"], p["key"], p["seconds"],
+                                         p["seed"], soundfont=font)
     elif job.kind == "ambience":
         samples = synth.render_ambience(p["name"], p["seconds"], p["seed"])
     else:
@@ -189,43 +227,122 @@ class Music(Base):
 
     def _bed(self, ctx: PlanContext, kind: str, cue: ir.Music | ir.Ambience, start: float,
              end: float, scenes: list[ir.Scene]) -> None:
-        from filmlang.backends.music import soundfont
-        from filmlang.backends.music.synth import VERSION as SYNTH
-
-        film = ctx.film
         length = max(0.1, end - start)
-        seconds = _bed_seconds(length, ctx.config)
-        payload: Any = None
         sources: dict[str, Any] = {f"{kind} from {scenes[0].name} length": round(length, 3)}
         for scene in scenes:
             sources.update(scene_sources(scene, kind))
-        if isinstance(cue, ir.Music):
-            params: dict[str, Any] = {"mood": cue.mood, "tempo": cue.tempo, "key": cue.key,
-                                      "seconds": seconds, "engine": f"synth@{SYNTH}",
-                                      "seed": derive_seed(film.seed, "music", cue.mood)}
-            font = soundfont.planned(film.backends.music, ctx.config.music)
-            if font is not None:
-                path, digest = font
-                params.update(engine=f"soundfont@{soundfont.VERSION}", soundfont=digest)
-                payload = str(path)
-                sources[file_source(path, ctx.root)] = digest
-        elif cue.file is not None:
-            payload, params = _file_params(ctx, cue.file, sources)
-            params["seconds"] = seconds
+        name = f"{kind}:{scenes[0].name}" + (
+            f"@{start:g}" if cue is not _scene_cue(scenes[0], kind) else "")
+        bed = _Bed(ctx, self.id, kind, cue, start, length, name, sources)
+        if ctx.config.preview or (isinstance(cue, ir.Ambience) and cue.file is not None):
+            bed.whole()
+        elif isinstance(cue, ir.Music):
+            bed.windows()
         else:
-            params = {"name": cue.name, "seconds": seconds, "engine": f"synth@{SYNTH}",
-                      "seed": derive_seed(film.seed, "ambience", cue.name)}
-        key = ctx.graph.add(Job(kind=kind, backend=self.id, params=params,
-                                label=f"{kind} {params.get('mood') or params.get('name')}",
-                                identity=f"{kind}:{scenes[0].name}" + (
-                                    f"@{start:g}" if cue is not _scene_cue(scenes[0], kind)
-                                    else ""), origin=cue.origin,
-                                payload=payload, sources=sources))
-        cut = seconds != length    # a preview's bed, rendered long: cut, with a fade out
+            bed.loop()
+
+
+class _Bed:
+    """One cue's jobs and the mix's cues: whole (a preview's, a writer's file), by window
+    (music) or as a loop laid end to end (ambience)."""
+
+    def __init__(self, ctx: PlanContext, backend: str, kind: str,
+                 cue: ir.Music | ir.Ambience, start: float, length: float, name: str,
+                 sources: dict[str, Any]) -> None:
+        self.ctx, self.backend, self.kind, self.cue = ctx, backend, kind, cue
+        self.start, self.length, self.name, self.sources = start, length, name, sources
+
+    def _job(self, params: dict[str, Any], identity: str, payload: Any = None) -> str:
+        return self.ctx.graph.add(Job(
+            kind=self.kind, backend=self.backend, params=params,
+            label=f"{self.kind} {params.get('mood') or params.get('name')}",
+            identity=identity, origin=self.cue.origin, payload=payload,
+            sources=self.sources))
+
+    def _music(self) -> tuple[dict[str, Any], Any]:
+        from filmlang.backends.music import soundfont
+        from filmlang.backends.music.synth import VERSION as SYNTH
+
+        assert isinstance(self.cue, ir.Music)
+        cue, film = self.cue, self.ctx.film
+        params: dict[str, Any] = {"mood": cue.mood, "tempo": cue.tempo, "key": cue.key,
+                                  "engine": f"synth@{SYNTH}",
+                                  "seed": derive_seed(film.seed, "music", cue.mood)}
+        payload: Any = None
+        font = soundfont.planned(film.backends.music, self.ctx.config.music)
+        if font is not None:
+            path, digest = font
+            params.update(engine=f"soundfont@{soundfont.VERSION}", soundfont=digest)
+            payload = str(path)
+            self.sources[file_source(path, self.ctx.root)] = digest
+        return params, payload
+
+    def whole(self) -> None:
+        """The cue as one job (a preview's rendered to a step of `PREVIEW_BED_STEP` and cut
+        in the mix, so that a small edit keeps it)."""
+        from filmlang.backends.music.synth import VERSION as SYNTH
+
+        cue, ctx, kind = self.cue, self.ctx, self.kind
+        seconds = _bed_seconds(self.length, ctx.config)
+        payload: Any = None
+        if isinstance(cue, ir.Music):
+            params, payload = self._music()
+        elif cue.file is not None:
+            payload, params = _file_params(ctx, cue.file, self.sources)
+        else:
+            params = {"name": cue.name, "engine": f"synth@{SYNTH}",
+                      "seed": derive_seed(ctx.film.seed, "ambience", cue.name)}
+        params["seconds"] = seconds
+        key = self._job(params, self.name, payload)
+        cut = seconds != self.length    # rendered long: cut, with a fade out
         ctx.audio.append(AudioCue(
-            input=key, start=start, gain=cue.volume, kind=kind,
-            length=length if cut else None, seconds=length,
+            input=key, start=self.start, gain=cue.volume, kind=kind,
+            length=self.length if cut else None, seconds=self.length,
             fade_out=(1.5 if kind == "music" else 0.1) if cut else None))
+
+    def windows(self) -> None:
+        """The cue a `WINDOW_SECONDS` window at a time from its own start, each keyed by
+        its place in the cue (not in the film) and, when it reaches the cue's last bar or
+        fade, by the cue's length: a cue that moves keeps every window, a longer one
+        renders its ending again."""
+        from filmlang.audio import SAMPLE_RATE
+        from filmlang.backends.music.synth import music_shape
+
+        assert isinstance(self.cue, ir.Music)
+        base, payload = self._music()
+        n, step = round(self.length * SAMPLE_RATE), round(WINDOW_SECONDS * SAMPLE_RATE)
+        intro, ending = music_shape(self.cue.mood, self.cue.tempo, self.length)
+        for index, lo in enumerate(range(0, n, step)):
+            hi = min(n, lo + step)
+            params = {**base, "window": [lo, hi], "seconds": (hi - lo) / SAMPLE_RATE,
+                      "intro": intro}
+            if hi + SAMPLE_RATE > ending * SAMPLE_RATE:   # its ending's within reach
+                params["ends"] = self.length
+            key = self._job(params, f"{self.name}/{index}", payload)
+            self.ctx.audio.append(AudioCue(
+                input=key, start=self.start + lo / SAMPLE_RATE, gain=self.cue.volume,
+                kind=self.kind, seconds=(hi - lo) / SAMPLE_RATE))
+
+    def loop(self) -> None:
+        """A seamless loop of the bed (`AMBIENCE_LOOPS`: the shortest that covers the cue,
+        else the longest, laid end to end), keyed by its name and loop length only: a cue
+        that moves or grows within its loop's length renders nothing again. The cue is cut
+        at its end with a short fade."""
+        from filmlang.backends.music.synth import VERSION as SYNTH
+
+        assert isinstance(self.cue, ir.Ambience)
+        loop = next((s for s in AMBIENCE_LOOPS if s >= self.length - 1e-9), AMBIENCE_LOOPS[-1])
+        key = self._job({"name": self.cue.name, "seconds": loop, "engine": f"synth@{SYNTH}",
+                         "seed": derive_seed(self.ctx.film.seed, "ambience", self.cue.name)},
+                        f"{self.kind}:{self.cue.name}/{loop:g}")
+        count = math.ceil(self.length / loop - 1e-9)
+        for index in range(count):
+            part = min(loop, self.length - index * loop)
+            last = index == count - 1
+            self.ctx.audio.append(AudioCue(
+                input=key, start=self.start + index * loop, gain=self.cue.volume,
+                kind=self.kind, seconds=part, length=part if last else None,
+                fade_out=AMBIENCE_FADE if last else None))
 
 
 BACKEND = Music()

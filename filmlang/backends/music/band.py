@@ -5,7 +5,9 @@ Tonal voices read one-cycle wavetables of harmonics already passed through the m
 gentle low-pass (two tables per voice, bright and dull, crossfaded as the note goes on:
 the sound of a filter that closes), shaped by ADSR envelopes, with vibrato and a detuned
 copy for width; drums are short synthesized one-shots. The mix gets a cheap reverb,
-fades, and its peak set to -6 dBFS. Long cues are played a minute at a time.
+fades, and its mood's level (a peak of about -6 dBFS). A cue is played by window
+(`render_window`): any stretch of it, the same samples as the whole cue's, so that a
+cue can be rendered as jobs that an edit keeps (`filmlang.backends.music`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,16 @@ import numpy.typing as npt
 from filmlang.backends.music import dsp
 from filmlang.backends.music.dsp import SR, TWO_PI, Signal
 from filmlang.backends.music.kit import DRUM_VARIANTS, DRUMS, PARTS, drum
-from filmlang.backends.music.score import Hit, Mood, Note, compose, find_mood, parse_key
+from filmlang.backends.music.score import (
+    DRUM_PATTERNS,
+    Hit,
+    Mood,
+    Note,
+    compose,
+    find_mood,
+    grid,
+    parse_key,
+)
 
 if TYPE_CHECKING:
     from filmlang.backends.music.soundfont import SoundFontBand
@@ -35,6 +46,15 @@ FADE_IN = 0.3
 FADE_OUT = 1.5
 CHUNK = 60.0
 """Seconds of a cue rendered at once: bounds memory for long cues."""
+LEVELS: dict[str, float] = {
+    "calm": 0.621, "warm": 0.512, "hopeful": 0.463, "upbeat": 0.459, "playful": 0.555,
+    "epic": 0.402, "sad": 0.538, "melancholy": 0.542, "tense": 0.485, "dark": 0.477,
+    "mysterious": 0.646, "romantic": 0.539, "action": 0.429}
+"""Each mood's gain to a peak of `PEAK`: 1 / the median peak of its cues rendered at unit
+gain (seeds 1 to 6, 60 s), since a window cannot know its cue's own peak."""
+LIMIT, CEILING = 10 ** (-3 / 20), 0.95
+"""A cue louder than its mood's usual is bent smoothly below CEILING above LIMIT (sample by
+sample, so windows still meet exactly)."""
 
 
 @dataclass(frozen=True)
@@ -166,13 +186,12 @@ class Band:
     asked for, so a long cue can be built a chunk at a time."""
 
     def __init__(self, notes: tuple[Note, ...], hits: tuple[Hit, ...], cutoff: float,
-                 rng: np.random.Generator) -> None:
+                 rng: np.random.Generator, names: list[str]) -> None:
         self.notes = notes
         self.hits = hits
         self.cutoff = cutoff
-        names = sorted({hit.drum for hit in hits})
+        # The mood's whole kit, whichever drums this stretch of the cue plays.
         self.kit = {name: [drum(name, rng) for _ in range(DRUM_VARIANTS)] for name in names}
-        self.variants = [int(v) for v in rng.integers(DRUM_VARIANTS, size=len(hits))]
 
     def play(self, lo: int, hi: int) -> Signal:
         """Samples lo to hi of the dry mix, as (2, hi - lo)."""
@@ -196,9 +215,9 @@ class Band:
             else:
                 dsp.add_at(out, start - lo, copies[0], pan - 0.6, gain * 0.75)
                 dsp.add_at(out, start - lo, copies[1], pan + 0.6, gain * 0.75)
-        for hit, variant in zip(self.hits, self.variants, strict=True):
+        for hit in self.hits:
             start = round(hit.start * SR)
-            sample = self.kit[hit.drum][variant]
+            sample = self.kit[hit.drum][hit.variant]
             if start >= hi or start + len(sample) < lo:
                 continue
             gain, pan = DRUMS[hit.drum]
@@ -206,43 +225,104 @@ class Band:
         return out
 
 
+ENDING_SLACK = 0.1
+"""Seconds before the last bar that its players' jitter may reach (a few milliseconds)."""
+
+
+def drum_names(mood: Mood) -> list[str]:
+    return sorted(DRUM_PATTERNS[mood.drums]) if mood.drums else []
+
+
+def _bpm(mood: Mood, tempo: float | None) -> float:
+    return min(300.0, max(20.0, float(tempo) if tempo else mood.tempo))
+
+
+def shape(mood_text: str, tempo: float | None, seconds: float) -> tuple[bool, float]:
+    """What a cue's windows depend on besides their place: whether it opens with an intro,
+    and the second from which its samples depend on its length (its last bar or its fade
+    out, whichever is earlier)."""
+    mood = find_mood(mood_text)
+    bars, bar, intro = grid(mood, _bpm(mood, tempo), seconds)
+    fade = min(FADE_OUT, seconds / 3)
+    return intro, max(0.0, min((bars - 1) * bar, seconds - fade) - ENDING_SLACK)
+
+
+def _fade(out: Samples, lo: int, n: int, fade_in: float) -> None:
+    """The cue's raised-cosine fades on its samples lo to lo + len(out), in place: each
+    sample gets the gain it has when the cue is rendered whole."""
+    k_in = min(n, round(fade_in * SR))
+    k_out = min(n, round(min(FADE_OUT, n / SR / 3) * SR))
+    hi = lo + len(out)
+    if k_in > lo:
+        ramp = 0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, k_in, endpoint=False))
+        out[:min(k_in, hi) - lo] *= ramp[lo:min(k_in, hi), None]
+    if k_out > 0 and hi > n - k_out:
+        ramp = 0.5 + 0.5 * np.cos(np.linspace(0.0, np.pi, k_out + 1)[1:])
+        first = max(lo, n - k_out)
+        out[first - lo:] *= ramp[first - (n - k_out):hi - (n - k_out), None]
+
+
 def render(mood_text: str, tempo: float | None, key: str | None, seconds: float,
            seed: int, soundfont: Path | None = None) -> Samples:
-    """The cue as (n, 2) float32 samples, n = round(seconds * SR), built CHUNK seconds at a
-    time so that memory stays bounded however long the cue. With `soundfont`, the same
-    score is played on that SF2's General MIDI instruments (`soundfont.SoundFontBand`)."""
+    """The cue as (n, 2) float32 samples, n = round(seconds * SR): its one window."""
     n = round(seconds * SR)
-    out = np.zeros((max(n, 0), 2), dtype=np.float32)
-    if n <= 0:
+    return render_window(mood_text, tempo, key, seed, 0, n, seconds=seconds,
+                         soundfont=soundfont)
+
+
+def render_window(mood_text: str, tempo: float | None, key: str | None, seed: int,
+                  lo: int, hi: int, *, seconds: float | None, intro: bool | None = None,
+                  soundfont: Path | None = None) -> Samples:
+    """Samples lo to hi of a cue, as (hi - lo, 2) float32: the same samples, to float
+    rounding, as those of the cue rendered whole. `seconds` is the cue's length when the
+    window reaches its ending (`shape`), else None, with `intro` saying how it opens: the
+    score is then played past the window as if the cue went on.
+
+    The room's reverb rings from before the window, so each stretch is rendered with the
+    room's memory before it (as a long cue is built, CHUNK seconds at a time); notes that
+    started before the window ring into it. With `soundfont`, the same score is played
+    on that SF2's General MIDI instruments (`soundfont.SoundFontBand`). The level is the
+    mood's, not the cue's own peak (which a window cannot know): `LEVELS`."""
+    width = max(hi - lo, 0)
+    out = np.zeros((width, 2), dtype=np.float32)
+    n = round(seconds * SR) if seconds is not None else None
+    if width == 0 or (n is not None and n <= 0):
         return out
     mood: Mood = find_mood(mood_text)
     label = " ".join(mood_text.lower().split())
     rng = dsp.generator(seed, "music", mood.name, label)
-    bpm = min(300.0, max(20.0, float(tempo) if tempo else mood.tempo))
+    bpm = _bpm(mood, tempo)
     tonic, minor = parse_key(key) if key else (mood.tonic, mood.minor)
-    score = compose(mood, bpm, tonic, minor, n / SR, rng)
+    room = dsp.Reverb(dsp.generator(seed, "room", mood.name), mood.rt60, mood.send)
+    if n is None:        # an open window: bars enough to play past it, none of them last
+        bar = mood.meter * 60.0 / bpm
+        bars = int((hi / SR + room.memory + 1.0) / bar) + 2
+        score = compose(mood, bpm, tonic, minor, bars * bar, rng, bars=bars,
+                        intro=bool(intro))
+    else:
+        score = compose(mood, bpm, tonic, minor, n / SR, rng)
     drums = dsp.generator(seed, "drums", mood.name)
     band: Band | SoundFontBand
     if soundfont is None:
-        band = Band(score.notes, score.hits, mood.cutoff, drums)
+        band = Band(score.notes, score.hits, mood.cutoff, drums, drum_names(mood))
     else:
         from filmlang.backends.music.sf2 import parse
         from filmlang.backends.music.soundfont import SoundFontBand
 
-        band = SoundFontBand(parse(soundfont), score, drums, SR)
-    room = dsp.Reverb(dsp.generator(seed, "room", mood.name), mood.rt60, mood.send)
+        band = SoundFontBand(parse(soundfont), score, drums, SR, drum_names(mood))
     chunk = round(CHUNK * SR)
     margin = round(room.memory * SR)  # the room still rings with what came before
-    for start in range(0, n, chunk):
-        lo, hi = max(0, start - margin), min(n, start + chunk)
+    end = hi if n is None else n
+    for start in range(lo, hi, chunk):
+        a, b = max(0, start - margin), min(hi, start + chunk)
         # A few samples past the end too, for the room's interpolation there.
-        dry = band.play(lo, min(n, hi + 2 * room.divide))
+        dry = band.play(a, min(end, b + 2 * room.divide) if n is not None else
+                        b + 2 * room.divide)
         dry += room(dry)
-        out[start:hi] = dry[:, start - lo:hi - lo].T
-    channels = out.T
-    dsp.remove_dc(channels)
-    dsp.apply_fades(channels, min(FADE_IN, n / SR / 4), min(FADE_OUT, n / SR / 3))
-    peak = float(np.max(np.abs(out)))
-    if peak > 0:
-        out *= np.float32(PEAK / peak)
+        out[start - lo:b - lo] = dry[:, start - a:b - a].T
+    _fade(out, lo, n if n is not None else 1 << 62, min(FADE_IN, (n or 1 << 62) / SR / 4))
+    out *= np.float32(PEAK * LEVELS.get(mood.name, 1.0))
+    if float(np.max(np.abs(out))) > LIMIT:
+        out = np.asarray(dsp.soft_limit(out.astype(np.float64), LIMIT, CEILING),
+                         dtype=np.float32)
     return out

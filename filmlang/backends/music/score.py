@@ -1,8 +1,9 @@
 """Scores for the synthesizer's music cues: moods, keys and a small composer.
 
 Takes a mood (free text), an optional tempo and key, a length and a generator; gives a
-`Score`: timed notes for each voice (lead, pad, bass, arpeggio) and drum hits, laid on a
-bar grid that ends on a phrase boundary where a tempo change of a few per cent allows.
+`Score`: timed notes for each voice (lead, pad, bass, arpeggio) and drum hits, laid on the
+tempo's bar grid and ending on a cadence in its last bar; every bar but the last is the same
+for any length of cue (each draws from its own generator), so a cue can be played by window.
 Pitches are worked out in scale degrees, so the same seed gives the same tune in any key.
 """
 
@@ -12,6 +13,8 @@ import re
 from dataclasses import dataclass, replace
 
 import numpy as np
+
+from filmlang.backends.music.kit import DRUM_VARIANTS
 
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
 MINOR = (0, 2, 3, 5, 7, 8, 10)
@@ -196,6 +199,9 @@ class Hit:
     start: float
     drum: str
     velocity: float
+    variant: int = 0
+    """Which of the kit's takes of the drum plays (drawn with the bar, so that a hit's
+    sound does not depend on how many hits the cue has)."""
 
 
 @dataclass(frozen=True)
@@ -227,18 +233,6 @@ def parse_key(key: str) -> tuple[int, bool]:
     note, accidental, mode = match.groups()
     pitch = NOTE_NAMES[note.upper()] + {"#": 1, "♯": 1, "b": -1, "♭": -1}.get(accidental or "", 0)
     return pitch % 12, mode in ("m", "min", "minor")
-
-
-def bar_grid(seconds: float, bar: float, phrase: int) -> tuple[int, float]:
-    """How many bars, and how long each, so that the cue ends on a phrase (or at least a
-    bar) boundary when the tempo need move no more than 6 per cent; else the grid runs
-    past the end and is cut."""
-    for unit in (phrase, 2, 1):
-        count = max(1, round(seconds / (bar * unit))) * unit
-        stretch = seconds / (count * bar)
-        if abs(stretch - 1.0) <= 0.06:
-            return count, bar * stretch
-    return max(1, int(np.ceil(seconds / bar))), bar
 
 
 class Harmony:
@@ -309,20 +303,38 @@ def _melody_phrase(rng: np.random.Generator, mood: Mood, chords: list[tuple[int,
     return out
 
 
+def grid(mood: Mood, tempo: float, seconds: float) -> tuple[int, float, bool]:
+    """The cue's bars, each bar's length and whether it opens with an intro phrase. The bar
+    is the tempo's own (not stretched to fit the length), so every bar but the last sounds
+    the same whatever the cue's length: a longer cue only moves its ending."""
+    bar = mood.meter * 60.0 / tempo
+    bars = max(1, round(seconds / bar))
+    phrase = len(mood.progressions[0])
+    return bars, bar, -(-bars // phrase) >= 3
+
+
 def compose(mood: Mood, tempo: float, tonic: int, minor: bool, seconds: float,
-            rng: np.random.Generator) -> Score:
-    """The score of a cue of about `seconds` (the bar grid may run a little past it)."""
+            rng: np.random.Generator, *, bars: int | None = None,
+            intro: bool | None = None) -> Score:
+    """The score of a cue of about `seconds`, ending on a cadence in its last bar (the grid
+    may run up to half a bar past the end, and is cut there).
+
+    Each bar draws from its own generator (seeded from `rng`'s first draw and the bar's
+    number), and no pad is tied into the last bar, so bars before the last are the same
+    for any length: `bars` (with `intro`) overrides the count, to play a stretch of a cue
+    whose end lies beyond it."""
     harmony = Harmony(tonic, minor, mood.harmonic)
     meter = mood.meter
     phrase = len(mood.progressions[0])
-    bars, bar = bar_grid(seconds, meter * 60.0 / tempo, phrase)
+    count, bar, long_form = grid(mood, tempo, seconds)
+    bars = count if bars is None else bars
+    intro = long_form if intro is None else intro
     beat = bar / meter
+    bar_seed = int(rng.integers(1 << 62))
     order = list(mood.progressions)
     if rng.random() < 0.5:
         order.reverse()
     form = ("A", "A2", "B", "A")
-    phrases = -(-bars // phrase)
-    intro = phrases >= 3
     chords_of = {"A": order[0], "A2": order[0], "B": order[1 % len(order)]}
 
     # The tune: a phrase A, its answer A2 (a new last bar) and a contrasting B.
@@ -343,26 +355,30 @@ def compose(mood: Mood, tempo: float, tonic: int, minor: bool, seconds: float,
     previous: list[int] | None = None
     ties: dict[int, int] = {}
     for index in range(bars):
+        here = np.random.default_rng([bar_seed, index])
         p, position = divmod(index, phrase)
         letter = form[(p - 1 if intro else p) % len(form)] if not (intro and p == 0) else "A"
         last = index == bars - 1
         root = 0 if last else chords_of[letter][position]
         chord = harmony.chord(root, mood.sevenths)
         start = index * bar
-        # Pads: the chord, voiced near the last one; common tones are tied over.
+        # Pads: the chord, voiced near the last one; common tones are tied over (not into
+        # the last bar, which would make the bars before it depend on where the cue ends).
         voicing = _voicing([harmony.pitch(d, tonic, root) for d in chord], previous, pad_low)
         previous = voicing
         held: dict[int, int] = {}
         for pitch in voicing:
             until = start + bar * (1.6 if last else 1.0)
-            if pitch in ties:
+            if pitch in ties and not last:
                 tied = notes[ties[pitch]]
                 notes[ties[pitch]] = replace(tied, gate=until - tied.start)
                 held[pitch] = ties[pitch]
             else:
                 held[pitch] = len(notes)
-                notes.append(Note(start, until - start, pitch, 0.8, mood.pad, "pad"))
+                notes.append(_human(Note(start, until - start, pitch, 0.8, mood.pad, "pad"),
+                                    here))
         ties = held
+        made: list[Note] = []
         # Bass.
         pattern = BASS_PATTERNS["whole" if last else mood.bass]
         for at, length, member in pattern:
@@ -371,27 +387,27 @@ def compose(mood: Mood, tempo: float, tonic: int, minor: bool, seconds: float,
             pitch = harmony.pitch(root + member % 7, tonic, root)
             pitch = BASS_LOW + (pitch - BASS_LOW) % 12 + (12 if member == 7 else 0)
             length = min(length, meter - at) * (1.6 if last else 1.0)
-            notes.append(Note(start + at * beat, length * beat, pitch, 0.9, "bass", "bass"))
+            made.append(Note(start + at * beat, length * beat, pitch, 0.9, "bass", "bass"))
         # Arpeggio or comping.
         if mood.arp and not last:
-            notes.extend(_arpeggio(mood, voicing, start, beat, rng))
+            made.extend(_arpeggio(mood, voicing, start, beat, here))
         # Tune.
         if not (intro and p == 0):
             if last:
                 pitch = harmony.pitch(0, lead_base)
-                notes.append(Note(start, bar * 1.5, pitch, 0.85, mood.lead, "lead"))
+                made.append(Note(start, bar * 1.5, pitch, 0.85, mood.lead, "lead"))
             else:
                 for at, length, degree in tunes[letter]:
                     if degree is None or not position * meter <= at < (position + 1) * meter:
                         continue
-                    notes.append(Note(start + (at - position * meter) * beat,
-                                      length * beat * mood.gate,
-                                      harmony.pitch(degree, lead_base, root),
-                                      0.75 + 0.2 * float(rng.random()), mood.lead, "lead"))
+                    made.append(Note(start + (at - position * meter) * beat,
+                                     length * beat * mood.gate,
+                                     harmony.pitch(degree, lead_base, root),
+                                     0.75 + 0.2 * float(here.random()), mood.lead, "lead"))
+        notes.extend(_human(note, here) for note in made)
         # Drums.
         if mood.drums and not (intro and p == 0):
-            hits.extend(_drums(mood, start, beat, last, rng))
-    notes = _humanise(notes, rng)
+            hits.extend(_drums(mood, start, beat, last, here))
     return Score(mood, tuple(notes), tuple(hits), bar, bars)
 
 
@@ -431,16 +447,13 @@ def _drums(mood: Mood, start: float, beat: float, last: bool,
                 continue
             jitter = float(rng.normal(0.0, 0.003))
             velocity = STEP_VELOCITY[mark] * (0.9 + 0.1 * float(rng.random()))
-            hits.append(Hit(max(0.0, start + step * beat / 4 + jitter), drum, velocity))
+            hits.append(Hit(max(0.0, start + step * beat / 4 + jitter), drum, velocity,
+                            int(rng.integers(DRUM_VARIANTS))))
     return hits
 
 
-def _humanise(notes: list[Note], rng: np.random.Generator) -> list[Note]:
+def _human(note: Note, rng: np.random.Generator) -> Note:
     """A few milliseconds of timing and a little velocity, as a player would."""
-    out = []
-    for note in notes:
-        jitter = 0.0 if note.part == "pad" else float(rng.normal(0.0, 0.006))
-        out.append(Note(max(0.0, note.start + jitter), note.gate, note.pitch,
-                        note.velocity * (0.92 + 0.16 * float(rng.random())), note.voice,
-                        note.part))
-    return out
+    jitter = 0.0 if note.part == "pad" else float(rng.normal(0.0, 0.006))
+    return Note(max(0.0, note.start + jitter), note.gate, note.pitch,
+                note.velocity * (0.92 + 0.16 * float(rng.random())), note.voice, note.part)

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     Signal = npt.NDArray[np.float64]
     Mono = npt.NDArray[np.float32]
 
-VERSION = "1"
+VERSION = "2"
 """Part of the key of every cue rendered from a SoundFont: bump it when output changes."""
 
 ENV = "FILMC_SOUNDFONT"
@@ -219,7 +219,7 @@ class SoundFontBand:
     stretch is asked for), like `synth_music.Band`."""
 
     def __init__(self, font: SoundFont, score: Score, rng: np.random.Generator,
-                 sr: int) -> None:
+                 sr: int, names: list[str]) -> None:
         from filmlang.backends.music.kit import DRUM_VARIANTS, drum
 
         self.font = font
@@ -229,11 +229,10 @@ class SoundFontBand:
         self.levels: dict[tuple[object, ...], float] = {}
         self.cache = NoteCache()
         self.drum_cache = NoteCache()
-        names = sorted({hit.drum for hit in score.hits})
-        # Drums the kit lacks (or a font with no kit) are the synthesizer's.
+        # Drums the kit lacks (or a font with no kit) are the synthesizer's: the mood's
+        # whole kit, whichever drums this stretch of the cue plays.
         self.fallback = {name: [drum(name, rng) for _ in range(DRUM_VARIANTS)]
                          for name in names}
-        self.variants = [int(v) for v in rng.integers(DRUM_VARIANTS, size=len(score.hits))]
 
     def _level(self, preset: Preset, part: str) -> float:
         key = (preset.bank, preset.program, part)
@@ -281,7 +280,7 @@ class SoundFontBand:
             gain *= velocity_gain(velocity) / velocity_gain(100) * self._level(preset, item.part)
             gain *= TRIM.get(item.part, 1.0)
             _add_stereo(out, start - lo, played, pan, gain, dsp)
-        for hit, variant in zip(self.score.hits, self.variants, strict=True):
+        for hit in self.score.hits:
             start = round(hit.start * sr)
             if start >= hi:
                 continue
@@ -297,7 +296,7 @@ class SoundFontBand:
                 gain *= velocity_gain(velocity) / velocity_gain(100) * TRIM["drums"]
                 _add_stereo(out, start - lo, played, pan, gain * self._peak(hit.drum), dsp)
             else:
-                sample = self.fallback[hit.drum][variant]
+                sample = self.fallback[hit.drum][hit.variant]
                 if start + len(sample) < lo:
                     continue
                 dsp.add_at(out, start - lo, sample, pan, gain * hit.velocity)

@@ -8,9 +8,11 @@ Every result is a function of its arguments only (same arguments, same samples, 
 bit; the randomness comes from generators seeded by the arguments), so a render can be
 cached under a key built from its arguments and `VERSION`.
 
-- Music peaks at -6 dBFS, fades in over 0.3 s and out over the last 1.5 s (less for very
-  short cues), and ends on a phrase boundary where a tempo change of up to 6 per cent
-  allows. Long cues are rendered a minute at a time, so memory stays bounded.
+- Music peaks at about -6 dBFS (its mood's level, bent below -0.4 dBFS above -3), fades
+  in over 0.3 s and out over the last 1.5 s (less for very short cues), and ends on a
+  cadence in its last bar, at the mood's own tempo. Any window of a cue can be rendered
+  on its own (`render_music_window`): the same samples, and only the windows that reach
+  its last bar or fade depend on its length.
 - Ambience beds sit at -18 dBFS RMS (room tone at -26), peak below -3 dBFS, and loop
   seamlessly at their own length: tiling one gives no click. Beds over 90 s repeat a
   seamless loop of at most 90 s.
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
 
     Samples = npt.NDArray[np.float32]
 
-VERSION = "2"
+VERSION = "3"
 """Part of every cache key of a synthesized artifact: bump it whenever output changes."""
 
 
@@ -56,6 +58,30 @@ def render_music(mood: str, tempo: float | None, key: str | None, seconds: float
     _check_seconds(seconds)
     return synth_music.render(mood, tempo, key, seconds, seed,
                               Path(soundfont) if soundfont is not None else None)
+
+
+def render_music_window(mood: str, tempo: float | None, key: str | None, seed: int,
+                        lo: int, hi: int, *, seconds: float | None, intro: bool,
+                        soundfont: str | Path | None = None) -> Samples:
+    """Samples lo to hi of the cue `render_music` gives for these arguments, as (hi - lo, 2)
+    float32, the same to float rounding: `seconds` is the cue's length when the window
+    reaches its ending (`music_shape`), else None (with `intro` from `music_shape`)."""
+    from filmlang.backends.music import band as synth_music
+
+    if seconds is not None:
+        _check_seconds(seconds)
+    return synth_music.render_window(mood, tempo, key, seed, lo, hi, seconds=seconds,
+                                     intro=intro,
+                                     soundfont=Path(soundfont) if soundfont is not None
+                                     else None)
+
+
+def music_shape(mood: str, tempo: float | None, seconds: float) -> tuple[bool, float]:
+    """Whether a cue of these arguments opens with an intro, and the second from which its
+    samples depend on its length (a window that ends before it does not)."""
+    from filmlang.backends.music import band as synth_music
+
+    return synth_music.shape(mood, tempo, seconds)
 
 
 def render_ambience(name: str, seconds: float, seed: int) -> Samples:
