@@ -97,6 +97,32 @@ def test_a_misleading_hint_changes_nothing(tmp_path: Path, wrong: float) -> None
     assert _decide(pieces, tmp_path / "hinted", memo) == cold
 
 
+def test_the_pieces_blamed_before_are_only_an_order(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pieces that last held the true peak over the limit are measured first at each
+    ceiling (a failing ceiling fails at once), and change nothing of the decision."""
+    store = _store(tmp_path)
+    _, pieces = _hot(store, 5)
+    cold = _decide(pieces, tmp_path / "cold", tmp_path / "fresh")
+    names = [p.folder.name for p in pieces]
+    for blamed in (names[::-1], names[1::2], ["not-a-piece"]):
+        memo = tmp_path / f"memo{len(blamed)}"
+        memo.mkdir()
+        (memo / HINTS).write_text(json.dumps({f"{RATE}:culprits": blamed}), encoding="utf-8")
+        measured = _counting(monkeypatch)
+        assert _decide(pieces, tmp_path / f"blamed{len(blamed)}", memo) == cold
+        known = [n for n in blamed if n in names]
+        if known:
+            assert measured[0] == known[0], (measured, blamed)
+        remembered = json.loads((memo / HINTS).read_text(encoding="utf-8"))
+        assert isinstance(remembered[f"{RATE}:culprits"], list)
+    store_memo = master._Memo(None, RATE)
+    store_memo.culprits = [names[2], names[0]]
+    assert store_memo.first(pieces, frozenset(range(len(pieces))))[:3] == [2, 0, 1]
+    store_memo.blame(pieces[1])
+    assert store_memo.culprits[:3] == [names[1], names[2], names[0]]
+
+
 def test_the_gain_is_the_smallest_step_that_reaches_the_target(tmp_path: Path) -> None:
     store = _store(tmp_path)
     _, pieces = _hot(store, 6)
