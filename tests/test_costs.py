@@ -16,7 +16,7 @@ from filmlang.cache.store import Store
 from filmlang.exec.scheduler import Scheduler
 from filmlang.jobs import GraphBuilder, Job
 from filmlang.plan.costs import DEFAULTS, Estimator, default_cost
-from filmlang.plan.schedule import priorities, simulate
+from filmlang.plan.schedule import priorities, simulate, take
 
 
 def job(kind: str, inputs: tuple[str, ...] = (), *, backend: str = "procedural@3",
@@ -111,6 +111,23 @@ def test_the_stills_run_beside_the_speech_that_phase_two_waits_for() -> None:
     # had it waited for the speech, it would have started at 4 s
     assert simulate(graph.jobs, cost, gpu, cpus=1, gpus=1,
                     phase_one=set(speech)).makespan == 9.0
+
+
+def test_an_encode_starts_first_and_no_kind_takes_every_slot_while_others_wait() -> None:
+    """`take`: speech beside a still, not two lines at once; a segment beside the music
+    however they rank; one kind alone takes every slot, and one slot takes the encode."""
+    speech = [job("speech", text=f"line {n}", name=f"s{n}") for n in range(3)]
+    still = job("still", width=10, height=10, name="p")
+    segments = [job("segment", name=f"g{n}", range=[0, n + 1]) for n in range(3)]
+    music = job("music", name="m")
+    names = lambda jobs: [j.label for j in jobs]  # noqa: E731
+    assert names(take([*speech, still], {}, 2, 2)) == ["s0", "p"]
+    assert names(take([*speech, still], {"speech": 1}, 2, 1)) == ["p"]
+    assert names(take([music, *segments], {}, 2, 2)) == ["g0", "m"]
+    assert names(take([*segments, music], {"segment": 1}, 2, 1)) == ["m"]
+    assert names(take(segments, {}, 2, 2)) == ["g0", "g1"]
+    assert names(take([music, *segments], {}, 1, 1)) == ["g0"]
+    assert names(take([music, *speech], {}, 8, 3)) == ["m", "s0", "s1"]
 
 
 def test_the_scheduler_starts_ready_jobs_by_their_share_of_the_critical_path(

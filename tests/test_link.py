@@ -43,7 +43,7 @@ from filmlang.link.loudness import (
     true_peak_dbtp,
 )
 from filmlang.link.mux import PREVIEW_AUDIO, encode_audio, mux
-from filmlang.link.segments import SegmentEncoder, concat_segments, encode_segment
+from filmlang.link.segments import SegmentEncoder, Yuv420, concat_segments, encode_segment
 from filmlang.link.subtitles import (
     Cue,
     chapters_metadata,
@@ -253,6 +253,44 @@ def test_segment_encoder_ntsc_rate(tmp_path: Path) -> None:
     assert info.video is not None and info.video.frames == 6
     assert info.video.fps == pytest.approx(24000 / 1001, abs=1e-9)
     assert info.video.duration == pytest.approx(6 * 1001 / 24000, abs=1e-9)
+
+
+def test_frames_go_to_x264_as_bt709_yuv420p_converting_only_what_changed() -> None:
+    """`Yuv420`: BT.709 limited range; a frame unlike the last only in a box converts that
+    box alone, to the bytes of a whole conversion; the same read-only frame again converts
+    nothing; a writeable frame changed in place after it was written is seen to change."""
+    conv = Yuv420(W, H)
+    for rgb, yuv in [((255, 255, 255), (235, 128, 128)), ((0, 0, 0), (16, 128, 128)),
+                     ((255, 0, 0), (63, 102, 240)), ((0, 0, 255), (32, 240, 118))]:
+        out = conv(np.full((H, W, 3), rgb, dtype=np.uint8))
+        assert (out[0], out[W * H], out[W * H + W * H // 4]) == yuv
+    for width in (W, 162):  # 3 * 162 bytes a row: compared by byte, not by word
+        rng = np.random.default_rng(width)
+        a = rng.integers(0, 256, (H, width, 3), dtype=np.uint8)
+        b = a.copy()
+        b[31:40, 17:29] = (200, 10, 90)
+        whole = Yuv420(width, H)(b).copy()
+        conv = Yuv420(width, H)
+        first = conv(a).copy()
+        assert np.array_equal(conv(b), whole)
+        a.flags.writeable = False
+        assert np.array_equal(conv(a), first) and np.array_equal(conv(a), first)
+        c = a.copy()
+        assert np.array_equal(conv(c), first)
+        c[H - 1, width - 1] = (1, 2, 3)  # the caller's buffer, changed in place
+        assert not np.array_equal(conv(c), first)
+
+
+def test_the_conversion_is_swscale_s_to_a_level() -> None:
+    """Luma as ffmpeg's own BT.709 conversion (`scale`) gives it, to one level."""
+    frame = next(frames(1, seed=3))
+    ours = Yuv420(W, H)(frame)
+    theirs = np.frombuffer(capture_ffmpeg(
+        ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{W}x{H}", "-i", "pipe:0",
+         "-vf", "scale=out_color_matrix=bt709:out_range=tv", "-pix_fmt", "yuv420p",
+         "-f", "rawvideo", "pipe:1"], input=frame.tobytes()).stdout, dtype=np.uint8)
+    assert np.abs(ours[:W * H].astype(int) - theirs[:W * H]).max() <= 1
+    assert np.abs(ours[W * H:].astype(int) - theirs[W * H:]).mean() < 2.0
 
 
 # -- audio mix ----------------------------------------------------------------------------

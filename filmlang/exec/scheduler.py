@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from filmlang.exec.executor import Executor, LocalExecutor
 from filmlang.exec.explain import BuildLog, Explainer
 from filmlang.jobs import Cancelled, Job, JobFailed, Runner
 from filmlang.plan.costs import Estimator
-from filmlang.plan.schedule import priorities
+from filmlang.plan.schedule import priorities, take
 
 if TYPE_CHECKING:
     from filmlang.exec.gpu import GpuPool
@@ -251,11 +252,15 @@ class Scheduler:
                 running[batched] = job
             ready = [key for key in ready if key in waiting]
         on_gpu = self.executor.batched(running)
-        for key in ready:
-            if len(running) - on_gpu >= self.executor.slots():
-                break
-            del waiting[key]
-            running[self.executor.submit(pending[key])] = pending[key]
+        slots = self.executor.slots()
+        free = slots - (len(running) - on_gpu)
+        if free <= 0 or not ready:
+            return
+        busy = Counter(job.kind for future, job in running.items()
+                       if not on_gpu or not self.executor.batched([future]))
+        for job in take([pending[key] for key in ready], busy, slots, free):
+            del waiting[job.key]
+            running[self.executor.submit(job)] = job
 
     def _finished(self, job: Job, future: Future[Outcome]) -> bool:
         """Record how a job that stopped went; True when it ran to the end."""

@@ -1,11 +1,15 @@
-"""Segments: a shot's raw RGB frames in, an H.264 MP4 segment out; segments joined by copy.
+"""Segments: a shot's RGB frames in, an H.264 MP4 segment out; segments joined by copy.
 
-Every segment is encoded with the same codec parameters (`SegmentFormat`): H.264 High
-profile, yuv420p, a fixed GOP with no scene-cut keyframes, x264's `stitchable` headers, and
-a movie timescale equal to the track timescale. That makes the segments of one film join
-by stream copy (`concat_segments`) with frame-exact timestamps, so an edit re-encodes only
-the shots it touched. Outputs are written to a temp file beside the target and moved into
-place only when complete.
+Frames are converted here to BT.709 limited-range yuv420p (`Yuv420`), the format x264
+codes, and piped to ffmpeg as such: half the bytes of RGB, and no colour conversion per
+frame in ffmpeg. A frame that differs from the one before only in a small box (a speaking
+mouth, a title over a still) costs a compare and that box's conversion; the same frame
+again costs nothing. Every segment is encoded with the same codec parameters
+(`SegmentFormat`): H.264 High profile, yuv420p, a fixed GOP with no scene-cut keyframes,
+x264's `stitchable` headers, and a movie timescale equal to the track timescale. That
+makes the segments of one film join by stream copy (`concat_segments`) with frame-exact
+timestamps, so an edit re-encodes only the shots it touched. Outputs are written to a
+temp file beside the target and moved into place only when complete.
 """
 
 from __future__ import annotations
@@ -74,16 +78,16 @@ class SegmentFormat:
         return max(1, round(self.gop_seconds * float(self.fps)))
 
     def input_args(self) -> list[str]:
-        return ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{self.width}x{self.height}",
-                "-framerate", str(self.fps), "-i", "pipe:0"]
+        return ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{self.width}x{self.height}",
+                "-framerate", str(self.fps), "-color_range", "tv", "-colorspace", "bt709",
+                "-i", "pipe:0"]
 
     def output_args(self) -> list[str]:
         scale = str(track_timescale(self.fps))
         return ["-an", "-sn", "-dn", "-map_metadata", "-1",
                 "-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf),
                 "-profile:v", "high", "-pix_fmt", "yuv420p",
-                # RGB in, BT.709 limited-range out, and said so in the stream.
-                "-vf", "scale=out_color_matrix=bt709:out_range=tv",
+                # BT.709 limited range in (`Yuv420`), and said so in the stream.
                 "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709",
                 "-color_range", "tv",
                 "-g", str(self.gop), "-sc_threshold", "0",
@@ -92,8 +96,101 @@ class SegmentFormat:
                 "-f", "mp4"]
 
 
+_ONE = 1 << 16
+_KR, _KB = 0.2126, 0.0722  # BT.709
+_KG = 1.0 - _KR - _KB
+
+
+def _fixed(row: tuple[float, float, float], offset: float, scale: float) -> list[float]:
+    """A row of a colour matrix in 1/65536 steps: every product and sum of an 8-bit pixel
+    with it is exact in float32, so OpenCV's result is exact, whatever its SIMD path."""
+    return [round(k * scale * _ONE) / _ONE for k in row] + [offset]
+
+
+_LUMA = [_fixed((_KR, _KG, _KB), 16.0, 219 / 255)]
+_CHROMA = [_fixed((-_KR / (2 - 2 * _KB), -_KG / (2 - 2 * _KB), 0.5), 128.0, 224 / 255),
+           _fixed((0.5, -_KG / (2 - 2 * _KR), -_KB / (2 - 2 * _KR)), 128.0, 224 / 255)]
+_WHOLE = 0.5
+"""A change over more than this share of the rows is converted whole."""
+
+
+class Yuv420:
+    """RGB frames (uint8, (height, width, 3)) to BT.709 limited-range yuv420p bytes.
+
+    Luma per pixel; chroma from each 2x2 block's mean (rounded to 8 bits, then converted).
+    Each output depends on its frame alone: a frame like the last one converts only the
+    even-aligned box where they differ (the same bytes as converting it whole), one that is
+    the last (read-only) array converts nothing.
+    """
+
+    def __init__(self, width: int, height: int) -> None:
+        import cv2
+        import numpy as np
+
+        cv2.setNumThreads(1)  # one core per frame stream: the encoder has the others
+        self._cv2, self._np = cv2, np
+        self.width, self.height = width, height
+        self.buffer = np.empty(width * height * 3 // 2, dtype=np.uint8)
+        w2, h2 = width // 2, height // 2
+        self.y = self.buffer[:width * height].reshape(height, width)
+        self.u = self.buffer[width * height:width * height + w2 * h2].reshape(h2, w2)
+        self.v = self.buffer[width * height + w2 * h2:].reshape(h2, w2)
+        self._luma = np.array(_LUMA, dtype=np.float64)
+        self._chroma = np.array(_CHROMA, dtype=np.float64)
+        self._last: Frame | None = None
+
+    def __call__(self, frame: Frame) -> Frame:
+        """The frame's yuv420p bytes: a buffer reused by the next call."""
+        np = self._np
+        last = self._last
+        if last is None:
+            self._convert(frame, 0, self.height, 0, self.width)
+        elif frame is not last:
+            box = self._changed(last, frame)
+            if box is not None:
+                self._convert(frame, *box)
+        # Kept to compare with: the frame itself if nobody can change it, else a copy.
+        self._last = frame if not frame.flags.writeable else np.array(frame, copy=True)
+        return self.buffer
+
+    def _changed(self, a: Frame, b: Frame) -> tuple[int, int, int, int] | None:
+        """The even-aligned box (y0, y1, x0, x1) where b differs from a; None if nowhere."""
+        np = self._np
+        differ = (_words(a, self.height) != _words(b, self.height)).any(axis=1)
+        rows = np.flatnonzero(differ).tolist()
+        if not rows:
+            return None
+        y0, y1 = rows[0] // 2 * 2, -(-(rows[-1] + 1) // 2) * 2
+        if y1 - y0 > _WHOLE * self.height:
+            return 0, self.height, 0, self.width
+        cols = np.flatnonzero((a[y0:y1] != b[y0:y1]).any(axis=(0, 2))).tolist()
+        return y0, y1, cols[0] // 2 * 2, -(-(cols[-1] + 1) // 2) * 2
+
+    def _convert(self, frame: Frame, y0: int, y1: int, x0: int, x1: int) -> None:
+        cv2 = self._cv2
+        part = self._np.ascontiguousarray(frame[y0:y1, x0:x1])
+        self.y[y0:y1, x0:x1] = cv2.transform(part, self._luma)
+        half = cv2.resize(part, ((x1 - x0) // 2, (y1 - y0) // 2), interpolation=cv2.INTER_AREA)
+        uv = cv2.transform(half, self._chroma)
+        self.u[y0 // 2:y1 // 2, x0 // 2:x1 // 2] = uv[:, :, 0]
+        self.v[y0 // 2:y1 // 2, x0 // 2:x1 // 2] = uv[:, :, 1]
+
+
+def _words(frame: Frame, height: int) -> Frame:
+    """Whatever rows of `frame` can be compared by: one 64-bit word per 8 bytes if they
+    fit, else the bytes; `!=` then `any` per row says which rows differ."""
+    import numpy as np
+
+    flat = np.ascontiguousarray(frame).reshape(height, -1)
+    if flat.shape[1] % 8 == 0:
+        flat = flat.view(np.uint64)
+    return flat
+
+
 class SegmentEncoder:
     """Feed RGB frames (uint8, shape (height, width, 3)) to ffmpeg; get an MP4 segment.
+
+    Frames go to x264 as yuv420p (`Yuv420`).
 
     Use as a context manager: leaving by an exception aborts (the ffmpeg child is killed and
     the temp file removed), leaving normally closes (the segment is moved into place).
@@ -108,6 +205,7 @@ class SegmentEncoder:
         # ffmpeg's stderr goes to a file, not a pipe that nobody drains while frames flow.
         self._log: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed in _cleanup)
         self._done = False
+        self._yuv = Yuv420(width, height)
         args = [*self.format.input_args(), *self.format.output_args(), "-y", str(self._temp)]
         try:
             self._proc = start_ffmpeg(args, stdin=subprocess.PIPE, stderr=self._log)
@@ -139,8 +237,9 @@ class SegmentEncoder:
             raise ValueError(f"expected a uint8 frame of shape {shape}, got {frame.dtype} "
                              f"{frame.shape}")
         assert self._proc.stdin is not None
+        data = self._yuv(frame)
         try:
-            self._proc.stdin.write(np.ascontiguousarray(frame).data)
+            self._proc.stdin.write(data.data)
         except (BrokenPipeError, OSError):
             self._fail("ffmpeg stopped while receiving frames")
         self.frames += 1

@@ -17,7 +17,7 @@ from typing import Any
 from filmlang import ir
 from filmlang.audio import SAMPLE_RATE
 from filmlang.backends.protocol import AudioCue, PlanContext
-from filmlang.config import PREVIEW_AUDIO_RATE, frame_size
+from filmlang.config import PREVIEW_AUDIO_RATE, SEGMENT_PIXELS, frame_size
 from filmlang.jobs import Job
 from filmlang.plan.pictures import footage
 from filmlang.provenance import shot_name, shot_sources
@@ -51,7 +51,7 @@ class Assembly:
         width, height = frame_size(self.ctx.film, self.ctx.config)
         return {"width": width, "height": height, "fps": self.timeline.fps,
                 "crf": self.ctx.config.crf, "preset": self.ctx.config.preset,
-                "composer": self.ctx.composer}
+                "pixels": SEGMENT_PIXELS, "composer": self.ctx.composer}
 
 
 @dataclass(frozen=True)

@@ -32,9 +32,12 @@ DEFAULTS: dict[str, tuple[float, float]] = {
     "sound": (0.02, 0.05),         # per input
     "music": (0.02, 0.1),          # per second of music
     "ambience": (0.01, 0.05),      # per second
-    "segment": (0.09, 0.15),       # per frame-megapixel
-    "transition": (0.18, 0.15),    # per frame-megapixel (two pictures blended)
-    "mix": (0.03, 0.3),            # per second of film
+    "segment": (0.012, 0.15),      # per frame-megapixel, two at a time (x264 veryfast)
+    "transition": (0.024, 0.15),   # per frame-megapixel (two pictures blended)
+    "piece": (0.1, 0.5),           # per input: a scene's sounds mixed
+    "levels": (0.5, 1.0),          # per input: the pieces' energies
+    "chunk": (0.5, 0.5),           # per input (the levels and a piece): its AAC
+    "mix": (0.03, 0.3),            # per input: the chunks joined
     "mux": (0.02, 0.4),            # per input: the mix and each segment joined
 }
 FALLBACK = (0.0, 0.5)

@@ -7,6 +7,15 @@ the GPU is the scarce resource: a still that four segments and the video wait fo
 before a line of speech that only the mix waits for, and the work that feeds the GPU
 comes first. The scheduler (`exec/scheduler.py`) starts ready jobs in this order.
 
+`take(ready, busy, slots, free)`: which of the ready jobs, in that order, start on the
+free CPU slots. Two rules mix the kinds of work, so that the encoder, which a cold build
+waits on, is busy from its first segment to its last while the rest goes on beside it:
+an encode (`ENCODES`: its frames go to an x264 child) starts first whenever none runs,
+and no kind takes more than half the slots (rounded up) while a job of another kind
+waits. On two cores: speech beside the stills, then one segment after another beside the
+sound's chain (music, piece, levels, chunk), rather than the sound after every segment
+(docs/performance.md, issue 13).
+
 `simulate(...)`: replays a graph with known costs on `cpus` CPU and `gpus` GPU workers
 with the same order (the scheduler's own list scheduling), and gives the makespan: the
 expected wall time of `filmc plan` and the replays of `bench/cluster_sim.py`. Jobs of the
@@ -17,7 +26,8 @@ are spoken; the stills go on meanwhile).
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from filmlang.jobs import Job
@@ -41,6 +51,31 @@ def priorities(jobs: Mapping[str, Job], cost: Callable[[Job], float],
         own = cost(job) * (GPU_WEIGHT if on_gpu(job) else 1.0)
         rank[key] = own + max((rank[user] for user in users[key]), default=0.0)
     return rank
+
+
+ENCODES = frozenset({"segment", "transition"})
+"""Kinds of job that feed an encoder child process with frames."""
+
+
+def take(ready: Sequence[Job], busy: Mapping[str, int], slots: int, free: int) -> list[Job]:
+    """The jobs of `ready` (most urgent first) to start on `free` of `slots` CPU slots,
+    while the kinds `busy` counts run: an encode first when none runs, then the most
+    urgent whose kind is on fewer than half the slots (rounded up), else the most urgent."""
+    running = Counter(busy)
+    left = list(ready)
+    cap = max(1, -(-slots // 2))
+    out: list[Job] = []
+    while free > 0 and left:
+        pick = None
+        if not any(running[kind] for kind in ENCODES):
+            pick = next((job for job in left if job.kind in ENCODES), None)
+        if pick is None:
+            pick = next((job for job in left if running[job.kind] < cap), left[0])
+        left.remove(pick)
+        out.append(pick)
+        running[pick.kind] += 1
+        free -= 1
+    return out
 
 
 @dataclass(frozen=True)
@@ -78,18 +113,25 @@ def simulate(jobs: Mapping[str, Job], cost: Callable[[Job], float],
     events: list[tuple[float, str]] = []
     now = 0.0
     spent = {"cpu": 0.0, "gpu": 0.0}
+    busy: Counter[str] = Counter()
     while True:
         for lane, queue in ready.items():
-            while queue and free[lane]:
-                key = heapq.heappop(queue)[1]
+            order = [jobs[key] for _, key in sorted(queue)]
+            started = take(order, busy, cpus, free[lane]) if lane == "cpu" else \
+                order[:free[lane]]
+            for job in started:
+                queue.remove((-rank[job.key], job.key))
                 free[lane] -= 1
-                seconds = cost(jobs[key])
+                busy[job.kind] += lane == "cpu"
+                seconds = cost(job)
                 spent[lane] += seconds
-                heapq.heappush(events, (now + seconds, key))
+                heapq.heappush(events, (now + seconds, job.key))
+            heapq.heapify(queue)
         if not events:
             break
         now, key = heapq.heappop(events)
         free[lane_of[key]] += 1
+        busy[jobs[key].kind] -= lane_of[key] == "cpu"
         for user in users[key]:
             waiting[user].discard(key)
             if not waiting[user]:
