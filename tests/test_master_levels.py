@@ -14,8 +14,9 @@ from test_pieces import BOUNDS, RATE, _film, _pieces, _store
 from filmlang.backends.protocol import AudioCue
 from filmlang.cache.store import Store
 from filmlang.link import master
+from filmlang.link.levels_memo import HINTS, Memo
 from filmlang.link.loudness import _k_weighted
-from filmlang.link.master import GAIN_STEP_DB, HINTS, Piece, levels, levels_job
+from filmlang.link.master import GAIN_STEP_DB, Piece, levels, levels_job
 from filmlang.link.pieces import grain_energies
 
 PARAMS: dict[str, object] = {"loudness": -9.0, "rate": RATE}
@@ -116,7 +117,7 @@ def test_the_pieces_blamed_before_are_only_an_order(
             assert measured[0] == known[0], (measured, blamed)
         remembered = json.loads((memo / HINTS).read_text(encoding="utf-8"))
         assert isinstance(remembered[f"{RATE}:culprits"], list)
-    store_memo = master._Memo(None, RATE)
+    store_memo = Memo(None, RATE)
     store_memo.culprits = [names[2], names[0]]
     assert store_memo.first(pieces, frozenset(range(len(pieces))))[:3] == [2, 0, 1]
     store_memo.blame(pieces[1])

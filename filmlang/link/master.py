@@ -35,9 +35,10 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from filmlang.link import aac, loudness
+from filmlang.link.levels_memo import Memo, forget_others
 
 if TYPE_CHECKING:
     import numpy as np
@@ -210,102 +211,10 @@ class Levels:
     limited: frozenset[int] = frozenset()
 
 
-class _Memo:
-    """Limited pieces' measurements by the piece's key, the rate, the gain and the ceiling:
-    kept for this job, and in `folder` between builds (after an edit, the untouched pieces'
-    are found there), with the last decision (`hint`), which only says where to look
-    first."""
-
-    def __init__(self, folder: Path | None, rate: int) -> None:
-        self.folder, self.rate = folder, rate
-        self._found: dict[str, tuple[Floats, float]] = {}
-        found = self._hints().get(f"{rate}:culprits")
-        self.culprits: list[str] = [str(name) for name in found] if isinstance(found, list) \
-            else []
-
-    def blame(self, piece: Piece) -> None:
-        """`piece` kept its true peak over the limit at some gain and ceiling: measured first
-        from now on, so that a ceiling that fails fails at once."""
-        name = piece.folder.name
-        if name in self.culprits:
-            self.culprits.remove(name)
-        self.culprits.insert(0, name)
-        del self.culprits[CULPRITS:]
-
-    def first(self, pieces: list[Piece], indices: frozenset[int]) -> list[int]:
-        """`indices` in the order to measure them: the pieces blamed last first."""
-        rank = {name: r for r, name in enumerate(self.culprits)}
-        return sorted(indices, key=lambda i: (rank.get(pieces[i].folder.name, len(rank)), i))
-
-    def _name(self, piece: Piece, scale: float, ceiling_db: float) -> str:
-        gain_db = 20.0 * math.log10(scale)
-        return (f"{piece.folder.name}-{self.rate}-{gain_db:.2f}-{ceiling_db:.2f}"
-                f"-{MEMO_VERSION}.npy")
-
-    def get(self, piece: Piece, scale: float, ceiling_db: float
-            ) -> tuple[Floats, float] | None:
-        import numpy as np
-
-        name = self._name(piece, scale, ceiling_db)
-        if name not in self._found and self.folder is not None:
-            with contextlib.suppress(OSError, ValueError):
-                found = np.load(self.folder / name)
-                self._found[name] = (np.asarray(found[1:], dtype=np.float64), float(found[0]))
-        return self._found.get(name)
-
-    def put(self, piece: Piece, scale: float, ceiling_db: float, measured: Floats,
-            peak: float) -> None:
-        import numpy as np
-
-        name = self._name(piece, scale, ceiling_db)
-        self._found[name] = (measured, peak)
-        if self.folder is None:
-            return
-        with contextlib.suppress(OSError):
-            self.folder.mkdir(parents=True, exist_ok=True)
-            temp = self.folder / f".{name}.{os.getpid()}.tmp.npy"
-            np.save(temp, np.concatenate([[peak], measured]))
-            os.replace(temp, self.folder / name)
-
-    def _hints(self) -> dict[str, list[Any]]:
-        if self.folder is None:
-            return {}
-        with contextlib.suppress(OSError, ValueError):
-            found = json.loads((self.folder / HINTS).read_text(encoding="utf-8"))
-            if isinstance(found, dict):
-                return found
-        return {}
-
-    def hint(self, target: float) -> tuple[float, float] | None:
-        """The gain (dB) and ceiling the last build at this rate and target decided."""
-        found = self._hints().get(f"{self.rate}:{target}")
-        return (float(found[0]), float(found[1])) if isinstance(found, list) and found \
-            else None
-
-    def remember(self, target: float, chosen: Levels) -> None:
-        if self.folder is None:
-            return
-        hints = self._hints()
-        hints[f"{self.rate}:{target}"] = [20.0 * math.log10(chosen.scale), chosen.ceiling_db]
-        hints[f"{self.rate}:culprits"] = self.culprits
-        with contextlib.suppress(OSError):
-            self.folder.mkdir(parents=True, exist_ok=True)
-            temp = self.folder / f".{HINTS}.{os.getpid()}.tmp"
-            temp.write_text(json.dumps(hints), encoding="utf-8")
-            os.replace(temp, self.folder / HINTS)
-
-
-MEMO_VERSION = 2
-"""In a measurement's name: what an earlier way of measuring kept is not read."""
-HINTS = "decisions.json"
-"""In the memo folder: the last decision per rate and target (a first guess only), and the
-pieces that last held the true peak over the limit (an order to measure in, only)."""
-CULPRITS = 16
-"""How many of those are remembered."""
 
 
 def _limited_energies(piece: Piece, energies: Floats, scale: float, ceiling_db: float,
-                      rate: int, memo: _Memo) -> tuple[Floats, float]:
+                      rate: int, memo: Memo) -> tuple[Floats, float]:
     """`_measure_limited` at this gain and ceiling, from `memo` when it has it."""
     found = memo.get(piece, scale, ceiling_db)
     if found is not None:
@@ -319,7 +228,7 @@ def _limited_energies(piece: Piece, energies: Floats, scale: float, ceiling_db: 
 
 
 def _measure_ahead(pieces: list[Piece], energies: list[Floats],
-                   points: list[tuple[float, float]], rate: int, memo: _Memo) -> None:
+                   points: list[tuple[float, float]], rate: int, memo: Memo) -> None:
     """Each piece limited at any of `points` (scale, ceiling) and not in `memo`, measured
     there, the piece read once for all of them: the search will look these up."""
     for piece, energy in zip(pieces, energies, strict=True):
@@ -336,7 +245,7 @@ def _measure_ahead(pieces: list[Piece], energies: list[Floats],
 
 
 def _reach(pieces: list[Piece], energies: list[Floats], scale: float, ceiling_db: float,
-           max_true_peak: float, rate: int, memo: _Memo
+           max_true_peak: float, rate: int, memo: Memo
            ) -> tuple[float, float, frozenset[int]] | None:
     """Loudness reached at `scale` with the limiter at `ceiling_db`, the ceiling used and the
     limited pieces; None when a limited piece's peak is over `max_true_peak` (lower the
@@ -369,7 +278,7 @@ class _Search:
     base: float
     max_true_peak: float
     rate: int
-    memo: _Memo
+    memo: Memo
     tried: dict[int, tuple[float, float, frozenset[int]]]
 
     def scale(self, k: int) -> float:
@@ -454,7 +363,7 @@ def levels(pieces: list[Piece], target: float, *, max_true_peak: float = TRUE_PE
     peak = max((p.peak for p in pieces), default=0.0)
     if 20.0 * math.log10(peak) + base <= max_true_peak:
         return Levels(scale=10.0 ** (base / 20.0), ceiling_db=max_true_peak)
-    store = _Memo(memo, rate)
+    store = Memo(memo, rate)
     search = _Search(pieces, energies, base, max_true_peak, rate, store, {})
     top = math.floor(max_limiting_db / GAIN_STEP_DB + 1e-9)
     first = 0
@@ -483,16 +392,6 @@ def levelled(piece: Piece, index: int, chosen: Levels, rate: int) -> Floats:
         return np.asarray(data[m:m + n] * gain[m:m + n, None], dtype=np.float64)
     core = np.load(piece.folder / "piece.npy", mmap_mode="r")[m:m + n]
     return np.asarray(core, dtype=np.float64) * chosen.scale
-
-
-def _forget_others(memo: Path | None, keys: set[str]) -> None:
-    """The memo keeps only this film's pieces: it stays the size of one film's."""
-    if memo is None or not memo.is_dir():
-        return
-    for entry in memo.iterdir():
-        if entry.name != HINTS and entry.name.split("-", 1)[0] not in keys:
-            with contextlib.suppress(OSError):
-                entry.unlink()
 
 
 def _levelled_range(piece: Piece, limited: bool, chosen: Levels, rate: int, lo: int,
@@ -534,7 +433,7 @@ def levels_job(params: dict[str, object], folders: list[Path], out: Path,
     # louder than it measures alone; 0.5 LU from the target will do.
     chosen = levels(pieces, target - (DUAL_MONO_DB if mono else 0.0), rate=rate,
                     shortfall=0.45 if mono else GAIN_STEP_DB / 2, memo=memo)
-    _forget_others(memo, {folder.name for folder in folders})
+    forget_others(memo, {folder.name for folder in folders})
     (out / "levels.json").write_text(json.dumps({
         "gain_db": round(20.0 * math.log10(chosen.scale), 4), "ceiling_db": chosen.ceiling_db,
         "limited": sorted(pieces[i].folder.name for i in chosen.limited)}), encoding="utf-8")
