@@ -15,7 +15,7 @@ PREVIEW_HEIGHT = 360
 PREVIEW_FPS = 12.0
 STILL_SCALE = 1.25
 """A shot's still is this many times the frame's size, so that camera moves never upscale it."""
-SEGMENT_PIXELS = "yuv420p-bt709-tv-1"
+SEGMENT_PIXELS = "yuv420p-bt709-tv-2"
 """How a segment's RGB frames become what x264 codes (`link/segments.py` `Yuv420`): in
 every segment's key, so that a change to the conversion encodes the segments again."""
 
