@@ -226,6 +226,38 @@ def test_same_request_same_bytes_in_another_process(say: Say, tmp_path: Path) ->
 
 
 @needs_piper
+def test_a_voice_kept_prepared_in_the_memo_speaks_the_same_bytes(say: Say,
+                                                                tmp_path: Path) -> None:
+    """A build keeps the voice prepared in its cache's memo: the first process writes it,
+    the next loads it, one with it broken prepares it again; each take is the bytes of a
+    voice loaded without a memo."""
+    memo = tmp_path / "memo"
+    code = ("import sys; from pathlib import Path; from filmlang import ir\n"
+            "from filmlang.backends.speech import engines as speech\n"
+            "r = speech.SpeechRequest(sys.argv[1], ir.Voice(), None, 1)\n"
+            "speech.ENGINES['piper'].synthesize([r], [Path(sys.argv[2])],\n"
+            "                                   memo=Path(sys.argv[3]))\n")
+
+    def take(name: str) -> bytes:
+        out = tmp_path / name
+        subprocess.run([sys.executable, "-c", code, TEXT, str(out), str(memo)], cwd=ROOT,
+                       capture_output=True, text=True, check=True)
+        return out.read_bytes()
+
+    first = take("first.wav")
+    kept = sorted(p.suffix for p in memo.iterdir())
+    assert kept == [".json", ".onnx"], kept
+    (model,) = memo.glob("*.onnx")
+    written = model.stat().st_mtime_ns
+    second = take("second.wav")
+    assert first == second == say().bytes
+    assert model.stat().st_mtime_ns == written          # loaded, not prepared again
+    model.write_bytes(model.read_bytes()[:1000])       # a part, as if a process died
+    third = take("third.wav")
+    assert third == say().bytes and model.stat().st_size > 1_000_000
+
+
+@needs_piper
 def test_seed_gives_another_take_of_the_same_line(say: Say) -> None:
     one, two = say(seed=1), say(seed=2)
     assert one.bytes != two.bytes

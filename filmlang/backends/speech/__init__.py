@@ -37,7 +37,8 @@ def run_speech(job: Job, out: Path, store: Store) -> None:
 
     engine = engines.ENGINES[job.params["engine"]]
     try:
-        (seconds,) = engine.synthesize([job.payload], [out / "speech.wav"])
+        (seconds,) = engine.synthesize([job.payload], [out / "speech.wav"],
+                                       memo=store.root / "memo" / "voices")
     except engines.SpeechUnavailable as exc:
         raise JobFailed(job, str(exc)) from None
     (out / "meta.json").write_text(json.dumps({"duration": seconds}))

@@ -224,7 +224,8 @@ class CoquiEngine:
         return {"model": f"config sha256:{config}, checkpoint {files.checkpoint.name} "
                          f"sha256:{checkpoint}", "runtime": runtime}
 
-    def synthesize(self, requests: list[SpeechRequest], outputs: list[Path]) -> list[float]:
+    def synthesize(self, requests: list[SpeechRequest], outputs: list[Path],
+                   memo: Path | None = None) -> list[float]:
         def locked(request: SpeechRequest) -> Samples:
             # One take at a time: rendering seeds torch's, numpy's and random's global
             # generators. _load is once per session: the first take loads the model.

@@ -71,8 +71,11 @@ class SpeechEngine(Protocol):
         """What else decides the output (model files, program version): part of the key."""
         ...
 
-    def synthesize(self, requests: list[SpeechRequest], outputs: list[Path]) -> list[float]:
-        """Write one mono 16-bit WAV at 48 kHz per request; return each one's seconds."""
+    def synthesize(self, requests: list[SpeechRequest], outputs: list[Path],
+                   memo: Path | None = None) -> list[float]:
+        """Write one mono 16-bit WAV at 48 kHz per request; return each one's seconds.
+        `memo`: a folder the engine may keep a prepared model in between processes (the
+        build cache's); the samples are the same without it."""
         ...
 
 

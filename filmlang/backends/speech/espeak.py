@@ -93,7 +93,8 @@ class EspeakEngine:
         binary = _binary()
         return {"binary": _version(binary) if binary else "missing"}
 
-    def synthesize(self, requests: list[SpeechRequest], outputs: list[Path]) -> list[float]:
+    def synthesize(self, requests: list[SpeechRequest], outputs: list[Path],
+                   memo: Path | None = None) -> list[float]:
         binary = _binary()
         if binary is None and requests:
             raise SpeechUnavailable(f"{BINARY} is not installed: {INSTALL}", INSTALL)

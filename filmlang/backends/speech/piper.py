@@ -176,10 +176,11 @@ class PiperEngine:
                 hashes.append("missing")
         return {"model": "sha256:" + ":".join(hashes), "runtime": runtime}
 
-    def synthesize(self, requests: list[SpeechRequest], outputs: list[Path]) -> list[float]:
+    def synthesize(self, requests: list[SpeechRequest], outputs: list[Path],
+                   memo: Path | None = None) -> list[float]:
         # _load is once per session: the first take loads the voice, the others reuse it.
         return write_takes(requests, outputs,
-                           lambda request: render(_load(request.voice), request))
+                           lambda request: render(_load(request.voice, memo), request))
 
 
 def check_model(voice: ir.Voice) -> Availability:
@@ -215,8 +216,9 @@ def check_model(voice: ir.Voice) -> Availability:
     return Availability.yes()
 
 
-def _load(voice: ir.Voice | None = None) -> _Model:
-    """The voice, loaded once per session (about two seconds); later calls reuse it."""
+def _load(voice: ir.Voice | None = None, memo: Path | None = None) -> _Model:
+    """The voice, loaded once per session; later calls reuse it. With `memo`, a folder
+    where the voice is kept prepared between processes (`_open`)."""
     ready = PiperEngine().available(voice)
     if not ready:
         raise SpeechUnavailable(f"Piper cannot run: {ready.reason} ({ready.install})",
@@ -226,18 +228,120 @@ def _load(voice: ir.Voice | None = None) -> _Model:
     onnx_path, config_path = files
     voices = session.current().cache("piper.voices")
     model: _Model = voices.get_or_make(onnx_path.resolve(),
-                                       lambda: _open(onnx_path, config_path))
+                                       lambda: _open(onnx_path, config_path, memo))
     return model
 
 
-def _open(onnx_path: Path, config_path: Path) -> _Model:
-    """Load a voice: its network, with the random ops patched, on a fixed thread count."""
+PREPARED_VERSION = "1"
+"""Part of a prepared voice's name (`_open`): bump it when the preparation changes."""
+
+
+def _open(onnx_path: Path, config_path: Path, memo: Path | None = None) -> _Model:
+    """Load a voice: its network, with the random ops patched, on a fixed thread count.
+
+    Patching the random ops and optimising the graph take about 0.9 CPU-s, paid again by
+    every build process that speaks. With `memo` (the build cache's), the network is kept
+    there as onnxruntime's hardware-independent (extended) optimisation of the patched
+    graph, named by the voice's sha256 and onnxruntime's version, and loaded from there:
+    about 0.2 s. Every load, the first included, runs that saved graph with the rest of
+    the optimisations, so a line's samples do not depend on whether it was there
+    (`tests/test_voices.py`)."""
     import onnxruntime  # type: ignore[import-untyped]
     from piper import PiperConfig, PiperVoice
 
-    from filmlang.backends.speech.onnx import patch_random_ops
+    from filmlang.backends.speech.onnx import PatchedModel, patch_random_ops
 
-    patched = patch_random_ops(onnx_path.read_bytes())
+    runtime: Any = None
+    patched: PatchedModel | None = None
+    names: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+    prepared = _prepared(onnx_path, memo, onnxruntime.__version__)
+    if prepared is not None:
+        names = _prepared_names(prepared)
+        runtime = _prepared_session(prepared, onnxruntime) if names else None
+        if runtime is None:     # not there, or not whole: prepared again
+            patched = patch_random_ops(onnx_path.read_bytes())
+            names = _prepare(patched, prepared, onnxruntime)
+            runtime = _prepared_session(prepared, onnxruntime) if names else None
+    if runtime is None or names is None:
+        patched = patched or patch_random_ops(onnx_path.read_bytes())
+        names = patched.noise_inputs, patched.shape_outputs
+        runtime = onnxruntime.InferenceSession(patched.model, sess_options=_options(onnxruntime),
+                                               providers=["CPUExecutionProvider"])
+    noise_inputs, shape_outputs = names
+    config = PiperConfig.from_dict(_config(config_path))
+    return _Model(
+        session=runtime, voice=PiperVoice(session=runtime, config=config),
+        noise_inputs=noise_inputs, shape_outputs=shape_outputs,
+        sample_rate=config.sample_rate, speakers=dict(config.speaker_id_map),
+        num_speakers=config.num_speakers,
+        scales=(config.noise_scale, config.length_scale, config.noise_w_scale),
+        channels={})
+
+
+def _prepared(onnx_path: Path, memo: Path | None, runtime: str) -> Path | None:
+    """Where the voice is kept prepared in `memo`, or None (no memo, or the voice cannot
+    be read: the plain load then says why)."""
+    from filmlang.jobs import digest, file_digest
+
+    if memo is None:
+        return None
+    try:
+        model = file_digest(onnx_path)
+    except OSError:
+        return None
+    name = digest({"model": model, "onnxruntime": runtime, "version": PREPARED_VERSION})
+    return memo / f"{name[:32]}.onnx"
+
+
+def _prepared_names(prepared: Path) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """The noise inputs and shape outputs of a prepared voice, if it is there whole (its
+    names are written after it, as the mark that it is)."""
+    try:
+        names = json.loads(prepared.with_suffix(".json").read_text(encoding="utf-8"))
+        if not prepared.is_file():
+            return None
+        return tuple(map(str, names["noise_inputs"])), tuple(map(str, names["shape_outputs"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _prepared_session(prepared: Path, onnxruntime: Any) -> Any:
+    """The prepared voice's session, or None if it does not load (a part, a bad disk)."""
+    try:
+        return onnxruntime.InferenceSession(str(prepared), sess_options=_options(onnxruntime),
+                                            providers=["CPUExecutionProvider"])
+    except Exception:  # onnxruntime's errors share no base class
+        return None
+
+
+def _prepare(patched: Any, prepared: Path, onnxruntime: Any
+             ) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """Save the patched voice's extended optimisation at `prepared` (then its names beside
+    it); None if the folder cannot be written (the voice then loads without it)."""
+    import secrets
+
+    from filmlang.outputs import write_atomic
+
+    temp = prepared.with_name(f".{prepared.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
+    try:
+        prepared.parent.mkdir(parents=True, exist_ok=True)
+        options = _options(onnxruntime)
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+        options.optimized_model_filepath = str(temp)
+        onnxruntime.InferenceSession(patched.model, sess_options=options,
+                                     providers=["CPUExecutionProvider"])
+        os.replace(temp, prepared)
+        write_atomic(prepared.with_suffix(".json"), json.dumps(
+            {"noise_inputs": list(patched.noise_inputs),
+             "shape_outputs": list(patched.shape_outputs)}))
+    except OSError:
+        temp.unlink(missing_ok=True)
+        return None
+    return patched.noise_inputs, patched.shape_outputs
+
+
+def _options(onnxruntime: Any) -> Any:
+    """The session options every load uses: a fixed thread count, no arena."""
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = THREADS
     options.inter_op_num_threads = 1
@@ -249,16 +353,7 @@ def _open(onnx_path: Path, config_path: Path) -> _Model:
     # about 140 MB less (the numbers are the same: allocation changes no result).
     options.enable_mem_pattern = False
     options.enable_cpu_mem_arena = False
-    runtime = onnxruntime.InferenceSession(patched.model, sess_options=options,
-                                           providers=["CPUExecutionProvider"])
-    config = PiperConfig.from_dict(_config(config_path))
-    return _Model(
-        session=runtime, voice=PiperVoice(session=runtime, config=config),
-        noise_inputs=patched.noise_inputs, shape_outputs=patched.shape_outputs,
-        sample_rate=config.sample_rate, speakers=dict(config.speaker_id_map),
-        num_speakers=config.num_speakers,
-        scales=(config.noise_scale, config.length_scale, config.noise_w_scale),
-        channels={})
+    return options
 
 
 def _speaker(model: _Model, variant: str | None) -> int | None:
