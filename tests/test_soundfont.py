@@ -474,3 +474,36 @@ def test_a_good_soundfont_is_parsed_once_across_builds(tmp_path: Path,
     os.utime(font, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # saved again
     assert sf.selection_problem("", "", True) is None
     assert parses == [font]
+
+
+def test_a_parse_is_kept_between_processes_and_redone_when_broken(tmp_path: Path) -> None:
+    """A new session loads the kept parse (the same presets, the same samples); a kept parse
+    that is not whole, or of the file before it was saved again, is parsed again."""
+    path = write_sf2(tmp_path / "kept.sf2")
+    with session.active(session.Session("first")):
+        first = sf2.parse(path)
+        before = np.array(first.samples)
+    (kept,) = (Path(os.environ["XDG_CACHE_HOME"]) / "filmlang" / "sf2").glob(
+        f"{sf2._kept_file(sf2.stamp(path)).stem}.json")
+    reads = []
+    real = sf2.read
+
+    def counting(where: Path) -> sf2.SoundFont:
+        reads.append(where)
+        return real(where)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sf2, "read", counting)
+        with session.active(session.Session("second")):
+            second = sf2.parse(path)
+        assert reads == []
+        assert second.presets == first.presets and second.name == first.name
+        assert np.array_equal(second.samples, first.samples)
+        kept.write_text(kept.read_text(encoding="utf-8")[:100], encoding="utf-8")
+        with session.active(session.Session("third")):
+            assert sf2.parse(path).presets == first.presets
+        assert len(reads) == 1
+        write_sf2(path, kind="saw")                  # saved again: another stamp
+        with session.active(session.Session("fourth")):
+            fourth = sf2.parse(path)
+        assert len(reads) == 2 and not np.array_equal(fourth.samples, before)
