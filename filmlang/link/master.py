@@ -196,8 +196,7 @@ def _weighted_grains(piece: Piece, data: Floats, gain: Floats, first: int, end: 
     lo, hi = m + first * g, min(m + piece.samples, m + end * g)
     memory = max(0, lo - _IMPULSE)
     part = data[memory:hi] * gain[memory:hi, None]
-    block = 1 << 16 if len(part) < 1 << 17 else 0
-    weighted = _k_weighted(np.ascontiguousarray(part), rate, block=block)[lo - memory:]
+    weighted = _k_weighted(np.ascontiguousarray(part), rate)[lo - memory:]
     return grain_energies(weighted, g)
 
 

@@ -26,7 +26,7 @@ from filmlang.timeline import ShotTiming, Timeline
 LINK = "link@3"
 """The linker's jobs' backend (`filmlang.link.backend`): named, never imported, here."""
 MIX_VERSION = "5"
-PIECE_VERSION = "4"
+PIECE_VERSION = "5"
 STEM_VERSION = "3"
 PIECE_SECONDS = 30.0
 """A scene longer than this is mixed in pieces of this length (from its own start). 30 s
