@@ -102,6 +102,9 @@ class LocalExecutor:
         self._ctx: Context | None = None
 
     def open(self, ctx: Context) -> None:
+        from filmlang.exec.heap import bound_heap
+
+        bound_heap()
         self._ctx = ctx
         if self._pool is None:  # still open when the last run left jobs in the background
             self._pool = ThreadPoolExecutor(max_workers=self.workers,

@@ -107,7 +107,9 @@ Result = tuple[str, str, float, str, int]
 def cpu_job(job: Job, spec: StoreSpec) -> Result:
     """Runs in a Ray worker: one job into the store."""
     from filmlang.exec.executor import run_job
+    from filmlang.exec.heap import bound_heap
 
+    bound_heap()
     node, pid = _where()
     ctx = Context(_worker_store(spec), registry().runner, threading.Event())
     try:
