@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from filmlang.api import CheckResult, check_file
+
+if TYPE_CHECKING:
+    from filmlang import ir
+    from filmlang.config import BuildConfig
+    from filmlang.jobs import JobGraph
+    from filmlang.timeline import Timeline
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
@@ -24,6 +31,25 @@ def pytest_configure(config: pytest.Config) -> None:
     cache = config.rootpath / ".pytest_cache" / "xdg-cache"
     cache.mkdir(parents=True, exist_ok=True)
     os.environ["XDG_CACHE_HOME"] = str(cache)
+
+
+def planned(film: ir.Film, seconds: float = 1.0, config: BuildConfig | None = None, *,
+            longer: dict[tuple[str, int, int], float] | None = None,
+            fps: float | None = None) -> tuple[JobGraph, Timeline]:
+    """The film's job graph and its timeline, as a build plans them, with every line
+    spoken in `seconds` (`longer`: seconds more for some lines, by (scene, shot, line)),
+    without speaking any; `fps` as `solve` takes it."""
+    from filmlang.config import BuildConfig
+    from filmlang.plan.planner import plan_assembly, plan_sources
+    from filmlang.timeline import solve
+
+    sources = plan_sources(film, config or BuildConfig())
+    durations = dict.fromkeys(sources.speech, seconds)
+    for line, more in (longer or {}).items():
+        durations[line] += more
+    timeline, problems = solve(film, durations, fps)
+    assert not problems
+    return plan_assembly(sources, timeline), timeline
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

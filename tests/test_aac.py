@@ -141,18 +141,12 @@ def test_the_plan_has_a_chunk_per_piece_and_a_join(tmp_path: Path) -> None:
     with the film's length in samples; the mux copies the mix."""
     from test_pieces import THREE_SCENES
 
-    from conftest import write_film
+    from conftest import planned, write_film
     from filmlang.api import check_file
-    from filmlang.config import BuildConfig
-    from filmlang.plan.planner import plan_assembly, plan_sources
-    from filmlang.timeline import solve
 
     film = check_file(write_film(tmp_path, THREE_SCENES)).film
     assert film is not None
-    sources = plan_sources(film, BuildConfig())
-    timeline, problems = solve(film, dict.fromkeys(sources.speech, 1.5))
-    assert not problems
-    graph = plan_assembly(sources, timeline)
+    graph, timeline = planned(film, 1.5)
     mix = graph.jobs[graph.outputs["mix"]]
     chunks = [graph.jobs[k] for k in mix.inputs]
     assert [c.identity for c in chunks] == ["chunk:storm/0", "chunk:dawn/0", "chunk:harbour/0"]

@@ -724,21 +724,15 @@ def test_preview_mix_and_mux_meet_the_loudness_target(joined: Path, tmp_path: Pa
 def test_a_preview_rebuild_reuses_the_beds_when_a_line_grows_a_little(tmp_path: Path) -> None:
     """Preview beds are rendered to a whole step and cut in the mix: a line that changes
     its scene's length a little re-renders no music; the film's beds follow the scene."""
-    from conftest import write_film
+    from conftest import planned, write_film
     from filmlang.api import check_file
     from filmlang.config import BuildConfig
-    from filmlang.plan.planner import plan_assembly, plan_sources
-    from filmlang.timeline import solve
 
     film = check_file(write_film(tmp_path)).film
     assert film is not None
 
     def beds(config: BuildConfig, seconds: float) -> tuple[float, dict[str, object]]:
-        sources = plan_sources(film, config)
-        durations = dict.fromkeys(sources.speech, seconds)
-        timeline, problems = solve(film, durations, 8.0)
-        assert not problems
-        graph = plan_assembly(sources, timeline)
+        graph, timeline = planned(film, seconds, config, fps=8.0)
         keys = {j.key: j.params["seconds"] for j in graph.jobs.values()
                 if j.kind in ("music", "ambience")}
         cuts = [c.get("length") for j in graph.jobs.values() if j.kind == "piece"

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from test_pieces import FRAME, _assert_no_click, _joined, _pieces, _put, _store
 
-from conftest import write_film
+from conftest import planned, write_film
 from filmlang.audio import SAMPLE_RATE, read_wav
 from filmlang.backends import music as backend
 from filmlang.backends.music import synth
@@ -159,16 +159,10 @@ scene cabin "INT. CABIN - NIGHT" {
 def _jobs(tmp_path: Path, text: str) -> dict[str, dict[str, str]]:
     """The music and ambience jobs a film plans: {kind: {identity: key}}."""
     from filmlang.api import check_file
-    from filmlang.config import BuildConfig
-    from filmlang.plan.planner import plan_assembly, plan_sources
-    from filmlang.timeline import solve
 
     film = check_file(write_film(tmp_path, text)).film
     assert film is not None
-    sources = plan_sources(film, BuildConfig())
-    timeline, problems = solve(film, dict.fromkeys(sources.speech, 1.0))
-    assert not problems
-    graph = plan_assembly(sources, timeline)
+    graph, _ = planned(film, 1.0)
     out: dict[str, dict[str, str]] = {"music": {}, "ambience": {}}
     for job in graph.jobs.values():
         if job.kind in out:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import TINY_FILM, write_film
+from conftest import TINY_FILM, planned, write_film
 from filmlang.audio import SAMPLE_RATE, read_wav, write_wav
 from filmlang.backends.protocol import AudioCue
 from filmlang.cache.store import Store
@@ -181,20 +181,12 @@ def test_a_scene_that_only_moves_is_not_mixed_again(tmp_path: Path) -> None:
     """A longer line in the first scene moves the others: the first scene's piece and the
     boundary it shares are new, the last scene's piece keeps its key."""
     from filmlang.api import check_file
-    from filmlang.config import BuildConfig
-    from filmlang.plan.planner import plan_assembly, plan_sources
-    from filmlang.timeline import solve
 
     film = check_file(write_film(tmp_path, THREE_SCENES)).film
     assert film is not None
 
     def pieces(longer: float) -> dict[str, str]:
-        sources = plan_sources(film, BuildConfig())
-        durations = dict.fromkeys(sources.speech, 1.5)
-        durations[("storm", 1, 0)] += longer
-        timeline, problems = solve(film, durations)
-        assert not problems
-        graph = plan_assembly(sources, timeline)
+        graph, _ = planned(film, 1.5, longer={("storm", 1, 0): longer})
         return {j.identity: j.key for j in graph.jobs.values() if j.kind == "piece"}
 
     before, after = pieces(0.0), pieces(0.75)
