@@ -29,7 +29,7 @@ Where the state lives (cache names):
   `diffusers.ip-adapters`: id() of those with an IP-Adapter loaded
   (`backends/diffusers/run.py`); `diffusers.clip-pipelines`: the video pipeline, one at a
   time (`backends/diffusers/clips.py`); the flag `diffusers.cpu-warning`.
-- `mix.sounds`: decoded lines and effects, by (cache key, rate), the last 32 the pieces
+- `mix.sounds`: decoded lines and effects, by (cache key, rate), the last 16 the pieces
   of the mix used (`link/pieces.py`).
 
 What stays in `functools.lru_cache`s: memos of pure functions of small inputs, the same in

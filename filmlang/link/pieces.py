@@ -44,9 +44,10 @@ MARGIN_SECONDS = 1.0
 LIMITER_REACH_SECONDS = 0.2
 """How far a peak moves the limiter's gain (hold + 2 (attack + release) = 0.11 s, with
 the interpolator's taps): a piece's `peak` covers this much of its neighbours."""
-SHORT_SOUNDS = 32
+SHORT_SOUNDS = 16
 """How many decoded lines and effects a session keeps for the next piece or rebuild: a
-few scenes' worth (256 held about 300 MB by the 20th minute of a film)."""
+scene and a half's worth (about 1.2 MB each; 256 held about 300 MB by the 20th minute of
+a film, and each is decoded again in milliseconds)."""
 
 
 def margin(rate: int) -> int:
