@@ -12,9 +12,13 @@ grew with the film while an edit's did not.
 `bound_heap` fixes the threshold at `THRESHOLD` (`mallopt(M_MMAP_THRESHOLD)`, which also
 stops the rise): buffers of the mix and the music are mapped and given back whole, frames
 and stills (2.7 MB for 720p RGB, 4.3 MB for its still) stay in the heaps, where they are
-reused at once. Measured on the 5-minute benchmark film at 720p (`bench/scale.py`'s
-films), cold builds: 657 MB peak by default, 499 MB at 8 MiB, with the same CPU; 1 MiB
-cut the peak further but cost a third more CPU (a page fault per new page of every frame).
+reused at once. Measured on `bench/scale.py`'s films at 720p, cold builds: 657 → 499 MB
+peak at 5 minutes, 586 → 460 MB at 1 minute, and the 60-minute film's peak 1.20 times the
+1-minute film's (1.61 before). The price is system CPU: every buffer of 8 MiB or more is
+mapped and zeroed afresh (about 3.5 s more on the 1-minute film, against 3.3 s in all
+before; docs/performance.md). 1 MiB cut the peak further but cost a third more CPU (a
+page fault per new page of every frame). Set `MALLOC_MMAP_THRESHOLD_` to choose another
+trade (glibc reads it at start, and this module then leaves malloc alone).
 
 Written here, not taken from a library: it is one call to the C library, through ctypes.
 Only where glibc is (Linux); elsewhere, or when the user set MALLOC_MMAP_THRESHOLD_ (glibc
