@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,10 @@ def pytest_configure(config: pytest.Config) -> None:
     Subprocesses inherit both.
     """
     os.environ["FILMC_SOUNDFONT"] = "none"
+    # The Ctrl-C tests send SIGINT to filmc children, which inherit an ignored SIGINT (a
+    # shell's background job has one): hear it here, so that exec gives them the default.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     cache = config.rootpath / ".pytest_cache" / "xdg-cache"
     cache.mkdir(parents=True, exist_ok=True)
     os.environ["XDG_CACHE_HOME"] = str(cache)
