@@ -37,11 +37,17 @@ def stdlib_dir() -> Path:
     return _find("stdlib")
 
 
+def user_cache_dir() -> Path:
+    """The user's cache folder for filmlang: `$XDG_CACHE_HOME/filmlang`, else
+    `~/.cache/filmlang` (not created here)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
+    return Path(base) / "filmlang"
+
+
 def lark_cache_path() -> str:
     """A file for Lark's cached parse tables, keyed by the grammar's own hash."""
     digest = hashlib.sha256(grammar_text().encode()).hexdigest()[:16]
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
-    folder = Path(base) / "filmlang"
+    folder = user_cache_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".write-test"

@@ -362,9 +362,10 @@ def _kept_file(known: tuple[str, int, int]) -> Path:
     kept parse 0.2 s to load)."""
     import hashlib
 
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    from filmlang.resources import user_cache_dir
+
     name = hashlib.sha256(repr((known, KEPT_VERSION)).encode()).hexdigest()[:32]
-    return Path(base) / "filmlang" / "sf2" / f"{name}.json"
+    return user_cache_dir() / "sf2" / f"{name}.json"
 
 
 def _keep(known: tuple[str, int, int], font: SoundFont) -> None:

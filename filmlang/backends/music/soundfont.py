@@ -118,8 +118,9 @@ def identity(path: Path) -> str:
 
 
 def _memo_file() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "filmlang" / "soundfonts.json"
+    from filmlang.resources import user_cache_dir
+
+    return user_cache_dir() / "soundfonts.json"
 
 
 def _load_memo(memo: Path) -> dict[str, str]:

@@ -50,6 +50,7 @@ from filmlang.backends.speech.core import (
 
 if TYPE_CHECKING:
     from filmlang.backends.speech.dsp import Samples
+    from filmlang.backends.speech.onnx import PatchedModel
 
 MODEL_ENV = "FILMC_PIPER_MODEL"
 NATURAL_WPM = 219.0
@@ -245,11 +246,11 @@ def _open(onnx_path: Path, config_path: Path, memo: Path | None = None) -> _Mode
     graph, named by the voice's sha256 and onnxruntime's version, and loaded from there:
     about 0.2 s. Every load, the first included, runs that saved graph with the rest of
     the optimisations, so a line's samples do not depend on whether it was there
-    (`tests/test_voices.py`)."""
+    (`tests/test_speech.py`)."""
     import onnxruntime  # type: ignore[import-untyped]
     from piper import PiperConfig, PiperVoice
 
-    from filmlang.backends.speech.onnx import PatchedModel, patch_random_ops
+    from filmlang.backends.speech.onnx import patch_random_ops
 
     runtime: Any = None
     patched: PatchedModel | None = None
@@ -262,11 +263,12 @@ def _open(onnx_path: Path, config_path: Path, memo: Path | None = None) -> _Mode
             patched = patch_random_ops(onnx_path.read_bytes())
             names = _prepare(patched, prepared, onnxruntime)
             runtime = _prepared_session(prepared, onnxruntime) if names else None
-    if runtime is None or names is None:
+    if runtime is None:         # no memo, or it cannot be written
         patched = patched or patch_random_ops(onnx_path.read_bytes())
         names = patched.noise_inputs, patched.shape_outputs
         runtime = onnxruntime.InferenceSession(patched.model, sess_options=_options(onnxruntime),
                                                providers=["CPUExecutionProvider"])
+    assert names is not None
     noise_inputs, shape_outputs = names
     config = PiperConfig.from_dict(_config(config_path))
     return _Model(
@@ -314,7 +316,7 @@ def _prepared_session(prepared: Path, onnxruntime: Any) -> Any:
         return None
 
 
-def _prepare(patched: Any, prepared: Path, onnxruntime: Any
+def _prepare(patched: PatchedModel, prepared: Path, onnxruntime: Any
              ) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     """Save the patched voice's extended optimisation at `prepared` (then its names beside
     it); None if the folder cannot be written (the voice then loads without it)."""
